@@ -1,0 +1,75 @@
+"""``q8``: per-channel uniform 8-bit quantisation of the raw features; needs no training.
+
+Each frame carries, per channel, ``scale = (max - min) / 255`` and ``offset = min``;
+a symbol ``q`` decodes to ``q * scale + offset``, so the error is ≤ ``scale / 2``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from semlink.codecs.base import Codec, Symbols, conceal
+
+
+@dataclass(frozen=True)
+class UniformConfig:
+    rows_per_packet: int = 1
+    bits: int = 8
+
+    def __post_init__(self):
+        if self.rows_per_packet < 1:
+            raise ValueError(f"rows_per_packet must be >= 1, got {self.rows_per_packet}")
+        if not 1 <= self.bits <= 8:
+            raise ValueError(f"bits must be in 1..8 (symbols are sent as uint8), got {self.bits}")
+
+
+def channel_range(y: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-frame, per-channel ``(scale, offset)`` of shape ``(B, c)`` for ``y (B, c, h, w)``."""
+    lo = y.amin(dim=(2, 3))
+    hi = y.amax(dim=(2, 3))
+    scale = ((hi - lo) / (2**bits - 1)).clamp(min=1e-8)
+    return scale, lo
+
+
+def quantize_uniform(y: torch.Tensor, bits: int) -> Symbols:
+    scale, offset = channel_range(y, bits)
+    q = torch.round((y - offset[:, :, None, None]) / scale[:, :, None, None]).clamp(0, 2**bits - 1)
+    return Symbols(
+        q.detach().to("cpu", torch.uint8).numpy(),
+        scale.detach().float().cpu().numpy(),
+        offset.detach().float().cpu().numpy(),
+    )
+
+
+def simulate_uniform(y: torch.Tensor, bits: int) -> torch.Tensor:
+    """Additive uniform noise of one quantisation step: the differentiable stand-in for rounding."""
+    scale, _ = channel_range(y.detach(), bits)
+    noise = (torch.rand_like(y) - 0.5) * scale[:, :, None, None]
+    return y + noise
+
+
+class Q8Codec(Codec):
+    """Per-channel uniform quantisation of the vision features (8 bits by default)."""
+
+    codec_id = "q8"
+    wire_dtype = "uint8"
+
+    def latent_shape(self):
+        return self.feature_shape
+
+    def analysis(self, x):
+        return x.float()
+
+    def quantize(self, y):
+        return quantize_uniform(y, self.config.bits)
+
+    def simulate_quantization(self, y):
+        c, h, w = self.latent_shape()
+        bits = torch.full((y.shape[0],), float(c * h * w * self.config.bits), device=y.device)
+        return simulate_uniform(y, self.config.bits), bits
+
+    def synthesis(self, y_hat, lost_rows):
+        return conceal(y_hat.float(), lost_rows)

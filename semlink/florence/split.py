@@ -1,0 +1,147 @@
+"""Florence-2 split at its real seam: ``VisionHalf`` (transmitter) and ``LanguageHalf`` (receiver).
+
+The seam is after ``model.vision_tower`` and before ``model.multi_modal_projector``.
+Both halves wrap the loaded HF model; nothing is copied out of transformers.
+The receiver half hands precomputed image embeddings to ``generate`` through
+``mm_encoder_outputs``, which is how transformers accepts them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from PIL import Image
+from torch import nn
+from transformers.modeling_outputs import BaseModelOutputWithPooling
+
+from semlink.florence.loading import FlorenceBundle
+
+
+class UnknownTask(ValueError):
+    """A task prompt Florence-2 does not know, or one missing its text input."""
+
+
+def known_tasks(processor) -> list[str]:
+    return sorted({*processor.task_prompts_without_inputs, *processor.task_prompts_with_input})
+
+
+def check_task(processor, task: str, text: str | None) -> None:
+    """Raise :class:`UnknownTask` naming the known tasks when ``task``/``text`` make no prompt."""
+    if task in processor.task_prompts_without_inputs:
+        if text:
+            raise UnknownTask(f"task {task} takes no text input; drop 'text' or use a task that takes one")
+        return
+    if task in processor.task_prompts_with_input:
+        if not text:
+            raise UnknownTask(f"task {task} needs a text input (e.g. a phrase or region); pass 'text'")
+        return
+    raise UnknownTask(f"unknown task {task!r}; known tasks: {', '.join(known_tasks(processor))}")
+
+
+class VisionHalf(nn.Module):
+    """Transmitter half: images → pixel values ``(B, 3, S, S)`` → vision features ``(B, C, H, W)``."""
+
+    def __init__(self, bundle: FlorenceBundle):
+        super().__init__()
+        self.vision_tower = bundle.model.model.vision_tower
+        self.image_processor = bundle.processor.image_processor
+
+    def preprocess(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        """PIL images (any size) → normalised pixel values ``(B, 3, S, S)`` on the tower's device."""
+        rgb = [im.convert("RGB") for im in images]
+        pixels = self.image_processor(rgb, return_tensors="pt")["pixel_values"]
+        weight = next(self.vision_tower.parameters())
+        return pixels.to(weight.device, weight.dtype)
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, S, S)`` → ``(B, C, H, W)`` (C=1024, 24×24 for Florence-2-base at 768²)."""
+        return self.vision_tower(pixel_values).last_hidden_state
+
+    @torch.no_grad()
+    def encode(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        return self(self.preprocess(images))
+
+
+@dataclass(frozen=True)
+class TaskRequest:
+    """One question about one image: a task token, its optional text, and the image's ``(width, height)``."""
+
+    task: str
+    image_size: tuple[int, int]
+    text: str | None = None
+
+
+class LanguageHalf(nn.Module):
+    """Receiver half: features ``(B, C, H, W)`` → projector → BART → ``generate`` → post-processing."""
+
+    def __init__(self, bundle: FlorenceBundle):
+        super().__init__()
+        self.model = bundle.model
+        self.processor = bundle.processor
+        self.tokenizer = bundle.processor.tokenizer
+
+    def project(self, features: torch.Tensor) -> torch.Tensor:
+        """``(B, C, H, W)`` → image token embeddings ``(B, H*W + 1, D)`` (frozen projector)."""
+        projector = self.model.model.multi_modal_projector
+        weight = projector.image_projection.weight
+        return projector(features.to(weight.device, weight.dtype))
+
+    def prompt_ids(self, tasks: Sequence[str], texts: Sequence[str | None]) -> dict[str, torch.Tensor]:
+        """Token ids and mask for ``tasks``, laid out exactly as ``Florence2Processor`` does with an image."""
+        for task, text in zip(tasks, texts):
+            check_task(self.processor, task, text)
+        prompts = self.processor._construct_prompts([t + (x or "") for t, x in zip(tasks, texts)])
+        image_tokens = self.processor.image_token * self.processor.num_image_tokens
+        strings = [image_tokens + self.tokenizer.bos_token + p + self.tokenizer.eos_token for p in prompts]
+        encoded = self.tokenizer(strings, add_special_tokens=False, padding=True, return_tensors="pt")
+        device = self.model.device
+        return {"input_ids": encoded["input_ids"].to(device), "attention_mask": encoded["attention_mask"].to(device)}
+
+    @torch.no_grad()
+    def generate_ids(self, features: torch.Tensor, tasks: Sequence[str], texts: Sequence[str | None] | None = None,
+                     **generate_kwargs) -> torch.Tensor:
+        """Generated token ids ``(B, T)``, with the model's own generation config unless overridden."""
+        texts = list(texts) if texts is not None else [None] * len(tasks)
+        inputs = self.prompt_ids(tasks, texts)
+        image_embeds = self.project(features)
+        return self.model.generate(
+            **inputs,
+            mm_encoder_outputs={"image": BaseModelOutputWithPooling(pooler_output=image_embeds)},
+            **generate_kwargs,
+        )
+
+    def postprocess(self, ids: torch.Tensor, requests: Sequence[TaskRequest]) -> list[Any]:
+        """Token ids → each task's answer (a caption string, ``{"bboxes", "labels"}`` for ``<OD>``...)."""
+        texts = self.tokenizer.batch_decode(ids, skip_special_tokens=False)
+        return [
+            self.processor.post_process_generation(text, task=r.task, image_size=r.image_size)[r.task]
+            for text, r in zip(texts, requests)
+        ]
+
+    def answer(self, features: torch.Tensor, requests: Sequence[TaskRequest], **generate_kwargs) -> list[Any]:
+        """Run each request's task on the matching row of ``features`` and post-process it."""
+        ids = self.generate_ids(features, [r.task for r in requests], [r.text for r in requests], **generate_kwargs)
+        return self.postprocess(ids, requests)
+
+    def loss(self, features: torch.Tensor, tasks: Sequence[str], targets: Sequence[str]) -> torch.Tensor:
+        """Teacher-forced cross-entropy of ``targets`` given features; gradients flow to ``features``.
+
+        The frozen model keeps its graph (``requires_grad=False`` on its weights, no ``no_grad``),
+        so a trainable decompressor upstream receives gradients.
+        """
+        return self.forward_logits(features, tasks, targets).loss
+
+    def forward_logits(self, features: torch.Tensor, tasks: Sequence[str], targets: Sequence[str]):
+        """The model's teacher-forced output (``.loss``, ``.logits (B, T, V)``) for ``targets``."""
+        inputs = self.prompt_ids(tasks, [None] * len(tasks))
+        labels = self.tokenizer(list(targets), add_special_tokens=True, padding=True, return_tensors="pt")
+        label_ids = labels["input_ids"].to(self.model.device)
+        label_ids = label_ids.masked_fill(labels["attention_mask"].to(label_ids.device) == 0, -100)
+        embeds = self.model.get_input_embeddings()(inputs["input_ids"])
+        image_embeds = self.project(features).to(embeds.dtype)
+        mask = self.model.get_placeholder_mask(inputs["input_ids"], inputs_embeds=embeds, image_features=image_embeds)
+        embeds = embeds.masked_scatter(mask, image_embeds)
+        return self.model(inputs_embeds=embeds, attention_mask=inputs["attention_mask"], labels=label_ids)
