@@ -1,0 +1,1 @@
+"""The ``semlink`` command line."""

@@ -1,0 +1,5 @@
+import sys
+
+from semlink.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,77 @@
+"""Build the run-time pieces from names: a Florence-2 bundle and a codec ready to use.
+
+A codec is named (``raw``, ``fp16``, ``q8``, ``pca``, ``learned``) or given as a
+checkpoint path. ``pca`` by name is fitted on the built-in sample images;
+``learned`` by name loads the model's shipped default codec when there is one,
+and is otherwise an untrained codec (with a warning).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+
+from semlink.codecs import Codec, build_codec, codec_names, load_codec
+from semlink.codecs.registry import is_checkpoint
+from semlink.florence import FlorenceBundle, VisionHalf, load_florence
+from semlink.samples import sample_images
+
+log = logging.getLogger(__name__)
+
+PCA_FIT_IMAGES = 16
+DEFAULT_CODEC_FILE = "codec-learned.safetensors"
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` → ``cuda`` when available, else ``cpu``."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {device!r} asked for, but torch sees no CUDA device; use --device cpu")
+    return device
+
+
+def resolve_dtype(dtype: str | None, device: str) -> torch.dtype | None:
+    """``auto`` → float16 on CUDA, float32 on CPU; or ``float32``/``float16``/``bfloat16``."""
+    if dtype in (None, "auto"):
+        return torch.float16 if device.startswith("cuda") else None
+    names = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+    if dtype not in names:
+        raise ValueError(f"dtype must be one of auto, {', '.join(names)}; got {dtype!r}")
+    return names[dtype]
+
+
+def load_model(name: str, device: str = "cpu", dtype: str | None = None) -> FlorenceBundle:
+    device = resolve_device(device)
+    return load_florence(name, device=device, dtype=resolve_dtype(dtype, device))
+
+
+def default_codec_path(bundle: FlorenceBundle) -> Path | None:
+    """The learned codec shipped beside a built-in model, if any."""
+    path = Path(bundle.name) / DEFAULT_CODEC_FILE
+    from semlink.florence.loading import SHIPPED
+
+    if bundle.name in SHIPPED:
+        path = SHIPPED[bundle.name] / DEFAULT_CODEC_FILE
+    return path if path.is_file() else None
+
+
+def load_codec_for(bundle: FlorenceBundle, spec: str, **config) -> Codec:
+    """The codec named by ``spec`` (a name or checkpoint path), checked against ``bundle``'s weights."""
+    if is_checkpoint(spec):
+        codec = load_codec(spec, fingerprint=bundle.fingerprint)
+    elif spec == "learned" and not config and (shipped := default_codec_path(bundle)) is not None:
+        codec = load_codec(shipped, fingerprint=bundle.fingerprint)
+    else:
+        codec = build_codec(spec, bundle.feature_shape, bundle.fingerprint, **config)
+        if spec == "pca":
+            features = VisionHalf(bundle).encode(sample_images(PCA_FIT_IMAGES))
+            codec.fit(features.float().cpu())
+        elif spec == "learned":
+            log.warning("codec 'learned' for %s is untrained (no shipped checkpoint): expect poor quality", bundle.name)
+    return codec.to(bundle.device).eval()
+
+
+__all__ = ["codec_names", "default_codec_path", "load_codec_for", "load_model", "resolve_device", "resolve_dtype"]
