@@ -17,13 +17,15 @@ from semlink.codecs.q8 import quantize_uniform, simulate_uniform
 
 @dataclass(frozen=True)
 class PcaConfig:
-    components: int = 64
+    """``components=0`` picks ``C // 8`` (1/16 of fp16 bytes at 8 bits)."""
+
+    components: int = 0
     rows_per_packet: int = 1
     bits: int = 8
 
     def __post_init__(self):
-        if self.components < 1:
-            raise ValueError(f"components must be >= 1, got {self.components}")
+        if self.components < 0:
+            raise ValueError(f"components must be >= 0 (0 = C // 8), got {self.components}")
         if self.rows_per_packet < 1:
             raise ValueError(f"rows_per_packet must be >= 1, got {self.rows_per_packet}")
         if not 1 <= self.bits <= 8:
@@ -39,25 +41,26 @@ class PcaCodec(Codec):
     def __init__(self, config: PcaConfig, feature_shape, fingerprint: str):
         super().__init__(config, feature_shape, fingerprint)
         channels = self.feature_shape[0]
-        if config.components > channels:
-            raise ValueError(f"components ({config.components}) cannot exceed the feature channels ({channels})")
+        self.components = config.components or max(1, channels // 8)
+        if self.components > channels:
+            raise ValueError(f"components ({self.components}) cannot exceed the feature channels ({channels})")
         self.register_buffer("mean", torch.zeros(channels))
-        self.register_buffer("basis", torch.zeros(config.components, channels))  # (k, C), orthonormal rows
+        self.register_buffer("basis", torch.zeros(self.components, channels))  # (k, C), orthonormal rows
         self.register_buffer("fitted", torch.zeros((), dtype=torch.bool))
 
     @torch.no_grad()
     def fit(self, features: torch.Tensor) -> "PcaCodec":
         """Fit mean and basis on features ``(N, C, H, W)`` (a few images are enough)."""
         samples = features.float().permute(0, 2, 3, 1).reshape(-1, features.shape[1])
-        if samples.shape[0] < self.config.components:
+        if samples.shape[0] < self.components:
             raise CodecError(
-                f"PCA with {self.config.components} components needs at least that many feature cells; "
+                f"PCA with {self.components} components needs at least that many feature cells; "
                 f"got {samples.shape[0]}: fit on more images"
             )
         mean = samples.mean(dim=0)
         _, _, vh = torch.linalg.svd(samples - mean, full_matrices=False)
         self.mean.copy_(mean)
-        self.basis.copy_(vh[: self.config.components])
+        self.basis.copy_(vh[: self.components])
         self.fitted.fill_(True)
         return self
 
@@ -67,7 +70,7 @@ class PcaCodec(Codec):
 
     def latent_shape(self):
         _, h, w = self.feature_shape
-        return self.config.components, h, w
+        return self.components, h, w
 
     def analysis(self, x):
         self._require_fit()

@@ -1,0 +1,135 @@
+"""Every codec: round trips through real packets and protobuf bytes, erasures, checkpoints, fingerprints."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from semlink.codecs import CodecError, FingerprintMismatch, build_codec, codec_names, load_codec, save_codec
+from semlink.florence import VisionHalf
+from semlink.wire import frame_from_bytes, frame_to_bytes
+
+SHAPE = (32, 6, 5)
+FP = "0123456789abcdef"
+
+
+def make(name, **config):
+    codec = build_codec(name, SHAPE, FP, **config)
+    if name == "pca":
+        codec.fit(torch.randn(16, *SHAPE))
+    if name == "learned":
+        codec.eval()
+    return codec
+
+
+def through_wire(frames):
+    return [frame_from_bytes(frame_to_bytes(f)) for f in frames]
+
+
+@pytest.fixture
+def x():
+    return torch.randn(3, *SHAPE) * 2 + 1
+
+
+def test_raw_is_exact_through_every_boundary(x):
+    codec = make("raw")
+    x_hat, lost = codec.decompress(through_wire(codec.compress(x, [7, 8, 9])))
+    assert torch.equal(x_hat, x)
+    assert not lost.any()
+
+
+def test_fp16_is_exact_in_half_precision(x):
+    codec = make("fp16")
+    x_hat, _ = codec.decompress(through_wire(codec.compress(x, [1, 2, 3])))
+    assert torch.equal(x_hat, x.half().float())
+
+
+def test_q8_error_within_half_a_step(x):
+    codec = make("q8")
+    x_hat, _ = codec.decompress(through_wire(codec.compress(x, [1, 2, 3])))
+    step = (x.amax(dim=(2, 3)) - x.amin(dim=(2, 3))) / 255
+    assert ((x_hat - x).abs() <= step[:, :, None, None] / 2 + 1e-5).all()
+
+
+def test_pca_with_all_components_is_near_exact_and_fewer_is_bounded(x):
+    full = make("pca", components=SHAPE[0])
+    full.fit(x)
+    x_hat, _ = full.decompress(through_wire(full.compress(x, [1, 2, 3])))
+    assert (x_hat - x).abs().max() < 0.1
+    small = make("pca", components=4)
+    small.fit(x)
+    y, _ = small.decompress(small.compress(x, [1, 2, 3]))
+    assert ((y - x) ** 2).mean() < (x - x.mean()).pow(2).mean()  # better than predicting the mean
+
+
+def test_unfitted_pca_says_to_fit(x):
+    with pytest.raises(CodecError, match="fit"):
+        build_codec("pca", SHAPE, FP).compress(x, [1, 2, 3])
+
+
+@pytest.mark.parametrize("name", codec_names())
+def test_lost_packet_damages_only_its_rows(name, x):
+    codec = make(name)
+    frames = codec.compress(x, [1, 2, 3])
+    whole, _ = codec.decompress(frames)
+    damaged = frames[0].with_packets(p for p in frames[0].packets if p.index != 1)
+    x_hat, lost = codec.decompress([damaged, *frames[1:]])
+    assert lost[0].tolist() == [i == 1 for i in range(codec.latent_shape()[1])]
+    assert not lost[1:].any()
+    torch.testing.assert_close(x_hat[1:], whole[1:])
+    if name != "learned":  # linear codecs: rows that arrived decode exactly as before
+        keep = [r for r in range(SHAPE[1]) if r != 1]
+        torch.testing.assert_close(x_hat[0][:, keep], whole[0][:, keep])
+
+
+@pytest.mark.parametrize("name", codec_names())
+def test_checkpoint_round_trip_and_fingerprint(name, x, tmp_path):
+    codec = make(name)
+    path = save_codec(codec, tmp_path / f"{name}.safetensors")
+    again = load_codec(path, fingerprint=FP)
+    frames = codec.compress(x, [1, 2, 3])
+    torch.testing.assert_close(again.decompress(frames)[0], codec.decompress(frames)[0], rtol=0, atol=0)
+    with pytest.raises(FingerprintMismatch, match="trained for Florence-2 weights"):
+        load_codec(path, fingerprint="ffffffffffffffff")
+
+
+def test_decoder_refuses_foreign_frames(x):
+    q8, raw = make("q8"), make("raw")
+    with pytest.raises(CodecError, match="coded with 'q8'"):
+        raw.decompress(q8.compress(x, [1, 2, 3]))
+    other = build_codec("q8", SHAPE, "ffffffffffffffff")
+    with pytest.raises(CodecError, match="same model on both ends"):
+        other.decompress(q8.compress(x, [1, 2, 3]))
+
+
+def test_wrong_feature_shape_is_a_clear_error():
+    with pytest.raises(CodecError, match="expects features"):
+        make("q8").compress(torch.randn(1, 8, 6, 5), [1])
+
+
+def test_learned_default_is_one_64th_of_fp16():
+    learned, fp16 = make("learned"), make("fp16")
+    assert learned.bits_per_frame() * 64 <= fp16.bits_per_frame() * 1.25  # ceil of odd H/W adds a little
+
+
+def test_learned_forward_trains_through_a_channel(x):
+    codec = build_codec("learned", SHAPE, FP)
+    codec.train()
+
+    def erase_first_row(latent, rows_per_packet, bits_per_row):
+        lost = torch.zeros(latent.shape[0], latent.shape[2], dtype=torch.bool)
+        lost[:, 0] = True
+        return latent * (~lost)[:, None, :, None], lost
+
+    out = codec(x, channel=erase_first_row)
+    assert out.x_hat.shape == x.shape and out.lost_rows[:, 0].all()
+    (out.x_hat.pow(2).mean() + out.bits.mean() * 1e-3).backward()
+    assert all(p.grad is not None for p in codec.compressor.parameters())
+    assert codec.entropy_model.loc.grad is not None
+
+
+def test_codecs_on_real_features(tiny, images):
+    features = VisionHalf(tiny).encode(images)
+    codec = build_codec("q8", tiny.feature_shape, tiny.fingerprint)
+    x_hat, _ = codec.decompress(codec.compress(features, [0, 1]))
+    assert (x_hat - features).abs().max() < (features.max() - features.min()) / 255
