@@ -66,16 +66,19 @@ def _transmit(x, snr_db, gain, generator, equalizer="zf"):
     """``x (B, ...)`` through ``y = gain * z + n``, equalised and de-normalised; ``gain`` broadcasts."""
     if x.dim() < 2:
         raise ValueError(f"x must have a batch dimension, shape (B, ...), got {tuple(x.shape)}")
+    work = x if x.dtype in (torch.float32, torch.float64) else x.float()  # low precision overflows x ** 2
+    if isinstance(gain, torch.Tensor):
+        gain = gain.to(work.dtype)
     sigma = _noise_std(snr_db)
-    scale = _power_scale(x)
-    z = x / scale
-    noise = (normal(tuple(x.shape), generator, x.device) * sigma).to(x.dtype)
+    scale = _power_scale(work)
+    z = work / scale
+    noise = normal(tuple(x.shape), generator, x.device).to(work.dtype) * sigma
     y = gain * z + noise
     if equalizer == "zf":
         z_hat = y / gain
     else:
         z_hat = gain * y / (gain**2 + sigma**2)
-    return z_hat * scale
+    return (z_hat * scale).to(x.dtype)
 
 
 def _transmit_array(x: np.ndarray, snr_db: float, gain: float, rng: np.random.Generator, equalizer="zf"):
@@ -137,7 +140,7 @@ class Rayleigh:
             shape = (x.shape[0], 1, x.shape[2], 1)
         else:
             shape = (x.shape[0],) + (1,) * (x.dim() - 1)
-        gain = self.sample_gain(shape, generator, x.device).clamp_min(_TINY).to(x.dtype)
+        gain = self.sample_gain(shape, generator, x.device).clamp_min(_TINY)
         return _transmit(x, self.snr_db, gain, generator, self.equalizer)
 
     def transmit_array(self, x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, AnalogReport]:

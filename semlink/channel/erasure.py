@@ -141,7 +141,9 @@ class Bernoulli(ErasureModel):
     def _advance(self, n: int, rng: np.random.Generator, bad: bool) -> tuple[np.ndarray, bool]:
         return rng.random(n) < self.p, bad
 
-    def sample_lost_tensor(self, batch, packets, generator=None, device="cpu") -> torch.Tensor:
+    def sample_lost_tensor(
+        self, batch: int, packets: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu"
+    ) -> torch.Tensor:
         return uniform((batch, packets), generator, torch.device(device)) < self.p
 
 
@@ -211,7 +213,9 @@ class GilbertElliott(ErasureModel):
         loss_prob = np.where(states[:n], self.loss_bad, self.loss_good)
         return rng.random(n) < loss_prob, bool(states[n])
 
-    def sample_lost_tensor(self, batch, packets, generator=None, device="cpu") -> torch.Tensor:
+    def sample_lost_tensor(
+        self, batch: int, packets: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu"
+    ) -> torch.Tensor:
         device = torch.device(device)
         draws = uniform((batch, packets + 1, 2), generator, device)
         bad = draws[:, -1, 0] < self.stationary_bad

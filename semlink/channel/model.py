@@ -8,7 +8,6 @@ lost or would fail their CRC. Everything is seeded by ``ChannelConfig.seed``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
