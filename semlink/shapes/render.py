@@ -48,8 +48,9 @@ def _draw_shape(draw: ImageDraw.ImageDraw, shape: ShapeSpec, scale: int) -> None
         box = [round(x1), round(y1), round(x2) - 1, round(y2) - 1]
         (draw.ellipse if shape.kind == "circle" else draw.rectangle)(box, fill=fill)
         return
-    # Polygon vertices: continuous point p sits at PIL coordinate scale * p - 0.5 (pixel centres).
-    cx, cy, r = shape.cx * scale - 0.5, shape.cy * scale - 0.5, shape.radius * scale
+    # PIL fills the pixels whose centres (integer coordinates) the polygon covers, after rounding the
+    # vertices; so the unit square maps onto the centres of the box's first and last pixels, like the box above.
+    cx, cy, r = shape.cx * scale - 0.5, shape.cy * scale - 0.5, shape.radius * scale - 0.5
     points = [(cx + u * r, cy + v * r) for u, v in _UNIT_POLYGONS[shape.kind]]
     draw.polygon(points, fill=fill)
 

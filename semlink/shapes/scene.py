@@ -284,7 +284,7 @@ def _random_grid(rng: np.random.Generator, lo: float, hi: float) -> float:
 
 def _try_scene(rng: np.random.Generator, config: SceneConfig) -> list[ShapeSpec] | None:
     n = int(rng.integers(config.min_shapes, config.max_shapes + 1))
-    cells = rng.choice(9, size=n, replace=False)
+    cells = rng.permutation(9)[:n]
     placed: list[ShapeSpec] = []
     for cell in cells:
         kind = config.kinds[rng.integers(len(config.kinds))]
@@ -324,10 +324,10 @@ def generate_scene(rng: np.random.Generator, config: SceneConfig = SceneConfig()
             f"could not place {config.min_shapes}-{config.max_shapes} shapes in {config.max_attempts} attempts; "
             "lower max_shapes, the radii or min_gap, or allow occlusion"
         )
-    jitter = config.background_jitter
-    background = tuple(
-        int(np.clip(c + (rng.integers(-jitter, jitter + 1) if jitter else 0), 0, 255)) for c in config.background
-    )
+    background = config.background
+    if config.background_jitter:
+        shifts = rng.integers(-config.background_jitter, config.background_jitter + 1, size=3)
+        background = tuple(min(255, max(0, c + int(d))) for c, d in zip(background, shifts))
     n_strokes = int(rng.integers(0, config.clutter + 1)) if config.clutter else 0
     clutter = tuple(_random_stroke(rng, config) for _ in range(n_strokes))
     noise_seed = int(rng.integers(2**31)) if config.noise_std > 0 else 0
