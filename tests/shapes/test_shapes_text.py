@@ -124,7 +124,6 @@ def _hf_post_processor():
     return florence2.Florence2PostProcessor(config=None, tokenizer=SimpleNamespace(all_special_tokens=[]))
 
 
-@pytest.mark.slow  # importing transformers' processor takes seconds
 @pytest.mark.parametrize("size", [(128, 128), (100, 77), (768, 768)])
 def test_quantisation_matches_transformers(size):
     hf = _hf_post_processor()
@@ -135,7 +134,7 @@ def test_quantisation_matches_transformers(size):
     assert dequantize(bins, size) == hf.dequantize(torch.tensor(bins), size).tolist()
 
 
-# (imports transformers; the suite imports it anyway)
+
 def test_od_parse_matches_transformers_post_processing(scenes):
     hf = _hf_post_processor()
     for scene in scenes[::10]:
