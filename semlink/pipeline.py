@@ -71,7 +71,7 @@ class InProcessLink:
                 payload_bytes=s.payload_bytes,
                 header_bytes=header_bytes(s),
                 packets=s.header.packet_count,
-                packets_lost=len(r.lost_indices()),
+                packets_lost=len(r.damaged_indices()),
                 latency_ms=latency,
             )
             for s, r, a in zip(sent, received, answers)

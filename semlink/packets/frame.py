@@ -7,6 +7,7 @@ its own and protected by CRC32, so a lost packet costs its rows and nothing else
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field, replace
 
 WIRE_VERSION = 1
@@ -70,6 +71,11 @@ class Frame:
     def lost_indices(self) -> list[int]:
         present = {p.index for p in self.packets}
         return [i for i in range(self.header.packet_count) if i not in present]
+
+    def damaged_indices(self) -> list[int]:
+        """Packets the decoder cannot use: missing, or failing their CRC32."""
+        ok = {p.index for p in self.packets if zlib.crc32(p.payload) & 0xFFFFFFFF == p.crc32}
+        return [i for i in range(self.header.packet_count) if i not in ok]
 
     def with_packets(self, packets) -> "Frame":
         return replace(self, packets=tuple(packets))

@@ -1,0 +1,156 @@
+"""Run samples through VisionHalf → codec → channel → LanguageHalf (or a pixel baseline) and score the answers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from semlink.channel import Channel, ChannelConfig
+from semlink.codecs import Codec
+from semlink.evaluation.data import EvalSample
+from semlink.evaluation.image_baselines import send_image
+from semlink.florence import FlorenceBundle, LanguageHalf, TaskRequest, VisionHalf
+from semlink.metrics import agreement, attribute_accuracy, cider_bleu, exact_match, mean_average_precision
+from semlink.pipeline import header_bytes
+
+
+@dataclass(frozen=True)
+class PixelBaseline:
+    """Send the image itself, coded as ``fmt`` (jpeg/webp) at ``quality``, instead of features."""
+
+    fmt: str
+    quality: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.fmt}-q{self.quality}"
+
+
+@dataclass
+class EvalResult:
+    """One row of an evaluation table."""
+
+    model: str
+    codec: str
+    task: str
+    n: int
+    loss: float
+    snr_db: float | None
+    payload_bytes: float
+    header_bytes: float
+    packets: float
+    packets_lost: float
+    latency_ms: float
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def row(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.update(out.pop("metrics"))
+        return out
+
+    @property
+    def quality(self) -> float:
+        """The headline number: exact match against truth, else mAP, else CIDEr, else agreement."""
+        for key in ("exact_match", "map50", "cider", "agreement"):
+            if key in self.metrics:
+                return self.metrics[key]
+        return float("nan")
+
+
+def channel_for(loss: float, snr_db: float | None, seed: int, burst: float | None = None) -> Channel | None:
+    """A packet channel with loss rate ``loss`` (bursty Gilbert–Elliott when ``burst`` is a mean burst length)."""
+    if loss == 0 and snr_db is None:
+        return None
+    if loss > 0 and burst:
+        # Simple Gilbert model (all packets lost in Bad, none in Good): mean burst 1/r, loss p/(p+r).
+        r = 1.0 / burst
+        p = loss * r / (1 - loss)
+        config = ChannelConfig(loss="gilbert_elliott", ge_p=min(p, 1.0), ge_r=r, ge_h=0.0, ge_k=1.0, snr_db=snr_db,
+                               seed=seed)
+    else:
+        config = ChannelConfig(loss="bernoulli" if loss > 0 else "none", loss_p=loss, snr_db=snr_db, seed=seed)
+    return Channel(config)
+
+
+def _batches(items: Sequence, size: int):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def run_link(bundle: FlorenceBundle, codec: Codec | PixelBaseline, samples: Sequence[EvalSample], task: str,
+             channel: Channel | None, batch_size: int = 8, progress: bool = True, text: str | None = None):
+    """Answers for every sample, and per-frame (payload bytes, header bytes, packets, packets lost)."""
+    vision, language = VisionHalf(bundle), LanguageHalf(bundle)
+    answers, stats = [], []
+    label = codec.name if isinstance(codec, PixelBaseline) else codec.codec_id
+    bar = tqdm(total=len(samples), desc=f"{label} {task}", unit="frame", disable=not progress, leave=False)
+    next_id = 0
+    for batch in _batches(list(samples), batch_size):
+        images = [s.image for s in batch]
+        ids = list(range(next_id, next_id + len(batch)))
+        next_id += len(batch)
+        if isinstance(codec, PixelBaseline):
+            size = bundle.image_size[::-1]
+            received, batch_stats = [], []
+            for fid, im in zip(ids, images):
+                got, nbytes, packets, lost = send_image(im, codec.fmt, codec.quality, channel, fid, size)
+                received.append(got)
+                batch_stats.append((nbytes, 0, packets, lost))
+            features = vision.encode(received)
+        else:
+            sent = codec.compress(vision.encode(images).float(), ids)
+            got = [channel.transmit_frame(f)[0] if channel else f for f in sent]
+            features, _ = codec.decompress(got)
+            features = features.to(bundle.device, bundle.dtype)
+            batch_stats = [(s.payload_bytes, header_bytes(s), s.header.packet_count, len(r.damaged_indices()))
+                           for s, r in zip(sent, got)]
+        requests = [TaskRequest(task, im.size, text) for im in images]
+        answers += language.answer(features, requests)
+        stats += batch_stats
+        bar.update(len(batch))
+    bar.close()
+    return answers, stats
+
+
+def score(task: str, answers: list, samples: Sequence[EvalSample], reference: list | None) -> dict[str, float]:
+    """Metrics of ``answers`` against the samples' truth and (``agreement``) the uncompressed answers."""
+    metrics: dict[str, float] = {}
+    if task == "<OD>":
+        if all(s.boxes is not None for s in samples):
+            metrics["map50"] = mean_average_precision(answers, [s.boxes for s in samples], iou=0.5)
+    else:
+        refs = [s.refs.get(task) for s in samples]
+        if all(refs):
+            metrics["exact_match"] = exact_match(answers, [r[0] for r in refs])
+            if len(samples) > 1:
+                metrics.update(cider_bleu(answers, refs))
+        if task == "<DETAILED_CAPTION>" and all(s.scene is not None for s in samples):
+            metrics.update({f"attr_{k}": v for k, v in attribute_accuracy(answers, [s.scene for s in samples]).items()})
+    if reference is not None:
+        metrics["agreement"] = agreement(answers, reference)
+    return metrics
+
+
+def evaluate(bundle: FlorenceBundle, codec: Codec | PixelBaseline, samples: Sequence[EvalSample], task: str,
+             loss: float = 0.0, snr_db: float | None = None, seed: int = 0, burst: float | None = None,
+             reference: list | None = None, batch_size: int = 8, progress: bool = True) -> tuple[EvalResult, list]:
+    """Evaluate one (codec, task, channel) point; returns the result row and the raw answers."""
+    channel = channel_for(loss, snr_db, seed, burst)
+    start = time.perf_counter()
+    with torch.no_grad():
+        answers, stats = run_link(bundle, codec, samples, task, channel, batch_size, progress)
+    elapsed = (time.perf_counter() - start) * 1000 / max(1, len(samples))
+    n = len(samples)
+    name = codec.name if isinstance(codec, PixelBaseline) else codec.codec_id
+    result = EvalResult(
+        model=bundle.name, codec=name, task=task, n=n, loss=loss, snr_db=snr_db,
+        payload_bytes=sum(s[0] for s in stats) / n, header_bytes=sum(s[1] for s in stats) / n,
+        packets=sum(s[2] for s in stats) / n, packets_lost=sum(s[3] for s in stats) / n,
+        latency_ms=elapsed, metrics=score(task, answers, samples, reference),
+    )
+    return result, answers

@@ -1,0 +1,80 @@
+"""Evaluation: samples, pixel baselines through a channel, scoring, and the `semlink eval` command."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PIL import Image
+
+from semlink.cli.main import main
+from semlink.codecs import build_codec
+from semlink.evaluation import evaluate, folder_samples, shapes_samples
+from semlink.evaluation.image_baselines import encode_image, image_frame, received_bytes, send_image
+from semlink.evaluation.runner import PixelBaseline, channel_for
+
+
+def test_shapes_samples_carry_truth_for_every_task():
+    samples = shapes_samples(3, seed=5)
+    assert len(samples) == 3 and all(s.boxes and s.scene for s in samples)
+    assert set(samples[0].refs) == {"<CAPTION>", "<DETAILED_CAPTION>", "<OD>"}
+    assert [s.name for s in shapes_samples(3, seed=5)] == [s.name for s in samples]
+    assert shapes_samples(1, seed=6)[0].refs != samples[0].refs or shapes_samples(1, seed=6)[0].scene != samples[0].scene
+
+
+def test_jpeg_lost_packet_truncates_the_stream():
+    import numpy as np
+
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (128, 128, 3), dtype=np.uint8))
+    data = encode_image(image, "jpeg", 95, (128, 128))
+    frame = image_frame(data, 1)
+    assert frame.header.packet_count > 2
+    assert received_bytes(frame) == data
+    cut = frame.with_packets(p for p in frame.packets if p.index != 1)
+    assert received_bytes(cut) == data[: len(frame.packets[0].payload)]
+
+
+def test_pixel_baseline_clean_vs_lossy():
+    image = shapes_samples(1)[0].image
+    clean, nbytes, packets, lost = send_image(image, "webp", 50, None, 1, (128, 128))
+    assert lost == 0 and nbytes > 0 and clean.size == (128, 128)
+    lossy, _, _, lost = send_image(image, "jpeg", 95, channel_for(0.9, None, seed=1), 2, (128, 128))
+    assert lost > 0
+
+
+def test_raw_codec_agrees_with_itself_and_loss_is_reported(tiny):
+    samples = shapes_samples(3)
+    raw = build_codec("raw", tiny.feature_shape, tiny.fingerprint)
+    clean, answers = evaluate(tiny, raw, samples, "<CAPTION>", progress=False)
+    again, _ = evaluate(tiny, raw, samples, "<CAPTION>", reference=answers, progress=False)
+    assert again.metrics["agreement"] == 1.0
+    assert "exact_match" in again.metrics and "cider" in again.metrics
+    lossy, _ = evaluate(tiny, raw, samples, "<CAPTION>", loss=0.5, seed=3, reference=answers, progress=False)
+    assert lossy.packets_lost > 0 and lossy.payload_bytes == clean.payload_bytes
+
+
+def test_od_is_scored_with_map(tiny):
+    result, _ = evaluate(tiny, PixelBaseline("jpeg", 50), shapes_samples(2), "<OD>", progress=False)
+    assert "map50" in result.metrics and 0 <= result.metrics["map50"] <= 1
+
+
+def test_folder_samples_with_captions(tmp_path):
+    Image.new("RGB", (32, 32), (255, 0, 0)).save(tmp_path / "a.png")
+    (tmp_path / "caps.jsonl").write_text(json.dumps({"file": "a.png", "caption": "red"}) + "\n")
+    samples = folder_samples(tmp_path, captions=tmp_path / "caps.jsonl")
+    assert samples[0].refs == {"<CAPTION>": ["red"]}
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no images"):
+        folder_samples(tmp_path / "empty")
+
+
+def test_eval_cli_json_and_plots(tmp_path, capsys):
+    code = main(["eval", "--model", "tiny-random", "--codec", "q8", "--n", "3", "--loss", "0,0.5",
+                 "--json", "--out", str(tmp_path)])
+    assert code == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 2
+    for key in ("model", "codec", "task", "n", "payload_bytes", "exact_match", "cider", "agreement"):
+        assert key in rows[0]
+    assert rows[1]["packets_lost"] > 0
+    assert (tmp_path / "results.json").exists() and (tmp_path / "caption_quality_vs_loss.png").exists()
