@@ -1,0 +1,227 @@
+"""The running receiver: model, codec, store, ingest, batcher, events and the gRPC server, started and stopped as one.
+
+``Receiver.start`` returns at once and boots in the background (loading a model
+takes a while); ``ready`` turns true once the model is loaded and gRPC ingest
+is up. The methods here raise plain exceptions; the REST layer maps them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import torch
+
+from semlink.codecs import Codec
+from semlink.florence import FlorenceBundle
+from semlink.receiver import (
+    AckOutcome,
+    DynamicBatcher,
+    EventBus,
+    FeatureStore,
+    FrameDecoder,
+    FrameIngest,
+    ReceivedFrame,
+    TaskJob,
+    TaskRunner,
+)
+from semlink.runtime import load_codec_for, load_model
+from receiver_service.grpc_ingest import add_feature_link
+from receiver_service.metrics import ReceiverMetrics
+from receiver_service.schemas import FrameSummary
+from receiver_service.settings import ReceiverSettings
+
+log = logging.getLogger(__name__)
+
+
+class FrameNotFound(LookupError):
+    """No decoded features for this frame id: never arrived, rejected, or evicted (the message says which)."""
+
+
+class NotReady(RuntimeError):
+    """The receiver is still loading its model (or failed to)."""
+
+
+@dataclass(frozen=True)
+class TaskAnswer:
+    """One answered task request and what it cost."""
+
+    frame: ReceivedFrame
+    task: str
+    result: Any
+    latency_ms: float
+    queue_ms: float
+    compute_ms: float
+    batch_size: int
+
+
+class Receiver:
+    """Everything one receiver runs. ``bundle`` (optional) skips loading the model (tests share one)."""
+
+    def __init__(self, settings: ReceiverSettings, bundle: FlorenceBundle | None = None):
+        self.settings = settings
+        self.bundle = bundle
+        self.codec: Codec | None = None
+        self.runner: TaskRunner | None = None
+        self.ingest: FrameIngest | None = None
+        self.batcher: DynamicBatcher | None = None
+        self.metrics = ReceiverMetrics()
+        self.store = FeatureStore(settings.store_size, on_evict=lambda _: self.metrics.store_evictions.inc())
+        self.events = EventBus()
+        self.metrics.store_frames.set_function(lambda: len(self.store))
+        self.metrics.pending_frames.set_function(lambda: self.ingest.pending if self.ingest else 0)
+        self.grpc_server: grpc.aio.Server | None = None
+        self.grpc_port: int | None = None
+        self.failed: str | None = None
+        self.on_fatal: Callable[[str], None] | None = None
+        self._decode_pool = ThreadPoolExecutor(1, thread_name_prefix="rx-decode")
+        self._model_pool = ThreadPoolExecutor(1, thread_name_prefix="rx-generate")
+        self._boot_task: asyncio.Task | None = None
+        self._background: set[asyncio.Task] = set()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    @property
+    def ready(self) -> bool:
+        return self.grpc_server is not None and self.batcher is not None and self.batcher.running
+
+    def start(self) -> None:
+        """Boot in the background on the running loop: load, then serve gRPC."""
+        self._boot_task = asyncio.create_task(self._boot(), name="receiver-boot")
+
+    async def stop(self) -> None:
+        """Graceful stop: gRPC first (in-flight calls get ``grace_s``), then pending frames, then batches."""
+        if self._boot_task is not None and not self._boot_task.done():
+            self._boot_task.cancel()
+            await asyncio.gather(self._boot_task, return_exceptions=True)
+        if self.grpc_server is not None:
+            await self.grpc_server.stop(self.settings.grace_s)
+        if self.ingest is not None:
+            await self.ingest.close()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        if self.batcher is not None:
+            await self.batcher.stop()
+        self.events.close()
+        self._decode_pool.shutdown(wait=False, cancel_futures=True)
+        self._model_pool.shutdown(wait=False, cancel_futures=True)
+        log.info("receiver stopped")
+
+    async def _boot(self) -> None:
+        s = self.settings
+        try:
+            if s.torch_threads:
+                torch.set_num_threads(s.torch_threads)
+            if self.bundle is None:
+                log.info("loading model %s on %s (%s)", s.model, s.device, s.dtype)
+                self.bundle = await asyncio.to_thread(load_model, s.model, s.device, s.dtype)
+            self.codec = await asyncio.to_thread(load_codec_for, self.bundle, s.codec)
+            generate = {"max_new_tokens": s.max_new_tokens} if s.max_new_tokens else {}
+            self.runner = TaskRunner(self.bundle, **generate)
+            if s.auto_task:
+                self.runner.check(s.auto_task, None)
+            self.ingest = FrameIngest(
+                self.codec, FrameDecoder(self.codec, self.bundle), self.store,
+                deadline_s=s.frame_deadline_ms / 1000, executor=self._decode_pool,
+                max_pending=s.max_pending_frames, remember=max(4096, 4 * s.store_size), on_outcome=self._on_frame,
+            )
+            self.batcher = DynamicBatcher(
+                self.runner, max_batch=s.max_batch, max_delay_s=s.max_delay_ms / 1000, queue_size=s.queue_size,
+                executor=self._model_pool, on_batch=self.metrics.batch_done,
+            )
+            self.batcher.start()
+            self.grpc_server, self.grpc_port = await self._serve_grpc()
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            self.failed = f"receiver failed to start: {type(err).__name__}: {err}"
+            log.exception(self.failed)
+            if self.on_fatal is not None:
+                self.on_fatal(self.failed)
+            return
+        log.info("receiver ready: model %s, codec %s, gRPC on %s:%d", self.bundle.name, self.codec.codec_id,
+                 s.host, self.grpc_port)
+
+    async def _serve_grpc(self) -> tuple[grpc.aio.Server, int]:
+        limit = self.settings.max_grpc_message_bytes
+        server = grpc.aio.server(options=[
+            ("grpc.max_receive_message_length", limit),
+            ("grpc.max_send_message_length", limit),
+        ])
+        add_feature_link(server, self.ingest, self.metrics)
+        address = f"{self.settings.host}:{self.settings.grpc_port}"
+        port = server.add_insecure_port(address)
+        if port == 0:
+            raise OSError(f"could not bind gRPC to {address}; free the port or set SEMLINK_RX_GRPC_PORT")
+        await server.start()
+        return server, port
+
+    # --- frames ------------------------------------------------------------------------------
+    def _on_frame(self, outcome: AckOutcome, frame: ReceivedFrame | None) -> None:
+        self.metrics.frame_finished(outcome, frame)
+        if frame is None:
+            self.events.publish("frame_rejected", {"frame_id": outcome.frame_id, "reason": outcome.reason,
+                                                   "detail": outcome.detail})
+            return
+        self.events.publish("frame_received", FrameSummary.of(frame).model_dump())
+        if self.settings.auto_task:
+            task = asyncio.create_task(self._auto_task(frame))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _auto_task(self, frame: ReceivedFrame) -> None:
+        try:
+            answer = await self._run(frame, self.settings.auto_task, None)
+        except Exception as err:  # overloaded, or the model failed: the frame is still stored
+            log.warning("auto task %s on frame %d skipped: %s", self.settings.auto_task, frame.frame_id, err)
+            return
+        frame.auto_result = answer.result
+
+    def outcome_of(self, frame_id: int) -> AckOutcome | None:
+        return self.ingest.outcome_of(frame_id) if self.ingest is not None else None
+
+    def describe_missing(self, frame_id: int, waited_ms: int) -> str:
+        outcome = self.outcome_of(frame_id)
+        if outcome is not None and outcome.status == "rejected":
+            return f"frame {frame_id} was rejected ({outcome.detail}); send it again with a matching codec and model"
+        if outcome is not None:
+            return (f"frame {frame_id} was received but has been evicted from the store (it keeps the "
+                    f"{self.store.capacity} most recently used frames); send it again")
+        return (f"frame {frame_id} has not arrived (waited {waited_ms} ms); send it, or pass a larger wait_ms "
+                "(up to 10000) to wait for it")
+
+    # --- tasks -------------------------------------------------------------------------------
+    async def ask(self, frame_id: int, task: str, text: str | None, wait_ms: int) -> TaskAnswer:
+        """Answer ``task`` on frame ``frame_id``, waiting up to ``wait_ms`` for the frame to arrive.
+
+        Raises ``NotReady``, ``UnknownTask``, ``FrameNotFound`` or ``Overloaded``.
+        """
+        if not self.ready:
+            raise NotReady(self.failed or "the receiver is still loading its model; retry shortly")
+        self.runner.check(task, text)
+        frame = await self.store.wait_for(frame_id, wait_ms / 1000)
+        if frame is None:
+            self.metrics.tasks.labels(task, "not_found").inc()
+            raise FrameNotFound(self.describe_missing(frame_id, wait_ms))
+        return await self._run(frame, task, text)
+
+    async def _run(self, frame: ReceivedFrame, task: str, text: str | None) -> TaskAnswer:
+        started = time.perf_counter()
+        try:
+            result, timing = await self.batcher.submit(TaskJob(frame, task, text))
+        except Exception as err:
+            self.metrics.tasks.labels(task, type(err).__name__.lower()).inc()
+            raise
+        self.metrics.tasks.labels(task, "ok").inc()
+        answer = TaskAnswer(frame, task, result, (time.perf_counter() - started) * 1000, timing.queue_s * 1000,
+                            timing.compute_s * 1000, timing.batch_size)
+        self.events.publish("task_done", {"frame_id": frame.frame_id, "task": task, "text": text, "result": result,
+                                          "latency_ms": round(answer.latency_ms, 3),
+                                          "batch_size": timing.batch_size})
+        return answer

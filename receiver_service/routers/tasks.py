@@ -1,0 +1,34 @@
+"""``POST /v1/frames/{frame_id}/tasks``: any Florence-2 task on a received frame's cached features."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from receiver_service.deps import ReceiverDep
+from receiver_service.schemas import TaskBody, TaskResult
+
+router = APIRouter(prefix="/v1/frames", tags=["tasks"])
+
+FrameId = Annotated[int, Path(ge=0, lt=2**64, description="the transmitter's uint64 frame id")]
+
+ERRORS = {
+    404: {"description": "the frame has not arrived (within wait_ms), was rejected, or was evicted"},
+    413: {"description": "request body over SEMLINK_RX_MAX_REQUEST_BYTES"},
+    422: {"description": "unknown task (the detail names the known ones) or a bad body"},
+    503: {"description": "overloaded (queue full) or still loading; retry after Retry-After seconds"},
+}
+
+
+@router.post("/{frame_id}/tasks", response_model=TaskResult, responses=ERRORS)
+async def run_task(frame_id: FrameId, body: TaskBody, receiver: ReceiverDep) -> TaskResult:
+    """Run ``task`` on the frame's cached features: one transmission, as many questions as wanted."""
+    answer = await receiver.ask(frame_id, body.task, body.text, body.wait_ms)
+    frame = answer.frame
+    return TaskResult(
+        frame_id=frame.frame_id, task=answer.task, result=answer.result, model=receiver.bundle.name,
+        codec=frame.codec, payload_bytes=frame.payload_bytes, packets=frame.packets,
+        packets_lost=frame.packets_lost, latency_ms=round(answer.latency_ms, 3), queue_ms=round(answer.queue_ms, 3),
+        batch_size=answer.batch_size,
+    )

@@ -1,0 +1,89 @@
+"""Request and response bodies of the REST API."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from semlink.receiver import ReceivedFrame
+
+MAX_WAIT_MS = 10_000
+
+
+class TaskBody(BaseModel):
+    """One question about a received frame."""
+
+    task: str = Field("<CAPTION>", max_length=64, description="a Florence-2 task token, e.g. <CAPTION>, "
+                      "<DETAILED_CAPTION>, <OD>, <OCR>, <CAPTION_TO_PHRASE_GROUNDING>")
+    text: str | None = Field(None, max_length=2048, description="the task's text input, for tasks that take one "
+                             "(grounding, referring expressions, regions)")
+    wait_ms: int = Field(0, ge=0, le=MAX_WAIT_MS, description="how long to wait for a frame that has not "
+                         "arrived yet before answering 404")
+
+    model_config = {"json_schema_extra": {"examples": [{"task": "<CAPTION>", "text": None, "wait_ms": 2000}]}}
+
+
+class TaskResult(BaseModel):
+    """A task's answer on one frame's cached features, and what the frame cost on the link."""
+
+    frame_id: int
+    task: str
+    result: Any = Field(description="post-processed answer: a string for captions and OCR, "
+                        "{'bboxes', 'labels'} for <OD>, ...")
+    model: str
+    codec: str
+    payload_bytes: int
+    packets: int
+    packets_lost: int
+    latency_ms: float = Field(description="from the frame being available to the answer (queue + model)")
+    queue_ms: float
+    batch_size: int
+
+
+class FrameSummary(BaseModel):
+    frame_id: int
+    codec: str
+    status: str = Field(description="ok (all packets) or partial (some lost)")
+    payload_bytes: int
+    packets: int
+    packets_lost: int
+    age_s: float
+
+    @classmethod
+    def of(cls, frame: ReceivedFrame) -> "FrameSummary":
+        return cls(frame_id=frame.frame_id, codec=frame.codec, status=frame.status,
+                   payload_bytes=frame.payload_bytes, packets=frame.packets, packets_lost=frame.packets_lost,
+                   age_s=round(time.time() - frame.received_at, 3))
+
+
+class FrameDetail(FrameSummary):
+    fingerprint: str
+    packets_missing: int
+    packets_corrupted: int
+    messages: int = Field(description="messages merged into this frame (duplicates, parts)")
+    lost_rows: list[int] = Field(description="latent rows erased (filled by the decompressor)")
+    feature_shape: list[int]
+    image_size: list[int] = Field(description="(width, height) used for box post-processing")
+    decode_ms: float
+    sent_at_ns: int
+    received_at: float
+    meta: dict[str, str]
+    auto_result: Any = Field(None, description="the SEMLINK_RX_AUTO_TASK answer, once computed")
+
+    @classmethod
+    def of(cls, frame: ReceivedFrame) -> "FrameDetail":
+        return cls(
+            **FrameSummary.of(frame).model_dump(), fingerprint=frame.fingerprint,
+            packets_missing=frame.packets_missing, packets_corrupted=frame.packets_corrupted,
+            messages=frame.messages, lost_rows=frame.lost_rows.nonzero().flatten().tolist(),
+            feature_shape=list(frame.features.shape), image_size=list(frame.image_size), decode_ms=frame.decode_ms,
+            sent_at_ns=frame.sent_at_ns, received_at=frame.received_at, meta=frame.meta,
+            auto_result=frame.auto_result,
+        )
+
+
+class Health(BaseModel):
+    status: str
+    detail: str = ""

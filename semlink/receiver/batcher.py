@@ -1,0 +1,155 @@
+"""Dynamic batching: gather concurrent requests into one model call (max batch, max delay, bounded queue).
+
+``submit`` enqueues one item and awaits its result. A single worker takes the
+first waiting item, keeps collecting until ``max_batch`` items or ``max_delay_s``
+after that first one, and runs ``run_batch`` on the whole list in an executor
+thread, so the event loop stays free. When ``queue_size`` items already wait,
+``submit`` raises :class:`Overloaded` at once instead of queueing without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Overloaded(RuntimeError):
+    """The batcher's queue is full; the caller should retry later."""
+
+
+@dataclass(frozen=True)
+class BatchTiming:
+    """How long one item waited in the queue, how long its batch computed, and the batch size."""
+
+    queue_s: float
+    compute_s: float
+    batch_size: int
+
+
+@dataclass
+class _Job(Generic[T, R]):
+    item: T
+    future: asyncio.Future
+    enqueued: float
+
+
+class DynamicBatcher(Generic[T, R]):
+    """Batch ``submit``-ted items into calls of ``run_batch(items) -> results`` (same order, same length).
+
+    ``on_batch(timings)`` (optional) is called on the event loop after each batch,
+    with one :class:`BatchTiming` per item, for metrics.
+    """
+
+    def __init__(self, run_batch: Callable[[Sequence[T]], Sequence[R]], *, max_batch: int, max_delay_s: float,
+                 queue_size: int, executor: Executor | None = None,
+                 on_batch: Callable[[list[BatchTiming]], None] | None = None):
+        if max_batch < 1 or queue_size < 1 or max_delay_s < 0:
+            raise ValueError(
+                f"need max_batch >= 1, queue_size >= 1, max_delay_s >= 0; got {max_batch}, {queue_size}, {max_delay_s}"
+            )
+        self.run_batch = run_batch
+        self.max_batch = max_batch
+        self.max_delay_s = max_delay_s
+        self.queue_size = queue_size
+        self.executor = executor
+        self.on_batch = on_batch
+        self.batches = 0
+        self.largest_batch = 0
+        self._jobs: deque[_Job] = deque()
+        self._arrived = asyncio.Event()
+        self._worker: asyncio.Task | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._worker is not None and not self._worker.done()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._jobs)
+
+    def start(self) -> None:
+        """Start the worker on the running event loop."""
+        if self.running:
+            return
+        self._worker = asyncio.create_task(self._work(), name="dynamic-batcher")
+
+    async def stop(self) -> None:
+        """Stop the worker; items still waiting fail with :class:`Overloaded`."""
+        if self._worker is not None:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+            self._worker = None
+        while self._jobs:
+            job = self._jobs.popleft()
+            if not job.future.done():
+                job.future.set_exception(Overloaded("the server is shutting down; retry on another replica"))
+
+    async def submit(self, item: T) -> tuple[R, BatchTiming]:
+        """Queue ``item`` and wait for its result; raise :class:`Overloaded` when the queue is full."""
+        if not self.running:
+            raise Overloaded("the batcher is not running (starting up or shutting down); retry shortly")
+        if len(self._jobs) >= self.queue_size:
+            raise Overloaded(f"{self.queue_size} requests already wait for the model; retry shortly")
+        job = _Job(item, asyncio.get_running_loop().create_future(), time.perf_counter())
+        self._jobs.append(job)
+        self._arrived.set()
+        return await job.future
+
+    async def _work(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            jobs = await self._collect()
+            jobs = [j for j in jobs if not j.future.done()]  # a caller that gave up cancelled its future
+            if not jobs:
+                continue
+            started = time.perf_counter()
+            try:
+                results = await loop.run_in_executor(self.executor, self.run_batch, [j.item for j in jobs])
+                if len(results) != len(jobs):
+                    raise RuntimeError(f"run_batch returned {len(results)} results for {len(jobs)} items")
+            except Exception as err:  # one failed batch fails its callers, never the worker
+                log.exception("batch of %d failed", len(jobs))
+                for j in jobs:
+                    if not j.future.done():
+                        j.future.set_exception(err)
+                continue
+            compute = time.perf_counter() - started
+            timings = [BatchTiming(started - j.enqueued, compute, len(jobs)) for j in jobs]
+            self.batches += 1
+            self.largest_batch = max(self.largest_batch, len(jobs))
+            for j, result, timing in zip(jobs, results, timings):
+                if not j.future.done():
+                    j.future.set_result((result, timing))
+            if self.on_batch is not None:
+                self.on_batch(timings)
+
+    async def _collect(self) -> list[_Job]:
+        while not self._jobs:
+            self._arrived.clear()
+            await self._arrived.wait()
+        jobs = [self._jobs.popleft()]
+        deadline = time.perf_counter() + self.max_delay_s
+        while len(jobs) < self.max_batch:
+            if self._jobs:
+                jobs.append(self._jobs.popleft())
+                continue
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                break
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), remaining)
+            except TimeoutError:
+                break
+        return jobs

@@ -1,0 +1,121 @@
+"""The receiver's compute: decode a reassembled frame into features, and answer batches of task requests.
+
+Both run in executor threads (they are torch work); neither touches asyncio.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from semlink.codecs import Codec
+from semlink.florence import FlorenceBundle, LanguageHalf, TaskRequest, check_task
+from semlink.receiver.reassembly import Reassembled
+from semlink.receiver.store import ReceivedFrame
+
+log = logging.getLogger(__name__)
+
+IMAGE_SIZE_KEY = "image_size"  # FrameHeader.meta key: the original image's "W,H"
+
+
+def parse_image_size(meta: Mapping[str, str], default: tuple[int, int]) -> tuple[int, int]:
+    """``meta["image_size"] = "W,H"`` as ``(W, H)``; ``default`` when absent or unreadable."""
+    raw = meta.get(IMAGE_SIZE_KEY)
+    if raw is None:
+        return default
+    try:
+        w, h = (int(v) for v in raw.split(","))
+    except ValueError:
+        log.warning("frame meta image_size %r is not 'W,H'; using %s", raw, default)
+        return default
+    if not (0 < w <= 1 << 16 and 0 < h <= 1 << 16):
+        log.warning("frame meta image_size %r is out of range; using %s", raw, default)
+        return default
+    return w, h
+
+
+class FrameDecoder:
+    """Reassembled frame → :class:`ReceivedFrame` with features ``(C, H, W)`` on the model's device and dtype."""
+
+    def __init__(self, codec: Codec, bundle: FlorenceBundle):
+        self.codec = codec
+        self.device = bundle.device
+        self.dtype = bundle.dtype
+        height, width = bundle.image_size
+        self.default_image_size = (width, height)
+
+    def decode(self, reassembled: Reassembled) -> ReceivedFrame:
+        """Decompress with the frame's lost and corrupted packets as the erasure mask.
+
+        Raises ``CodecError``/``MalformedFrame`` for a frame this codec cannot decode.
+        """
+        frame, header = reassembled.frame, reassembled.frame.header
+        started = time.perf_counter()
+        features, lost_rows = self.codec.decompress([frame])
+        lost_rows = lost_rows[0].cpu()
+        erased = sum(bool(lost_rows[header.rows_of(i)[0]]) for i in range(header.packet_count))
+        missing = len(frame.lost_indices())
+        return ReceivedFrame(
+            frame_id=header.frame_id,
+            codec=header.codec,
+            fingerprint=header.fingerprint,
+            features=features[0].to(self.device, self.dtype),
+            lost_rows=lost_rows,
+            image_size=parse_image_size(header.meta, self.default_image_size),
+            payload_bytes=frame.payload_bytes,
+            packets=header.packet_count,
+            packets_missing=missing,
+            packets_corrupted=erased - missing,
+            messages=reassembled.messages,
+            sent_at_ns=header.sent_at_ns,
+            decode_ms=(time.perf_counter() - started) * 1000,
+            meta=dict(header.meta),
+        )
+
+
+@dataclass(frozen=True)
+class TaskJob:
+    """One question about one received frame."""
+
+    frame: ReceivedFrame
+    task: str
+    text: str | None = None
+
+
+class TaskRunner:
+    """Answer a batch of :class:`TaskJob` in one ``generate`` call: stacked features ``(B, C, H, W)``."""
+
+    def __init__(self, bundle: FlorenceBundle, **generate_kwargs):
+        self.language = LanguageHalf(bundle)
+        self.processor = bundle.processor
+        self.generate_kwargs = generate_kwargs
+
+    def check(self, task: str, text: str | None) -> None:
+        """Raise ``UnknownTask`` (naming the known tasks) before a bad request reaches a batch."""
+        check_task(self.processor, task, text)
+
+    def __call__(self, jobs: Sequence[TaskJob]) -> list[Any]:
+        features = torch.stack([job.frame.features for job in jobs])
+        requests = [TaskRequest(job.task, job.frame.image_size, job.text) for job in jobs]
+        with torch.inference_mode():
+            answers = self.language.answer(features, requests, **self.generate_kwargs)
+        return [jsonable(a) for a in answers]
+
+
+def jsonable(value: Any) -> Any:
+    """Post-processed answers with tensors and numpy values turned into plain Python."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,122 @@
+"""Per-frame reassembly: merge one frame's packets from one or more messages until complete or its deadline.
+
+The header always travels, so the receiver learns of a frame with its first
+message. Later messages for the same frame id (duplicates, a frame split in
+parts) add the packet indices still missing, or replace a copy that failed its
+CRC with one that passes. A frame is finished as soon as every packet index
+has arrived, or when its deadline (measured from its first message on this
+receiver's clock) passes; whatever is still missing then is lost.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from semlink.packets import Frame, FrameHeader, MalformedFrame, Packet
+
+
+def crc_ok(packet: Packet) -> bool:
+    return zlib.crc32(bytes(packet.payload)) == packet.crc32
+
+
+@dataclass
+class _Pending:
+    header: FrameHeader
+    deadline: float
+    packets: dict[int, Packet] = field(default_factory=dict)
+    messages: int = 0
+
+    def merge(self, packets) -> None:
+        for p in packets:
+            held = self.packets.get(p.index)
+            if held is None or (not crc_ok(held) and crc_ok(p)):
+                self.packets[p.index] = p
+        self.messages += 1
+
+    @property
+    def complete(self) -> bool:
+        return len(self.packets) == self.header.packet_count
+
+    def frame(self) -> Frame:
+        return Frame(self.header, tuple(self.packets[i] for i in sorted(self.packets)))
+
+
+@dataclass(frozen=True)
+class Reassembled:
+    """A finished frame, how many messages made it, and whether its deadline cut it short."""
+
+    frame: Frame
+    messages: int
+    timed_out: bool
+
+
+class Reassembler:
+    """Pending frames by id, each finished when complete or ``deadline_s`` after its first message.
+
+    Not thread-safe: one event loop (or one thread) owns it. ``clock`` returns
+    seconds (``time.monotonic`` by default) and is injectable for tests.
+    At most ``max_pending`` frames wait at once; a new frame beyond that
+    finishes the oldest pending one early.
+    """
+
+    def __init__(self, deadline_s: float, max_pending: int = 1024, clock: Callable[[], float] = time.monotonic):
+        if deadline_s < 0:
+            raise ValueError(f"deadline_s must be >= 0, got {deadline_s}")
+        if max_pending < 1:
+            raise ValueError(f"max_pending must be >= 1, got {max_pending}")
+        self.deadline_s = deadline_s
+        self.max_pending = max_pending
+        self.clock = clock
+        self._pending: OrderedDict[int, _Pending] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def __contains__(self, frame_id: int) -> bool:
+        return frame_id in self._pending
+
+    def offer(self, frame: Frame) -> list[Reassembled]:
+        """Merge ``frame``'s packets; return the frames this finishes (it, if now complete; an evicted one).
+
+        Raises ``MalformedFrame`` when ``frame``'s header disagrees with the first
+        message seen for the same frame id.
+        """
+        fid = frame.header.frame_id
+        finished: list[Reassembled] = []
+        pending = self._pending.get(fid)
+        if pending is None:
+            if len(self._pending) >= self.max_pending:
+                _, oldest = self._pending.popitem(last=False)
+                finished.append(Reassembled(oldest.frame(), oldest.messages, timed_out=True))
+            pending = self._pending[fid] = _Pending(frame.header, self.clock() + self.deadline_s)
+        elif pending.header != frame.header:
+            raise MalformedFrame(
+                f"frame {fid}: this message's header differs from the first message's for the same frame id; "
+                "a sender must not reuse frame ids"
+            )
+        pending.merge(frame.packets)
+        if pending.complete:
+            del self._pending[fid]
+            finished.append(Reassembled(pending.frame(), pending.messages, timed_out=False))
+        return finished
+
+    def expire(self, now: float | None = None) -> list[Reassembled]:
+        """Finish and return every pending frame whose deadline is at or before ``now``."""
+        now = self.clock() if now is None else now
+        due = [fid for fid, p in self._pending.items() if p.deadline <= now]
+        return [self._finish(fid) for fid in due]
+
+    def flush(self) -> list[Reassembled]:
+        """Finish every pending frame now (at shutdown)."""
+        return [self._finish(fid) for fid in list(self._pending)]
+
+    def next_deadline(self) -> float | None:
+        return min((p.deadline for p in self._pending.values()), default=None)
+
+    def _finish(self, fid: int) -> Reassembled:
+        pending = self._pending.pop(fid)
+        return Reassembled(pending.frame(), pending.messages, timed_out=True)
