@@ -1,0 +1,38 @@
+"""channel_sim's FastAPI app: the gRPC proxy starts and stops with the app, routes control it."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+import grpc
+from fastapi import FastAPI
+
+from channel_sim.proxy import Proxy
+from channel_sim.routes import router
+from channel_sim.service import SERVER_OPTIONS, FeatureLinkProxy, add_to_server
+from channel_sim.settings import ChannelSimSettings
+
+
+def create_app(settings: ChannelSimSettings | None = None) -> FastAPI:
+    settings = settings or ChannelSimSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        proxy = Proxy(settings.initial_spec(), settings.upstream, queue_size=settings.queue_size,
+                      ack_timeout_s=settings.ack_timeout_s)
+        server = grpc.aio.server(options=SERVER_OPTIONS)
+        add_to_server(FeatureLinkProxy(proxy, send_timeout_s=settings.ack_timeout_s + 5), server)
+        app.state.proxy = proxy
+        app.state.serving = False
+        app.state.grpc_port = server.add_insecure_port(f"{settings.host}:{settings.grpc_port}")
+        await proxy.start()
+        await server.start()
+        app.state.serving = True
+        yield
+        app.state.serving = False
+        await server.stop(grace=1.0)
+        await proxy.close()
+
+    app = FastAPI(title="semlink channel_sim", version="1", lifespan=lifespan)
+    app.include_router(router)
+    return app

@@ -1,0 +1,72 @@
+"""channel_sim's REST control, in Toxiproxy's manner: read and change the channel live, reset, stats, health."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from channel_sim.proxy import Proxy
+from channel_sim.spec import ChannelSpec
+from semlink.link.serve import metrics_response, validation_detail
+
+router = APIRouter()
+
+
+def get_proxy(request: Request) -> Proxy:
+    return request.app.state.proxy
+
+
+ProxyDep = Annotated[Proxy, Depends(get_proxy)]
+
+PUT_EXAMPLE = {"loss": 0.1, "ber": 1e-5, "delay_ms": 20, "jitter_ms": 5}
+
+
+@router.get("/v1/channel")
+async def get_channel(proxy: ProxyDep):
+    """The channel now: every ChannelSpec field, plus the expected loss rate and effective BER it implies."""
+    return proxy.describe()
+
+
+@router.put("/v1/channel")
+async def put_channel(proxy: ProxyDep, changes: Annotated[dict[str, Any], Body(examples=[PUT_EXAMPLE])]):
+    """Change the fields given (the rest keep their values); the whole result is validated first."""
+    try:
+        spec = ChannelSpec(**{**proxy.spec.spec_dict(), **changes})
+    except ValidationError as err:
+        raise HTTPException(422, validation_detail(err)) from None
+    proxy.configure(spec)
+    return proxy.describe()
+
+
+@router.post("/v1/channel/reset")
+async def reset_channel(proxy: ProxyDep):
+    """Back to the channel the service started with, random streams rewound, stats zeroed."""
+    proxy.reset()
+    return proxy.describe()
+
+
+@router.get("/v1/stats")
+async def stats(proxy: ProxyDep):
+    return proxy.stats_dict()
+
+
+@router.get("/health/live")
+async def live():
+    return {"status": "live"}
+
+
+@router.get("/health/ready")
+async def ready(request: Request, proxy: ProxyDep):
+    body = {"grpc_port": request.app.state.grpc_port, "upstream": proxy.sender.target,
+            "upstream_connected": proxy.sender.connected}
+    if not request.app.state.serving:
+        return JSONResponse({**body, "ready": False, "detail": "gRPC server not started"}, status_code=503)
+    return {**body, "ready": True}
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(proxy: ProxyDep):
+    return metrics_response(proxy.metrics.registry)

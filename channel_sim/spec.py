@@ -1,0 +1,77 @@
+"""The channel a proxy applies, as one validated model: the packet channel plus the network impairments.
+
+The same names serve the environment (``SEMLINK_CH_LOSS=0.3``) and the REST body
+(``{"loss": 0.3}``); :meth:`ChannelSpec.channel_config` and
+:meth:`ChannelSpec.network_config` turn it into the core configs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:  # imported where used: the channel brings torch, and --help should not wait for it
+    from semlink.channel import ChannelConfig
+    from semlink.link.network import NetworkConfig
+
+
+class ChannelSpec(BaseModel):
+    """What the proxy does to each frame message. ``loss_model`` unset means: ``bernoulli`` when
+    ``loss`` > 0, ``gilbert_elliott`` when ``ge_p`` > 0, else ``none``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    loss_model: Literal["none", "bernoulli", "gilbert_elliott"] | None = Field(
+        None, description="packet loss model: none, bernoulli (LOSS), gilbert_elliott (GE_*)")
+    loss: float = Field(0.0, ge=0.0, le=1.0, description="Bernoulli packet loss probability")
+    ge_p: float = Field(0.0, ge=0.0, le=1.0, description="Gilbert-Elliott P(good -> bad) per packet (netem p)")
+    ge_r: float = Field(1.0, ge=0.0, le=1.0, description="Gilbert-Elliott P(bad -> good) per packet (netem r)")
+    ge_h: float = Field(0.0, ge=0.0, le=1.0, description="Gilbert-Elliott P(deliver | bad) (netem 1-h is loss)")
+    ge_k: float = Field(1.0, ge=0.0, le=1.0, description="Gilbert-Elliott P(deliver | good) (netem 1-k is loss)")
+    ber: float | None = Field(None, ge=0.0, le=1.0, description="bit error rate on payload bits (or set SNR_DB)")
+    snr_db: float | None = Field(None, description="Es/N0 per BPSK symbol in dB; BER derived over FADING")
+    fading: Literal["awgn", "rayleigh"] = Field("awgn", description="awgn or rayleigh, for SNR_DB")
+    seed: int = Field(0, ge=0, description="seed of every random draw of the channel")
+    delay_ms: float = Field(0.0, ge=0.0, description="added delay per frame message, ms")
+    jitter_ms: float = Field(0.0, ge=0.0, description="uniform jitter around DELAY_MS, ms (keeps order)")
+    rate_kbps: float = Field(0.0, ge=0.0, description="bandwidth cap in kbit/s (token bucket); 0 = unlimited")
+    duplicate: float = Field(0.0, ge=0.0, le=1.0, description="probability a frame message is sent twice")
+    reorder: float = Field(0.0, ge=0.0, le=1.0, description="probability a frame message swaps with the next")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ChannelSpec:
+        if self.loss and self.loss_model not in (None, "bernoulli"):
+            raise ValueError(f"loss={self.loss} is the Bernoulli loss probability; with loss_model="
+                             f"{self.loss_model!r} leave loss at 0 (Gilbert-Elliott uses ge_p, ge_r, ge_h, ge_k)")
+        self.channel_config()  # raises ValueError naming the field for any other inconsistency
+        self.network_config()
+        return self
+
+    @property
+    def resolved_loss_model(self) -> str:
+        if self.loss_model is not None:
+            return self.loss_model
+        if self.loss > 0:
+            return "bernoulli"
+        return "gilbert_elliott" if self.ge_p > 0 else "none"
+
+    def channel_config(self) -> ChannelConfig:
+        from semlink.channel import ChannelConfig
+
+        return ChannelConfig(
+            loss=self.resolved_loss_model, loss_p=self.loss, ge_p=self.ge_p, ge_r=self.ge_r, ge_h=self.ge_h,
+            ge_k=self.ge_k, ber=self.ber, snr_db=self.snr_db, fading=self.fading, seed=self.seed,
+        )
+
+    def network_config(self) -> NetworkConfig:
+        from semlink.link.network import NetworkConfig
+
+        return NetworkConfig(
+            delay_ms=self.delay_ms, jitter_ms=self.jitter_ms, rate_kbps=self.rate_kbps,
+            duplicate=self.duplicate, reorder=self.reorder, seed=self.seed,
+        )
+
+    def spec_dict(self) -> dict:
+        """The spec's own fields (without service settings that may share the model)."""
+        return self.model_dump(include=set(ChannelSpec.model_fields))

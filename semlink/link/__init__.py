@@ -1,0 +1,18 @@
+"""The networked link: a reconnecting gRPC frame sender (here), proxy network impairments
+(:mod:`semlink.link.network`), service plumbing (:mod:`semlink.link.serve`) and test doubles
+(:mod:`semlink.link.testing`)."""
+
+from semlink.link.sender import (
+    CONNECTION_LOST,
+    SENDER_CLOSED,
+    Backoff,
+    Delivery,
+    FrameSender,
+    Outcome,
+    QueueFull,
+    SenderClosed,
+)
+
+__all__ = [
+    "CONNECTION_LOST", "SENDER_CLOSED", "Backoff", "Delivery", "FrameSender", "Outcome", "QueueFull", "SenderClosed",
+]

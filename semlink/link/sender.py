@@ -1,0 +1,367 @@
+"""A reconnecting gRPC sender: frames go into one ``FeatureLink.Stream`` call, acks come back as outcomes.
+
+The transmitter uses it towards channel_sim (or a receiver), and channel_sim uses it
+for its upstream hop. Frames wait in a bounded queue; one writer puts them on the
+stream, one reader matches acks to frames by ``frame_id``. When the stream dies,
+every frame written but not yet acked is reported lost (``connection lost``),
+queued frames stay queued, and the sender reconnects with exponential backoff and
+jitter. Every frame submitted ends with exactly one :class:`Outcome`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import grpc
+
+from semlink.packets import Frame
+from semlink.v1 import semlink_pb2 as pb
+from semlink.v1 import semlink_pb2_grpc as pb_grpc
+from semlink.wire import frame_to_message
+
+log = logging.getLogger(__name__)
+
+CONNECTION_LOST = "connection lost"
+SENDER_CLOSED = "sender closed"
+ACK_STATUSES = ("ok", "partial", "rejected", "lost")
+
+
+class QueueFull(RuntimeError):
+    """The sender's bounded queue is full; try again later or slow down."""
+
+
+class SenderClosed(RuntimeError):
+    """The sender was closed; frames can no longer be submitted."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one frame ended: ``ok``/``partial`` (acked by the far end), ``rejected`` or ``lost`` (see ``detail``)."""
+
+    frame_id: int
+    status: str
+    detail: str = ""
+
+    @property
+    def delivered(self) -> bool:
+        return self.status in ("ok", "partial")
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Reconnect delays after gRPC's connection-backoff rule: ``initial * multiplier**attempt``, capped, ± jitter."""
+
+    initial_s: float = 0.1
+    max_s: float = 5.0
+    multiplier: float = 1.6
+    jitter: float = 0.2
+
+    def __post_init__(self) -> None:
+        if not 0 < self.initial_s <= self.max_s:
+            raise ValueError(f"need 0 < initial_s <= max_s, got initial_s={self.initial_s}, max_s={self.max_s}")
+        if self.multiplier < 1:
+            raise ValueError(f"multiplier must be >= 1, got {self.multiplier}")
+        if not 0 <= self.jitter < 1:
+            raise ValueError(f"jitter must be in [0, 1), got {self.jitter}")
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """Seconds to wait before reconnect ``attempt`` (0 = first retry)."""
+        base = min(self.max_s, self.initial_s * self.multiplier ** min(attempt, 64))
+        return base * (1 + rng.uniform(-self.jitter, self.jitter))
+
+    def channel_options(self) -> list[tuple[str, int]]:
+        """gRPC channel options so the channel's own reconnect backoff follows the same schedule."""
+        initial_ms, max_ms = max(1, int(self.initial_s * 1000)), max(1, int(self.max_s * 1000))
+        return [
+            ("grpc.initial_reconnect_backoff_ms", initial_ms),
+            ("grpc.min_reconnect_backoff_ms", initial_ms),
+            ("grpc.max_reconnect_backoff_ms", max_ms),
+        ]
+
+
+class Delivery:
+    """One submitted frame: ``sent`` resolves to True once it is on the stream (False if it never got
+    there), ``outcome`` to its :class:`Outcome`."""
+
+    __slots__ = ("_in_window", "frame_id", "message", "nbytes", "outcome", "queued_at", "sent", "sent_at")
+
+    def __init__(self, frame_id: int, message: pb.FrameMessage, loop: asyncio.AbstractEventLoop):
+        self.frame_id = frame_id
+        self.message = message
+        self.nbytes = message.ByteSize()
+        self.sent: asyncio.Future[bool] = loop.create_future()
+        self.outcome: asyncio.Future[Outcome] = loop.create_future()
+        self.queued_at = loop.time()
+        self.sent_at: float | None = None
+        self._in_window = False
+
+
+class FrameSender:
+    """Send frames to ``target`` over one ``FeatureLink.Stream`` call, reconnecting as needed.
+
+    ``submit``/``submit_nowait`` return a :class:`Delivery`; ``on_outcome`` (optional) is
+    called with each delivery once its outcome is known. At most ``max_in_flight`` frames
+    wait for acks; a frame unacked after ``ack_timeout_s`` is reported lost.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        queue_size: int = 64,
+        max_in_flight: int = 256,
+        ack_timeout_s: float = 30.0,
+        backoff: Backoff | None = None,
+        seed: int | None = None,
+        on_outcome: Callable[[Delivery], None] | None = None,
+        name: str = "sender",
+    ):
+        if queue_size < 1 or max_in_flight < 1:
+            raise ValueError(f"queue_size and max_in_flight must be >= 1, got {queue_size}, {max_in_flight}")
+        if ack_timeout_s <= 0:
+            raise ValueError(f"ack_timeout_s must be > 0, got {ack_timeout_s}")
+        self.target = target
+        self.queue_size = queue_size
+        self.max_in_flight = max_in_flight
+        self.ack_timeout_s = ack_timeout_s
+        self.backoff = backoff or Backoff()
+        self.on_outcome = on_outcome
+        self.name = name
+        self._rng = random.Random(seed)
+        self._queue: asyncio.Queue[Delivery] | None = None
+        self._window: asyncio.Semaphore | None = None
+        self._in_flight: dict[int, list[Delivery]] = {}
+        self._writing: Delivery | None = None
+        self._channel: grpc.aio.Channel | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._state = grpc.ChannelConnectivity.IDLE
+        self._closing = False
+        self._started = False
+        self.counts: Counter[str] = Counter()
+        self.lost_reasons: Counter[str] = Counter()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Open the channel and start the stream loop (in the running event loop)."""
+        if self._started:
+            return
+        self._started = True
+        self._queue = asyncio.Queue(self.queue_size)
+        self._window = asyncio.Semaphore(self.max_in_flight)
+        self._channel = grpc.aio.insecure_channel(self.target, options=self.backoff.channel_options())
+        self._tasks = [
+            asyncio.create_task(self._run(), name=f"{self.name}-stream"),
+            asyncio.create_task(self._watch_state(), name=f"{self.name}-state"),
+            asyncio.create_task(self._expire_loop(), name=f"{self.name}-expire"),
+        ]
+
+    async def close(self, grace_s: float = 1.0) -> None:
+        """Stop accepting frames, give queued and in-flight ones ``grace_s`` to finish, report the rest lost."""
+        if not self._started or self._closing:
+            return
+        self._closing = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace_s
+        while (self._queue.qsize() or self._in_flight or self._writing) and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._fail_in_flight(SENDER_CLOSED)
+        while not self._queue.empty():
+            self._finish(self._queue.get_nowait(), Outcome(0, "lost", SENDER_CLOSED))
+        await self._channel.close(grace=None)
+        # grpc.aio stays bound to this event loop until its last channel is collected: let go of ours now
+        self._channel = None
+        self._tasks = []
+
+    async def __aenter__(self) -> FrameSender:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    # --- submitting ----------------------------------------------------------------------------
+    def _delivery(self, frame: Frame | pb.FrameMessage) -> Delivery:
+        message = frame if isinstance(frame, pb.FrameMessage) else frame_to_message(frame)
+        if not self._started:
+            raise SenderClosed(f"{self.name}: call start() before submitting frames")
+        if self._closing:
+            raise SenderClosed(f"{self.name} to {self.target} is closed; frame {message.header.frame_id} not sent")
+        return Delivery(message.header.frame_id, message, asyncio.get_running_loop())
+
+    def submit_nowait(self, frame: Frame | pb.FrameMessage) -> Delivery:
+        """Queue ``frame`` (a :class:`Frame`, or the message ``semlink.wire`` made of one) or raise
+        :class:`QueueFull` at once."""
+        delivery = self._delivery(frame)
+        try:
+            self._queue.put_nowait(delivery)
+        except asyncio.QueueFull:
+            self.counts["queue_full"] += 1
+            raise QueueFull(f"queue full ({self.queue_size} frames waiting for {self.target})") from None
+        self.counts["submitted"] += 1
+        return delivery
+
+    async def submit(self, frame: Frame | pb.FrameMessage) -> Delivery:
+        """Queue ``frame``, waiting for room in the queue."""
+        delivery = self._delivery(frame)
+        await self._queue.put(delivery)
+        self.counts["submitted"] += 1
+        return delivery
+
+    # --- state ---------------------------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        return self._state == grpc.ChannelConnectivity.READY
+
+    @property
+    def queue_depth(self) -> int:
+        return self._queue.qsize() if self._queue is not None else 0
+
+    @property
+    def in_flight(self) -> int:
+        return sum(len(v) for v in self._in_flight.values())
+
+    def stats(self) -> dict:
+        return {
+            "target": self.target,
+            "connected": self.connected,
+            "state": self._state.name.lower(),
+            "queue_depth": self.queue_depth,
+            "queue_size": self.queue_size,
+            "in_flight": self.in_flight,
+            **{k: self.counts[k] for k in ("submitted", "sent", "ok", "partial", "rejected", "lost",
+                                            "queue_full", "stray_acks", "reconnects", "bytes_sent")},
+            "lost_reasons": dict(self.lost_reasons),
+        }
+
+    # --- the stream ----------------------------------------------------------------------------
+    async def _run(self) -> None:
+        stub = pb_grpc.FeatureLinkStub(self._channel)
+        loop = asyncio.get_running_loop()
+        attempt = 0
+        while True:
+            started = loop.time()
+            acks_before = self.counts["acks"]
+            try:
+                reason = await self._stream_once(stub)
+            except grpc.aio.AioRpcError as err:
+                reason = f"{err.code().name}: {err.details()}"
+            except (asyncio.InvalidStateError, grpc.aio.UsageError) as err:
+                reason = f"stream finished: {err}"
+            except Exception as err:  # never let one bad stream end the sender
+                log.exception("%s: stream to %s failed", self.name, self.target)
+                reason = f"{type(err).__name__}: {err}"
+            self._fail_in_flight(CONNECTION_LOST)
+            if self.counts["acks"] > acks_before or loop.time() - started > self.backoff.max_s:
+                attempt = 0
+            delay = self.backoff.delay(attempt, self._rng)
+            attempt += 1
+            self.counts["reconnects"] += 1
+            log.warning("%s: stream to %s ended (%s); reconnecting in %.2f s", self.name, self.target, reason, delay)
+            await asyncio.sleep(delay)
+
+    async def _stream_once(self, stub: pb_grpc.FeatureLinkStub) -> str:
+        """Run one ``Stream`` call until it ends; returns why (errors propagate)."""
+        call = stub.Stream(wait_for_ready=True)
+        writer = asyncio.create_task(self._write_loop(call))
+        reader = asyncio.create_task(self._read_loop(call))
+        try:
+            done, _ = await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # raise the stream's error, if any
+            return "stream closed by the far end"
+        finally:
+            for task in (writer, reader):
+                task.cancel()
+            await asyncio.gather(writer, reader, return_exceptions=True)
+            call.cancel()
+
+    async def _write_loop(self, call) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._window.acquire()
+            try:
+                delivery = await self._queue.get()
+            except BaseException:
+                self._window.release()
+                raise
+            delivery._in_window = True
+            self._writing = delivery
+            try:
+                await call.write(delivery.message)
+            except BaseException:
+                self._writing = None
+                self._finish(delivery, Outcome(delivery.frame_id, "lost", SENDER_CLOSED if self._closing
+                                               else CONNECTION_LOST))
+                raise
+            self._writing = None
+            delivery.sent_at = loop.time()
+            delivery.sent.set_result(True)
+            self.counts["sent"] += 1
+            self.counts["bytes_sent"] += delivery.nbytes
+            self._in_flight.setdefault(delivery.frame_id, []).append(delivery)
+
+    async def _read_loop(self, call) -> None:
+        while True:
+            ack = await call.read()
+            if ack is grpc.aio.EOF:
+                return
+            self.counts["acks"] += 1
+            deliveries = self._in_flight.pop(ack.frame_id, None)
+            if not deliveries:
+                self.counts["stray_acks"] += 1
+                continue
+            status = ack.status if ack.status in ACK_STATUSES else "rejected"
+            detail = ack.detail if ack.status in ACK_STATUSES else f"unknown ack status {ack.status!r}: {ack.detail}"
+            for delivery in deliveries:
+                self._finish(delivery, Outcome(ack.frame_id, status, detail))
+
+    async def _watch_state(self) -> None:
+        state = self._channel.get_state(try_to_connect=True)
+        while True:
+            self._state = state
+            await self._channel.wait_for_state_change(state)
+            state = self._channel.get_state()
+
+    async def _expire_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        period = min(1.0, self.ack_timeout_s / 4)
+        while True:
+            await asyncio.sleep(period)
+            cutoff = loop.time() - self.ack_timeout_s
+            for frame_id in [f for f, ds in self._in_flight.items() if ds[0].sent_at < cutoff]:
+                for delivery in self._in_flight.pop(frame_id):
+                    self._finish(delivery, Outcome(frame_id, "lost", f"no ack within {self.ack_timeout_s:g} s"))
+
+    # --- outcomes --------------------------------------------------------------------------------
+    def _fail_in_flight(self, reason: str) -> None:
+        in_flight, self._in_flight = self._in_flight, {}
+        for deliveries in in_flight.values():
+            for delivery in deliveries:
+                self._finish(delivery, Outcome(delivery.frame_id, "lost", reason))
+
+    def _finish(self, delivery: Delivery, outcome: Outcome) -> None:
+        if delivery.outcome.done():
+            return
+        outcome = Outcome(delivery.frame_id, outcome.status, outcome.detail)
+        if delivery._in_window:
+            delivery._in_window = False
+            self._window.release()
+        if not delivery.sent.done():
+            delivery.sent.set_result(False)
+        delivery.outcome.set_result(outcome)
+        self.counts[outcome.status] += 1
+        if outcome.status == "lost":
+            self.lost_reasons[outcome.detail] += 1
+        if self.on_outcome is not None:
+            try:
+                self.on_outcome(delivery)
+            except Exception:  # a broken observer must not break the link
+                log.exception("%s: on_outcome callback failed for frame %d", self.name, delivery.frame_id)

@@ -1,0 +1,138 @@
+"""FrameSender against a real grpc.aio FeatureLink server on loopback: acks, losses, reconnects, backpressure."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+
+import pytest
+
+from semlink.link import Backoff, FrameSender, QueueFull, SenderClosed
+from semlink.link.testing import RecordingReceiver, free_port, make_frame
+
+FAST = Backoff(initial_s=0.05, max_s=0.4)
+
+
+def run(coro, timeout=15):
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+def test_backoff_grows_caps_and_jitters():
+    backoff = Backoff(initial_s=0.1, max_s=2.0, multiplier=2.0, jitter=0.2)
+    rng = random.Random(0)
+    delays = [backoff.delay(a, rng) for a in range(10)]
+    for attempt, delay in enumerate(delays):
+        base = min(2.0, 0.1 * 2**attempt)
+        assert 0.8 * base <= delay <= 1.2 * base
+    assert len({round(d, 6) for d in delays[6:]}) > 1  # capped, but still jittered
+    with pytest.raises(ValueError, match="jitter"):
+        Backoff(jitter=1.5)
+    with pytest.raises(ValueError, match="initial_s"):
+        Backoff(initial_s=3.0, max_s=1.0)
+
+
+def test_frames_are_delivered_in_order_and_acked():
+    async def main():
+        rx = await RecordingReceiver().start()
+        try:
+            async with FrameSender(rx.target, backoff=FAST) as sender:
+                frames = [make_frame(i) for i in range(200)]
+                deliveries = [await sender.submit(f) for f in frames]
+                outcomes = await asyncio.gather(*(d.outcome for d in deliveries))
+                assert all(await asyncio.gather(*(d.sent for d in deliveries)))
+                stats = sender.stats()
+            assert [o.status for o in outcomes] == ["ok"] * 200
+            assert rx.frames == frames  # every byte through the wire module and back
+            assert stats["ok"] == 200 and stats["in_flight"] == 0 and stats["connected"]
+        finally:
+            await rx.stop()
+
+    run(main())
+
+
+def test_partial_and_rejected_acks_become_outcomes():
+    async def main():
+        rx = await RecordingReceiver().start()
+        try:
+            async with FrameSender(rx.target, backoff=FAST) as sender:
+                full = make_frame(1)
+                partial = full.with_packets(full.packets[:2])
+                bad = make_frame(2)
+                bad = dataclasses.replace(bad, header=dataclasses.replace(bad.header, version=99))
+                d1, d2 = await sender.submit(partial), await sender.submit(bad)
+                o1, o2 = await d1.outcome, await d2.outcome
+            assert (o1.status, o1.detail) == ("partial", "2 of 4 packets lost")
+            assert o2.status == "rejected" and "version" in o2.detail
+            assert o1.delivered and not o2.delivered
+        finally:
+            await rx.stop()
+
+    run(main())
+
+
+def test_upstream_down_then_up_reconnects_and_every_frame_ends_with_a_reason():
+    async def main():
+        port = free_port()
+        async with FrameSender(f"127.0.0.1:{port}", backoff=FAST) as sender:
+            # nobody listens: frames wait (not on the wire) while the sender backs off
+            waiting = [await sender.submit(make_frame(i)) for i in range(5)]
+            await asyncio.sleep(0.5)
+            assert not sender.connected and not any(d.sent.done() for d in waiting)
+
+            rx = await RecordingReceiver(port=port, ack=False).start()  # up, but never acks
+            assert all(await asyncio.gather(*(d.sent for d in waiting)))
+            await rx.wait_for(5)
+            await rx.stop()  # down with 5 frames in flight: each is lost, with the reason
+            outcomes = await asyncio.gather(*(d.outcome for d in waiting))
+            assert {(o.status, o.detail) for o in outcomes} == {("lost", "connection lost")}
+
+            later = [await sender.submit(make_frame(10 + i)) for i in range(5)]
+            await asyncio.sleep(0.2)
+            rx = await RecordingReceiver(port=port).start()  # back for good
+            try:
+                outcomes = await asyncio.gather(*(d.outcome for d in later))
+                stats = sender.stats()
+            finally:
+                await rx.stop()
+        # a frame being written as the server died may be lost; every one has a reason
+        assert all(o.status == "ok" or (o.status == "lost" and o.detail) for o in outcomes)
+        assert sum(o.status == "ok" for o in outcomes) >= 4
+        assert stats["reconnects"] >= 1 and stats["lost_reasons"]["connection lost"] >= 5
+
+    run(main())
+
+
+def test_bounded_queue_refuses_at_once_and_close_reports_the_rest():
+    async def main():
+        sender = FrameSender(f"127.0.0.1:{free_port()}", queue_size=2, backoff=FAST)
+        await sender.start()
+        accepted = []
+        with pytest.raises(QueueFull, match="queue full"):
+            for i in range(10):
+                accepted.append(sender.submit_nowait(make_frame(i)))
+                await asyncio.sleep(0)  # let the writer take one
+        assert 2 <= len(accepted) <= 4
+        await sender.close(grace_s=0.1)
+        outcomes = [d.outcome.result() for d in accepted]
+        assert {(o.status, o.detail) for o in outcomes} == {("lost", "sender closed")}
+        assert [d.sent.result() for d in accepted] == [False] * len(accepted)
+        with pytest.raises(SenderClosed):
+            sender.submit_nowait(make_frame(99))
+
+    run(main())
+
+
+def test_unacked_frames_expire():
+    async def main():
+        rx = await RecordingReceiver(ack=False).start()
+        try:
+            async with FrameSender(rx.target, ack_timeout_s=0.3, backoff=FAST) as sender:
+                delivery = await sender.submit(make_frame(7))
+                outcome = await delivery.outcome
+        finally:
+            await rx.stop()
+        assert (outcome.status, outcome.detail) == ("lost", "no ack within 0.3 s")
+        assert delivery.sent.result() is True
+
+    run(main())

@@ -1,0 +1,86 @@
+"""The transmitter and channel_sim as real processes: image in over HTTP, frame out at a test receiver."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from semlink.link.testing import ThreadedReceiver, free_port, wait_ready
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("service, prefix", [("transmitter_service", "SEMLINK_TX_"), ("channel_sim", "SEMLINK_CH_")])
+def test_help_teaches(service, prefix):
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", service, "--help"], cwd=REPO, capture_output=True, text=True,
+                            timeout=30, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "--http-port" in result.stdout and f"{prefix}HTTP_PORT" in result.stdout and "Example" in result.stdout
+    assert time.monotonic() - started < 15  # --help does not load the model stack
+
+
+def test_bad_flag_exits_2_naming_it():
+    result = subprocess.run([sys.executable, "-m", "transmitter_service", "--max-batch", "0"], cwd=REPO,
+                            capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 2 and "max_batch" in result.stderr
+
+
+def spawn(args, env, log: Path) -> subprocess.Popen:
+    with log.open("w") as out:
+        return subprocess.Popen([sys.executable, "-m", *args], cwd=REPO, env={**os.environ, **env}, stdout=out,
+                                stderr=subprocess.STDOUT)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.slow  # two processes importing torch: ~15 s on an idle machine, a minute on a busy one
+def test_transmitter_to_channel_sim_to_receiver(image_bytes, tmp_path):
+    receiver = ThreadedReceiver().start()
+    ch_grpc, ch_http, tx_http = free_port(), free_port(), free_port()
+    channel = spawn(["channel_sim", "--grpc-port", str(ch_grpc), "--http-port", str(ch_http), "--loss", "0.5",
+                     "--seed", "2", "--log-level", "warning"], {"SEMLINK_CH_UPSTREAM": receiver.target},
+                    tmp_path / "channel_sim.log")
+    transmitter = spawn(["transmitter_service", "--http-port", str(tx_http), "--log-level", "warning"],
+                        {"SEMLINK_TX_MODEL": "tiny-random", "SEMLINK_TX_CODEC": "fp16", "SEMLINK_TX_DEVICE": "cpu",
+                         "SEMLINK_TX_TARGET": f"127.0.0.1:{ch_grpc}"}, tmp_path / "transmitter.log")
+    tx_url, ch_url = f"http://127.0.0.1:{tx_http}", f"http://127.0.0.1:{ch_http}"
+    try:
+        wait_ready(ch_url, channel, tmp_path / "channel_sim.log")
+        wait_ready(tx_url, transmitter, tmp_path / "transmitter.log")
+        ids = []
+        for _ in range(4):
+            response = httpx.post(f"{tx_url}/v1/frames", files={"file": ("a.png", image_bytes(), "image/png")})
+            assert response.status_code == 202, response.text
+            ids.append(response.json()["frame_id"])
+        frames = receiver.wait_for(4)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            statuses = [httpx.get(f"{tx_url}/v1/frames/{i}").json() for i in ids]
+            if all(s["status"] in ("acked", "partial") for s in statuses):
+                break
+            time.sleep(0.05)
+        ch_stats = httpx.get(f"{ch_url}/v1/stats").json()
+    finally:
+        stop(transmitter)
+        stop(channel)
+        receiver.stop()
+
+    assert [f.header.frame_id for f in frames] == ids
+    assert {(f.header.codec, f.header.dtype) for f in frames} == {("fp16", "float16")}
+    lost = sum(len(f.lost_indices()) for f in frames)
+    assert lost == ch_stats["packets"]["dropped"] and ch_stats["frames"]["in"] == 4
+    assert [s["status"] for s in statuses] == ["partial" if f.lost_indices() else "acked" for f in frames]

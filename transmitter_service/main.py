@@ -1,0 +1,26 @@
+"""The transmitter's FastAPI app: the transmitter starts and stops with the app, routes serve it."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from transmitter_service.pipeline import Transmitter
+from transmitter_service.routes import router
+from transmitter_service.settings import TransmitterSettings
+
+
+def create_app(settings: TransmitterSettings | None = None) -> FastAPI:
+    settings = settings or TransmitterSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.transmitter = Transmitter(settings)
+        await app.state.transmitter.start()
+        yield
+        await app.state.transmitter.close()
+
+    app = FastAPI(title="semlink transmitter", version="1", lifespan=lifespan)
+    app.include_router(router)
+    return app

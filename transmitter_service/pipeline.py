@@ -1,0 +1,327 @@
+"""The transmitter's core: a bounded image queue, a micro-batching encoder, and the frame sender.
+
+Images (uploads or a folder loop) wait in a bounded queue; one task takes up to
+``max_batch`` of them (waiting at most ``max_delay_ms`` after the first), runs the
+vision tower and the codec on the device in a worker thread, and hands the frames
+to a :class:`~semlink.link.FrameSender`. Each frame has a :class:`FrameRecord`
+that follows it from ``queued`` to ``sent`` to ``acked``/``partial``/``lost``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections import Counter, OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from PIL import Image
+
+from semlink.florence import VisionHalf
+from semlink.link import Delivery, FrameSender, SenderClosed
+from semlink.packets import Frame
+from semlink.runtime import load_codec_for, load_model
+from transmitter_service.images import (
+    CorruptImage,
+    NotAnImage,
+    decode_image,
+    list_images,
+)
+from transmitter_service.metrics import TransmitterMetrics
+from transmitter_service.settings import TransmitterSettings
+
+log = logging.getLogger(__name__)
+
+STOPPED = "transmitter stopped"
+
+
+class NotReady(RuntimeError):
+    """The model and codec are not loaded (yet, or at all: the message says which)."""
+
+
+class Busy(RuntimeError):
+    """The image queue is full; retry after a moment or send slower."""
+
+
+@dataclass
+class FrameRecord:
+    """What the transmitter knows about one frame; times are Unix seconds."""
+
+    frame_id: int
+    source: str
+    status: str = "queued"  # queued | sent | acked | partial | lost
+    reason: str = ""
+    queued_at: float = field(default_factory=time.time)
+    sent_at: float | None = None
+    done_at: float | None = None
+    payload_bytes: int = 0
+    packets: int = 0
+    batch_size: int = 0
+    on_wire: asyncio.Future | None = field(default=None, repr=False)  # True once sent, False if it never was
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "on_wire"}
+
+
+class Transmitter:
+    """Owns the model, the queue, the batcher, the optional folder loop and the sender."""
+
+    def __init__(self, settings: TransmitterSettings, metrics: TransmitterMetrics | None = None):
+        self.settings = settings
+        self.metrics = metrics or TransmitterMetrics()
+        self.sender = FrameSender(
+            settings.target,
+            queue_size=2 * settings.max_batch,
+            ack_timeout_s=settings.ack_timeout_s,
+            on_outcome=self._on_outcome,
+            name="transmitter",
+        )
+        self.ready = False
+        self.load_error: str | None = None
+        self.counts: Counter[str] = Counter()
+        self._records: OrderedDict[int, FrameRecord] = OrderedDict()
+        self._id_base = int(time.time() * 1000) << 20
+        self._counter = itertools.count()
+        self._queue: asyncio.Queue[tuple[FrameRecord, Image.Image]] | None = None
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="encoder")
+        self._tasks: list[asyncio.Task] = []
+        self._encode_s = 0.0
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Start the sender and load the model in the background; ``ready`` turns True when it is loaded."""
+        self._queue = asyncio.Queue(self.settings.queue_size)
+        self.metrics.queue_depth.set_function(self._queue.qsize)
+        self.metrics.link_connected.set_function(lambda: float(self.sender.connected))
+        self.metrics.reconnects.set_function(lambda: self.sender.counts["reconnects"])
+        await self.sender.start()
+        self._tasks.append(asyncio.create_task(self._load_then_run(), name="transmitter"))
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        while self._queue is not None and not self._queue.empty():
+            self._lose(self._queue.get_nowait()[0], STOPPED)
+        await self.sender.close(grace_s=1.0)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _load_then_run(self) -> None:
+        loop = asyncio.get_running_loop()
+        s = self.settings
+        try:
+            await loop.run_in_executor(self._executor, self._load)
+        except Exception as err:  # a bad model or codec name: stay up, not ready, and say why
+            self.load_error = f"{type(err).__name__}: {err}"
+            log.error("transmitter cannot start: %s", self.load_error)
+            return
+        self.ready = True
+        self.metrics.ready.set(1)
+        log.info("transmitter ready: model %s, codec %s, streaming to %s", s.model, s.codec, s.target)
+        runs = [self._batch_loop()]
+        if s.folder:
+            runs.append(self._folder_loop(s.folder))
+        await asyncio.gather(*runs)
+
+    def _load(self) -> None:
+        s = self.settings
+        bundle = load_model(s.model, s.device, s.dtype)
+        self.codec = load_codec_for(bundle, s.codec)
+        self.vision = VisionHalf(bundle)
+
+    # --- taking images -------------------------------------------------------------------------
+    def has_room(self) -> bool:
+        return self._queue is not None and not self._queue.full()
+
+    def accept(self, image: Image.Image, source: str = "upload") -> FrameRecord:
+        """Queue ``image`` for encoding, or raise :class:`NotReady` / :class:`Busy` at once."""
+        if not self.ready:
+            raise NotReady(self.not_ready_reason())
+        if self._queue.full():
+            self.counts["queue_full"] += 1
+            raise Busy(f"image queue full ({self.settings.queue_size} waiting); retry shortly or send slower")
+        record = self._new_record(source)
+        self._queue.put_nowait((record, image))
+        return record
+
+    def not_ready_reason(self) -> str:
+        if self.load_error:
+            return f"model/codec failed to load: {self.load_error}"
+        return f"loading model {self.settings.model} and codec {self.settings.codec}; retry in a few seconds"
+
+    async def wait_on_wire(self, record: FrameRecord, timeout_s: float) -> FrameRecord:
+        """Wait until ``record``'s frame is on the stream (or lost, or ``timeout_s`` passes); returns it."""
+        try:
+            await asyncio.wait_for(asyncio.shield(record.on_wire), timeout_s)
+        except TimeoutError:
+            pass
+        return record
+
+    def frame(self, frame_id: int) -> FrameRecord | None:
+        return self._records.get(frame_id)
+
+    def _new_record(self, source: str) -> FrameRecord:
+        record = FrameRecord(self._id_base + next(self._counter), source)
+        record.on_wire = asyncio.get_running_loop().create_future()
+        self._records[record.frame_id] = record
+        while len(self._records) > self.settings.frames_kept:
+            self._records.popitem(last=False)
+        self.counts["accepted"] += 1
+        self.metrics.frames.labels("accepted").inc()
+        return record
+
+    async def _folder_loop(self, folder: str) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            files = list_images(folder)
+        except (FileNotFoundError, OSError) as err:
+            log.error("folder source disabled: %s", err)
+            return
+        period = 1.0 / self.settings.rate_fps
+        log.info("folder source: %d images from %s at %.3g fps%s", len(files), folder, self.settings.rate_fps,
+                 ", looping" if self.settings.loop else "")
+        next_at = loop.time()
+        while True:
+            for path in files:
+                try:
+                    image = await asyncio.to_thread(_read_image, path)
+                except (OSError, NotAnImage, CorruptImage) as err:
+                    log.warning("skipping %s: %s", path, err)
+                    continue
+                await self._queue.put((self._new_record(f"folder:{path.name}"), image))
+                next_at += period
+                now = loop.time()
+                if next_at < now - period:  # fell behind: do not burst to catch up
+                    next_at = now
+                await asyncio.sleep(max(0.0, next_at - now))
+            if not self.settings.loop:
+                log.info("folder source: one pass done")
+                return
+
+    # --- encoding and sending ------------------------------------------------------------------
+    async def _batch_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        s = self.settings
+        while True:
+            batch = [await self._queue.get()]
+            deadline = loop.time() + s.max_delay_ms / 1000
+            while len(batch) < s.max_batch:
+                if not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
+                    continue
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    batch.append(await asyncio.wait_for(self._queue.get(), remaining))
+                except TimeoutError:
+                    break
+            await self._send_batch(batch)
+
+    def _encode(self, images: list[Image.Image], frame_ids: list[int]) -> list[Frame]:
+        """Images → frames; each header carries its image's original size as ``meta["image_size"] = "W,H"``
+        (the receiver scales boxes with it)."""
+        features = self.vision.encode(images)
+        frames = self.codec.compress(features, frame_ids, sent_at_ns=time.time_ns())
+        return [
+            replace(frame, header=replace(frame.header, meta={**frame.header.meta, "image_size": f"{w},{h}"}))
+            for frame, (w, h) in zip(frames, (image.size for image in images))
+        ]
+
+    async def _send_batch(self, batch: list[tuple[FrameRecord, Image.Image]]) -> None:
+        loop = asyncio.get_running_loop()
+        records = [record for record, _ in batch]
+        started = time.perf_counter()
+        try:
+            frames = await loop.run_in_executor(
+                self._executor, self._encode, [image for _, image in batch], [r.frame_id for r in records]
+            )
+        except Exception as err:
+            log.exception("encoding a batch of %d failed", len(batch))
+            for record in records:
+                self._lose(record, f"encode failed: {type(err).__name__}: {err}")
+            return
+        elapsed = time.perf_counter() - started
+        self._encode_s += elapsed
+        self.counts["batches"] += 1
+        self.counts["encoded"] += len(batch)
+        self.metrics.encode_seconds.observe(elapsed)
+        self.metrics.batch_size.observe(len(batch))
+        for record, frame in zip(records, frames):
+            record.payload_bytes = frame.payload_bytes
+            record.packets = frame.header.packet_count
+            record.batch_size = len(batch)
+            try:
+                delivery = await self.sender.submit(frame)
+            except SenderClosed as err:
+                self._lose(record, str(err))
+                continue
+            delivery.sent.add_done_callback(lambda fut, r=record: self._on_sent(r, fut.result()))
+
+    def _on_sent(self, record: FrameRecord, on_wire: bool) -> None:
+        if on_wire:
+            record.sent_at = record.sent_at or time.time()
+            if record.status == "queued":
+                record.status = "sent"
+            self.counts["sent"] += 1
+            self.metrics.frames.labels("sent").inc()
+            self.metrics.payload_bytes.inc(record.payload_bytes)
+        if not record.on_wire.done():
+            record.on_wire.set_result(on_wire)
+
+    def _on_outcome(self, delivery: Delivery) -> None:
+        outcome = delivery.outcome.result()
+        record = self._records.get(delivery.frame_id)
+        if record is None:  # evicted from the status store already
+            return
+        if delivery.sent_at is not None and record.sent_at is None:
+            record.sent_at = time.time()
+        if outcome.status == "ok":
+            self._finish(record, "acked", "")
+        elif outcome.status == "partial":
+            self._finish(record, "partial", outcome.detail)
+        elif outcome.status == "rejected":
+            self._finish(record, "lost", f"rejected: {outcome.detail}")
+        else:
+            self._finish(record, "lost", outcome.detail)
+        if record.sent_at is not None and outcome.status != "lost":
+            self.metrics.ack_seconds.observe(max(0.0, record.done_at - record.sent_at))
+
+    def _lose(self, record: FrameRecord, reason: str) -> None:
+        self._finish(record, "lost", reason)
+        if not record.on_wire.done():
+            record.on_wire.set_result(False)
+
+    def _finish(self, record: FrameRecord, status: str, reason: str) -> None:
+        record.status, record.reason, record.done_at = status, reason, time.time()
+        self.counts[status] += 1
+        self.metrics.frames.labels(status).inc()
+        if status == "lost":
+            self.counts[f"lost: {reason.split(':')[0]}"] += 1
+
+    # --- reporting -----------------------------------------------------------------------------
+    def stats(self) -> dict:
+        c = self.counts
+        batches = c["batches"]
+        return {
+            "model": self.settings.model,
+            "codec": self.settings.codec,
+            "ready": self.ready,
+            "load_error": self.load_error,
+            "queue_depth": self._queue.qsize() if self._queue is not None else 0,
+            "queue_size": self.settings.queue_size,
+            "frames": {k: c[k] for k in ("accepted", "sent", "acked", "partial", "lost")},
+            "lost_reasons": {k.removeprefix("lost: "): v for k, v in c.items() if k.startswith("lost: ")},
+            "uploads_refused": {k: c[k] for k in ("queue_full", "too_large", "not_image", "corrupt_image")},
+            "batches": batches,
+            "mean_batch_size": c["encoded"] / batches if batches else 0.0,
+            "mean_encode_ms": 1000 * self._encode_s / batches if batches else 0.0,
+            "link": self.sender.stats(),
+        }
+
+
+def _read_image(path: Path) -> Image.Image:
+    return decode_image(Path(path).read_bytes())

@@ -1,0 +1,126 @@
+"""The transmitter's REST API: upload images, follow frames, read stats and health."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+from starlette.datastructures import UploadFile
+
+from semlink.link.serve import metrics_response
+from transmitter_service.images import CorruptImage, NotAnImage, decode_image
+from transmitter_service.pipeline import Busy, NotReady, Transmitter
+
+router = APIRouter()
+
+
+def get_transmitter(request: Request) -> Transmitter:
+    return request.app.state.transmitter
+
+
+TransmitterDep = Annotated[Transmitter, Depends(get_transmitter)]
+
+UPLOAD_DOC = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+            },
+            "image/*": {"schema": {"type": "string", "format": "binary"}},
+        }
+    }
+}
+
+
+async def read_upload(request: Request, limit: int) -> bytes:
+    """The image bytes of a multipart ``file`` field or of the raw body; 413 past ``limit`` bytes."""
+    too_large = HTTPException(413, f"upload larger than {limit} bytes (MAX_UPLOAD_BYTES); send a smaller image")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:  # room for multipart framing
+        raise too_large
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form(max_files=1, max_fields=8)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise HTTPException(422, "multipart upload has no file field 'file'; send -F file=@image.png")
+        data = await upload.read(limit + 1)
+    else:
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+        data = b"".join(chunks)
+    if len(data) > limit:
+        raise too_large
+    return data
+
+
+@router.post("/v1/frames", status_code=202, openapi_extra=UPLOAD_DOC)
+async def upload_frame(request: Request, tx: TransmitterDep):
+    """Encode one image and stream it; answers once its frame is on the wire (or WIRE_TIMEOUT_S passes)."""
+    if not tx.ready:
+        raise HTTPException(503, tx.not_ready_reason(), headers={"Retry-After": "5"})
+    if not tx.has_room():
+        tx.counts["queue_full"] += 1
+        tx.metrics.uploads_refused.labels("queue_full").inc()
+        raise HTTPException(429, "image queue full; retry shortly or send slower", headers={"Retry-After": "1"})
+    try:
+        data = await read_upload(request, tx.settings.max_upload_bytes)
+        image = await asyncio.to_thread(decode_image, data)
+    except HTTPException as err:
+        if err.status_code == 413:
+            tx.counts["too_large"] += 1
+            tx.metrics.uploads_refused.labels("too_large").inc()
+        raise
+    except NotAnImage as err:
+        tx.counts["not_image"] += 1
+        tx.metrics.uploads_refused.labels("not_image").inc()
+        raise HTTPException(415, str(err)) from None
+    except CorruptImage as err:
+        tx.counts["corrupt_image"] += 1
+        tx.metrics.uploads_refused.labels("corrupt_image").inc()
+        raise HTTPException(422, str(err)) from None
+    try:
+        record = tx.accept(image)
+    except Busy as err:
+        tx.metrics.uploads_refused.labels("queue_full").inc()
+        raise HTTPException(429, str(err), headers={"Retry-After": "1"}) from None
+    except NotReady as err:
+        raise HTTPException(503, str(err), headers={"Retry-After": "5"}) from None
+    await tx.wait_on_wire(record, tx.settings.wire_timeout_s)
+    return {"frame_id": record.frame_id, "status": record.status, "reason": record.reason}
+
+
+@router.get("/v1/frames/{frame_id}")
+async def frame_status(frame_id: int, tx: TransmitterDep):
+    record = tx.frame(frame_id)
+    if record is None:
+        raise HTTPException(404, f"frame {frame_id} unknown here (the last {tx.settings.frames_kept} frames are kept)")
+    return record.to_dict()
+
+
+@router.get("/v1/stats")
+async def stats(tx: TransmitterDep):
+    return tx.stats()
+
+
+@router.get("/health/live")
+async def live():
+    return {"status": "live"}
+
+
+@router.get("/health/ready")
+async def ready(tx: TransmitterDep):
+    body = {"ready": tx.ready, "connected": tx.sender.connected, "target": tx.settings.target}
+    if not tx.ready:
+        return JSONResponse({**body, "detail": tx.not_ready_reason()}, status_code=503)
+    return body
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(tx: TransmitterDep):
+    return metrics_response(tx.metrics.registry)

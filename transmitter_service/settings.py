@@ -1,0 +1,31 @@
+"""The transmitter's settings: one pydantic ``BaseSettings``, environment prefix ``SEMLINK_TX_``."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class TransmitterSettings(BaseSettings):
+    """Everything the transmitter reads from flags or ``SEMLINK_TX_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="SEMLINK_TX_", protected_namespaces=())
+
+    model: str = Field("shapes-tiny", description="Florence-2: preset (tiny-random, shapes-tiny...), hub id or dir")
+    codec: str = Field("learned", description="codec: raw, fp16, q8, pca, learned, or a .safetensors checkpoint")
+    device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
+    dtype: str = Field("auto", description="auto (fp16 on CUDA, fp32 on CPU), float32, float16, bfloat16")
+    target: str = Field("localhost:50052", description="gRPC FeatureLink to stream to (channel_sim or receiver)")
+    host: str = Field("127.0.0.1", description="REST bind address (0.0.0.0 in Docker)")
+    http_port: int = Field(8001, ge=0, le=65535, description="REST port")
+    queue_size: int = Field(32, ge=1, description="images waiting for the encoder; uploads get 429 beyond it")
+    max_batch: int = Field(8, ge=1, description="most images encoded in one batch")
+    max_delay_ms: float = Field(10.0, ge=0, description="longest wait for a batch to fill after its first image")
+    max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1, description="largest accepted upload (413 above)")
+    folder: str | None = Field(None, description="a directory of images, one image, or a .txt list of image paths")
+    rate_fps: float = Field(1.0, gt=0, description="frames per second taken from FOLDER")
+    loop: bool = Field(True, description="go round FOLDER forever (else one pass)")
+    wire_timeout_s: float = Field(10.0, gt=0, description="POST waits this long for its frame to reach the wire")
+    ack_timeout_s: float = Field(30.0, gt=0, description="a sent frame unacked this long is reported lost")
+    frames_kept: int = Field(10000, ge=1, description="frame statuses kept for GET /v1/frames/{id}")
+    log_level: str = Field("info", description="debug, info, warning, error")
