@@ -1,0 +1,175 @@
+"""``semlink bench link``: where a frame's time goes on the link, stage by stage, and the proxy's throughput."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from semlink.channel import Channel
+from semlink.cli.options import add_model_options
+from semlink.codecs import codec_names
+from semlink.florence import LanguageHalf, TaskRequest, VisionHalf
+from semlink.packets import Frame
+from semlink.runtime import load_codec_for, load_model
+from semlink.samples import sample_images
+from semlink.wire import frame_from_bytes, frame_to_bytes, frame_to_message
+
+log = logging.getLogger(__name__)
+
+HELP = """\
+Times one frame at a time through the real link code:
+  compress    codec.compress (analysis, quantization, zstd per packet)
+  serialize   semlink.wire.frame_to_bytes
+  proxy       a real loopback gRPC hop through a channel_sim process (lossless);
+              with --proxy inprocess: Channel.transmit_frame, no network
+  reassemble  semlink.wire.frame_from_bytes (parse, validate), packets in order
+  decompress  codec.decompress (CRC, zstd, dequantization, synthesis)
+and prints p50/p99 per stage, frames/s and packets/s through the proxy (all
+frames streamed back to back), and the link's share of end-to-end time: vision
+tower + link + language model answering --task, the model halves timed on
+--images frames. Example:
+  semlink bench link --model base-random --codec q8 --frames 100
+"""
+
+STAGES = ("compress", "serialize", "proxy", "reassemble", "decompress")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("bench", help="benchmarks (bench link: per-stage link timings)", description=HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    kinds = p.add_subparsers(dest="bench", metavar="WHAT", required=True)
+    link = kinds.add_parser("link", help="per-stage time of the link and proxy throughput", description=HELP,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_model_options(link, default="base-random")
+    link.add_argument("--codec", default="q8", help=f"{', '.join(codec_names())} or a checkpoint (default: q8)")
+    link.add_argument("--frames", type=int, default=100, help="frames timed per stage (default: 100)")
+    link.add_argument("--images", type=int, default=2,
+                      help="distinct sample images coded (cycled over --frames) and used for the model halves")
+    link.add_argument("--task", default="<CAPTION>", help="task for the end-to-end share (default: <CAPTION>)")
+    link.add_argument("--proxy", choices=["auto", "process", "inprocess"], default="auto",
+                      help="auto: a channel_sim process if it starts, else in-process (default: auto)")
+    link.add_argument("--json", action="store_true", help="one JSON object instead of the table")
+    link.set_defaults(func=run)
+
+
+def timed(fn: Callable, *args):
+    start = time.perf_counter()
+    out = fn(*args)
+    return out, time.perf_counter() - start
+
+
+def reassemble(data: bytes, known: tuple[str, ...]) -> Frame:
+    """What the receiver does on arrival: parse and validate the message, packets ordered by index."""
+    frame = frame_from_bytes(data, known)
+    return frame.with_packets(tuple(sorted(frame.packets, key=lambda p: p.index)))
+
+
+def numbered(frames: list[Frame], first_id: int) -> list:
+    """``FrameMessage``s of ``frames`` under fresh ids (header and packets), so each pass's arrivals are its own."""
+    messages = []
+    for i, frame in enumerate(frames):
+        message = frame_to_message(frame)
+        message.header.frame_id = first_id + i
+        for packet in message.packets:
+            packet.frame_id = first_id + i
+        messages.append(message)
+    return messages
+
+
+def proxy_stage(mode: str, frames: list[Frame]) -> tuple[str, list[float], float]:
+    """``(how, per-frame seconds, seconds to stream all frames)`` for the proxy hop."""
+    if mode in ("auto", "process"):
+        try:
+            from semlink.launch.proxy_hop import ProxyHop
+
+            with ProxyHop() as hop:
+                hop.send(numbered(frames[:1], 1 << 40))  # open the stream
+                times = [hop.send([m])[0][0] for m in numbered(frames, 2 << 40)]
+                _, total = hop.send(numbered(frames, 3 << 40))
+                return "gRPC loopback through a channel_sim process", times, total
+        except (ImportError, RuntimeError, OSError) as err:
+            if mode == "process":
+                raise
+            log.warning("no channel_sim process (%s); timing the proxy in-process", str(err).splitlines()[0])
+    channel = Channel()
+    times = [timed(channel.transmit_frame, f)[1] for f in frames]
+    return "in-process Channel.transmit_frame (no network)", times, sum(times)
+
+
+def run(args) -> int:
+    logging.getLogger("httpx").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    if args.frames < 1 or args.images < 1:
+        raise ValueError("--frames and --images must be at least 1")
+    bundle = load_model(args.model, args.device, args.dtype)
+    codec = load_codec_for(bundle, args.codec)
+    images = sample_images(args.images)
+    features, vision_s = timed(VisionHalf(bundle).encode, images)
+    features = features.float()
+    known = (codec.codec_id,)
+
+    times: dict[str, list[float]] = {s: [] for s in STAGES}
+    sent: list[Frame] = []
+    decoded = []
+    for i in range(args.frames):
+        x = features[i % len(images):i % len(images) + 1]
+        [frame], t = timed(codec.compress, x, [i])
+        times["compress"].append(t)
+        data, t = timed(frame_to_bytes, frame)
+        times["serialize"].append(t)
+        received, t = timed(reassemble, data, known)
+        times["reassemble"].append(t)
+        (x_hat, _), t = timed(codec.decompress, [received])
+        times["decompress"].append(t)
+        sent.append(frame)
+        if i < len(images):
+            decoded.append(x_hat)
+    how, times["proxy"], stream_s = proxy_stage(args.proxy, sent)
+
+    language = LanguageHalf(bundle)
+    requests = [TaskRequest(args.task, im.size) for im in images]
+    _, language_s = timed(language.answer, torch.cat(decoded).to(bundle.device, bundle.dtype), requests)
+
+    report = summarize(args, bundle, sent, times, how, stream_s, vision_s / len(images), language_s / len(images))
+    print(json.dumps(report) if args.json else table(report))
+    return 0
+
+
+def summarize(args, bundle, sent, times, how, stream_s, vision_s, language_s) -> dict:
+    ms = {s: {"p50": 1000 * float(np.percentile(t, 50)), "p99": 1000 * float(np.percentile(t, 99))}
+          for s, t in times.items()}
+    link_ms = sum(v["p50"] for v in ms.values())
+    end_to_end_ms = 1000 * vision_s + link_ms + 1000 * language_s
+    packets = sum(f.header.packet_count for f in sent)
+    return {
+        "model": args.model, "codec": args.codec, "device": str(bundle.device), "frames": len(sent),
+        "feature_shape": list(bundle.feature_shape),
+        "payload_bytes": round(sum(f.payload_bytes for f in sent) / len(sent)),
+        "packets_per_frame": packets / len(sent),
+        "stages_ms": ms, "proxy": how,
+        "proxy_frames_per_s": len(sent) / stream_s, "proxy_packets_per_s": packets / stream_s,
+        "vision_ms": 1000 * vision_s, "link_ms": link_ms, "language_ms": 1000 * language_s,
+        "end_to_end_ms": end_to_end_ms, "link_share": link_ms / end_to_end_ms,
+    }
+
+
+def table(r: dict) -> str:
+    lines = [
+        f"bench link: model={r['model']} codec={r['codec']} device={r['device']} frames={r['frames']} "
+        f"features {tuple(r['feature_shape'])}: {r['payload_bytes']:,} B/frame in {r['packets_per_frame']:.0f} packets",
+        f"{'stage':<12}{'p50 ms':>10}{'p99 ms':>10}",
+    ]
+    lines += [f"{s:<12}{v['p50']:>10.3f}{v['p99']:>10.3f}" for s, v in r["stages_ms"].items()]
+    lines += [
+        f"{'link':<12}{r['link_ms']:>10.3f}   (sum of p50s)",
+        f"proxy: {r['proxy']}: {r['proxy_frames_per_s']:,.1f} frames/s, {r['proxy_packets_per_s']:,.0f} packets/s "
+        f"({r['frames']} frames back to back)",
+        f"end to end per frame: vision {r['vision_ms']:,.1f} ms + link {r['link_ms']:,.1f} ms + language "
+        f"{r['language_ms']:,.1f} ms = {r['end_to_end_ms']:,.1f} ms; link share {100 * r['link_share']:.2f}%",
+    ]
+    return "\n".join(lines)

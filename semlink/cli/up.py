@@ -1,0 +1,103 @@
+"""``semlink up``: start receiver, channel_sim and transmitter locally with one configuration; Ctrl-C stops all."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from semlink.launch import LinkConfig, LinkPorts, LocalLink, interrupt_on_stop_signals, prefixed_sink
+from semlink.launch.config import CHANNEL, RECEIVER, TRANSMITTER
+from semlink.launch.defaults import best_builtin_model, best_codec
+from semlink.launch.link import READY_TIMEOUT_S, stopped_cleanly
+
+HELP = """\
+Starts the three services as local processes (no Docker) with one model, codec
+and device, waits until each answers /health/ready, prints their URLs, then
+streams their logs, each line prefixed with the service's name. Ctrl-C (or
+SIGTERM) stops all three: transmitter first, receiver last. Default ports are
+the contract's (receiver 8000/50051, transmitter 8001, channel_sim 8002/50052);
+--free-ports picks free ones instead. Examples:
+  semlink up
+  semlink up --model florence-community/Florence-2-base --codec q8 --device cuda
+  semlink up --loss 0.1 --delay-ms 20 --jitter-ms 5
+Then, from another terminal:  semlink caption photo.jpg
+"""
+
+
+def add_link_options(parser: argparse.ArgumentParser) -> None:
+    """Model, codec and channel flags shared by ``up`` and ``demo``."""
+    parser.add_argument("--model", default=None,
+                        help="preset, hub id or local directory (default: shapes-tiny if shipped, else tiny-random)")
+    parser.add_argument("--codec", default=None,
+                        help="codec name or checkpoint (default: learned if a trained one ships with the model, else q8)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    parser.add_argument("--dtype", default="auto", help="auto, float32, float16 or bfloat16 (default: auto)")
+    parser.add_argument("--loss", type=float, default=None, metavar="P", help="Bernoulli packet loss probability")
+    parser.add_argument("--snr", type=float, default=None, metavar="DB",
+                        help="channel SNR in dB (Es/N0 per BPSK symbol, AWGN): bit errors at the derived BER")
+    parser.add_argument("--delay-ms", type=float, default=None, metavar="MS", help="delay channel_sim adds per frame")
+    parser.add_argument("--jitter-ms", type=float, default=None, metavar="MS", help="uniform jitter around --delay-ms")
+    parser.add_argument("--rate-kbps", type=float, default=None, metavar="KBPS", help="bandwidth cap (token bucket)")
+    parser.add_argument("--seed", type=int, default=None, help="channel random seed")
+    parser.add_argument("--ready-timeout", type=float, default=READY_TIMEOUT_S, metavar="S",
+                        help=f"seconds to wait for all three to be ready (default: {READY_TIMEOUT_S:.0f})")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("up", help="run the three services locally until Ctrl-C", description=HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_link_options(p)
+    p.add_argument("--host", default="127.0.0.1", help="interface the services listen on (default: 127.0.0.1)")
+    p.add_argument("--free-ports", action="store_true", help="pick free ports instead of the contract's defaults")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.set_defaults(func=run)
+
+
+def channel_settings(args) -> dict:
+    """channel_sim's channel fields the flags ask for (only those given)."""
+    values: dict = {}
+    if args.loss is not None:
+        values["loss"] = args.loss
+    if args.snr is not None:
+        values["snr_db"] = args.snr
+    if args.seed is not None:
+        values["seed"] = args.seed
+    for name in ("delay_ms", "jitter_ms", "rate_kbps"):
+        if getattr(args, name) is not None:
+            values[name] = getattr(args, name)
+    return values
+
+
+def link_config(args, ports: LinkPorts, host: str = "127.0.0.1", log_level: str = "info") -> LinkConfig:
+    model = args.model or best_builtin_model()
+    return LinkConfig(model=model, codec=args.codec or best_codec(model), device=args.device, dtype=args.dtype,
+                      host=host, log_level=log_level, ports=ports, channel=channel_settings(args))
+
+
+def run(args) -> int:
+    logging.getLogger("httpx").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    ports = LinkPorts.free(args.host) if args.free_ports else LinkPorts()
+    if busy := ports.busy(args.host):
+        raise RuntimeError(f"port(s) {', '.join(map(str, busy))} already in use on {args.host}; "
+                           "stop what holds them or pass --free-ports")
+    config = link_config(args, ports, args.host, args.log_level)
+    link = LocalLink(config, sink=prefixed_sink(sys.stdout), ready_timeout=args.ready_timeout)
+    print(f"semlink up: model={config.model} codec={config.codec} device={config.device}"
+          + (f" channel={config.channel}" if config.channel else ""), flush=True)
+    with interrupt_on_stop_signals():
+        try:
+            link.start()
+            for name in (RECEIVER, CHANNEL, TRANSMITTER):
+                print(f"{name:<20} {link.urls[name]:<28} pid {link.pids[name]}", flush=True)
+            print(f"ready: send an image with  semlink caption IMAGE --transmitter {link.urls[TRANSMITTER]} "
+                  f"--receiver {link.urls[RECEIVER]}   (Ctrl-C stops all three)", flush=True)
+            raise link.wait()
+        except KeyboardInterrupt:
+            print("stopping...", flush=True)
+            codes = link.stop()
+            print("stopped: " + ", ".join(name if stopped_cleanly(code) else f"{name} (exit {code})"
+                                          for name, code in codes.items()), flush=True)
+            return 0 if all(stopped_cleanly(code) for code in codes.values()) else 1
+        finally:
+            link.stop()

@@ -1,0 +1,126 @@
+"""A real loopback gRPC hop through a channel_sim process, for timing the proxy.
+
+    bench client ──FeatureLink.Stream──► channel_sim (child process) ──► Sink (this process)
+
+The sink stands where the receiver would be: it timestamps every frame as it
+arrives and acks it. Both ends live in this process, so one clock
+(``time.perf_counter``) times the hop.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent import futures
+
+import grpc
+import httpx
+
+from semlink.launch.config import CHANNEL, LinkConfig
+from semlink.launch.ports import LinkPorts
+from semlink.launch.process import ServiceProcess
+from semlink.v1 import semlink_pb2 as pb
+from semlink.v1 import semlink_pb2_grpc as pb_grpc
+
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+GRPC_OPTIONS = [("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)]
+_DONE = object()
+
+
+class Sink(pb_grpc.FeatureLinkServicer):
+    """A FeatureLink server that records ``perf_counter()`` at each frame's arrival and acks it."""
+
+    def __init__(self) -> None:
+        self.arrivals: dict[int, float] = {}
+        self.packets: dict[int, int] = {}
+        self._arrived = threading.Condition()
+
+    def Stream(self, request_iterator, context):
+        for message in request_iterator:
+            yield self._record(message)
+
+    def Send(self, request, context):
+        return self._record(request)
+
+    def _record(self, message: pb.FrameMessage) -> pb.Ack:
+        frame_id = message.header.frame_id
+        with self._arrived:
+            self.arrivals.setdefault(frame_id, time.perf_counter())
+            self.packets[frame_id] = self.packets.get(frame_id, 0) + len(message.packets)
+            self._arrived.notify_all()
+        return pb.Ack(frame_id=frame_id, status="ok")
+
+    def wait_for(self, frame_ids: Sequence[int], timeout: float) -> bool:
+        with self._arrived:
+            return self._arrived.wait_for(lambda: all(f in self.arrivals for f in frame_ids), timeout)
+
+
+class ProxyHop:
+    """Start the sink and a channel_sim pointing at it; ``send`` frames through and time them."""
+
+    def __init__(self, ready_timeout: float = 60.0):
+        self.ports = LinkPorts.free()
+        self.config = LinkConfig(ports=self.ports, log_level="warning")
+        self.sink = Sink()
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=GRPC_OPTIONS)
+        pb_grpc.add_FeatureLinkServicer_to_server(self.sink, self.server)
+        self.server.add_insecure_port(f"127.0.0.1:{self.ports.receiver_grpc}")
+        self.proxy = ServiceProcess(CHANNEL, CHANNEL, self.config.environment(CHANNEL), self.config.url(CHANNEL))
+        self.ready_timeout = ready_timeout
+        self._outbox: queue.Queue = queue.Queue()
+        self._channel: grpc.Channel | None = None
+        self._acks: threading.Thread | None = None
+
+    def __enter__(self) -> "ProxyHop":
+        self.proxy.start()  # fork before gRPC starts threads in this process
+        self.server.start()
+        try:
+            with httpx.Client() as client:
+                self.proxy.wait_ready(time.monotonic() + self.ready_timeout, client)
+            self._channel = grpc.insecure_channel(f"127.0.0.1:{self.ports.channel_grpc}", options=GRPC_OPTIONS)
+            responses = pb_grpc.FeatureLinkStub(self._channel).Stream(self._requests())
+            self._acks = threading.Thread(target=self._drain_acks, args=(responses,), daemon=True)
+            self._acks.start()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    @staticmethod
+    def _drain_acks(responses) -> None:
+        try:
+            for _ in responses:
+                pass
+        except grpc.RpcError as err:
+            if err.code() != grpc.StatusCode.CANCELLED:
+                raise
+
+    def _requests(self) -> Iterator[pb.FrameMessage]:
+        while (item := self._outbox.get()) is not _DONE:
+            yield item
+
+    def send(self, messages: Sequence[pb.FrameMessage], timeout: float = 60.0) -> tuple[list[float], float]:
+        """Send ``messages`` back to back; returns each one's send→arrival seconds and first send→last arrival."""
+        starts = []
+        for message in messages:
+            starts.append(time.perf_counter())
+            self._outbox.put(message)
+        ids = [m.header.frame_id for m in messages]
+        if not self.sink.wait_for(ids, timeout):
+            missing = [f for f in ids if f not in self.sink.arrivals]
+            raise RuntimeError(f"{len(missing)} of {len(ids)} frames did not come out of channel_sim in {timeout:.0f}s "
+                               f"(is its channel lossless? GET {self.proxy.url}/v1/channel)")
+        arrivals = [self.sink.arrivals[f] for f in ids]
+        return [a - s for a, s in zip(arrivals, starts)], max(arrivals) - starts[0]
+
+    def __exit__(self, *exc) -> None:
+        self._outbox.put(_DONE)  # ends the request stream; channel_sim then ends the acks
+        if self._acks is not None:
+            self._acks.join(timeout=5.0)
+        if self._channel is not None:
+            self._channel.close()
+        self.proxy.stop(grace=5.0)
+        self.server.stop(grace=1.0)

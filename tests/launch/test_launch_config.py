@@ -1,0 +1,41 @@
+"""The launcher's configuration: every variable it sets is a real setting of that service."""
+
+from __future__ import annotations
+
+import pytest
+from launch_helpers import settings_class
+
+from semlink.launch.config import ENV_PREFIX, SERVICES, LinkConfig
+from semlink.launch.ports import LinkPorts
+
+
+CHANNEL = {"loss": 0.1, "snr_db": 6.0, "seed": 3, "delay_ms": 20.0, "jitter_ms": 5.0, "rate_kbps": 800.0}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_variable_is_a_settings_field(service):
+    cls = settings_class(service)
+    prefix = cls.model_config["env_prefix"]
+    assert prefix == ENV_PREFIX[service]
+    env = LinkConfig(channel=CHANNEL).environment(service)
+    unknown = [k for k in env if k.removeprefix(prefix).lower() not in cls.model_fields]
+    assert not unknown, f"{service} has no settings for {unknown}"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_settings_accept_the_values(service, monkeypatch):
+    config = LinkConfig(model="tiny-random", codec="q8", ports=LinkPorts.free(), channel=CHANNEL)
+    for name, value in config.environment(service).items():
+        monkeypatch.setenv(name, value)
+    settings = settings_class(service)()
+    assert settings.http_port == int(config.url(service).rsplit(":", 1)[1])
+    if service == "channel_sim":
+        assert {k: getattr(settings, k) for k in CHANNEL} == CHANNEL
+
+
+def test_services_are_wired_in_a_chain():
+    ports = LinkPorts.free()
+    config = LinkConfig(ports=ports)
+    assert config.environment("transmitter_service")["SEMLINK_TX_TARGET"] == f"127.0.0.1:{ports.channel_grpc}"
+    assert config.environment("channel_sim")["SEMLINK_CH_UPSTREAM"] == f"127.0.0.1:{ports.receiver_grpc}"
+    assert config.url("receiver_service") == f"http://127.0.0.1:{ports.receiver_http}"

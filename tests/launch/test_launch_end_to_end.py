@@ -1,0 +1,109 @@
+"""The real services as real subprocesses: ``semlink demo`` end to end, and ``semlink up`` stopped by SIGINT."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from launch_helpers import gone
+
+from semlink.samples import sample_images
+
+SEMLINK = [sys.executable, "-m", "semlink.cli.main"]
+FAST = ["--model", "tiny-random", "--codec", "q8", "--device", "cpu"]
+REQUIRED = {"frame_id", "task", "result", "payload_bytes", "packets_lost", "latency_ms"}
+
+
+@pytest.mark.timeout(150)
+def test_demo_prints_one_json_line_per_frame():
+    done = subprocess.run([*SEMLINK, "demo", "--frames", "2", "--json", *FAST],
+                          capture_output=True, text=True, timeout=140)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(rows) == 2, done.stdout
+    for row in rows:
+        assert REQUIRED <= set(row), row
+        assert row["task"] == "<CAPTION>" and isinstance(row["result"], str)
+        assert row["packets_lost"] == 0 and row["payload_bytes"] > 0
+    assert len({row["frame_id"] for row in rows}) == 2
+
+
+class Lines:
+    """``proc``'s stdout lines, read by a thread so that every wait is bounded."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self.seen: list[str] = []
+        self._queue: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, args=(proc,), daemon=True).start()
+
+    def _read(self, proc: subprocess.Popen) -> None:
+        for line in proc.stdout:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def until(self, pattern: str, timeout: float) -> list[str]:
+        """Lines up to the first one matching ``pattern`` (``None``: up to the end of the output)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=1.0)
+            except queue.Empty:
+                continue
+            if line is None:
+                if pattern is None:
+                    return self.seen
+                break
+            self.seen.append(line)
+            if pattern is not None and re.search(pattern, line):
+                return self.seen
+        raise AssertionError(f"no line matching {pattern!r}; output so far:\n" + "\n".join(self.seen[-40:]))
+
+
+def caption(image, urls: dict[str, str], capsys) -> dict:
+    """``semlink caption IMAGE --json`` against running services (in this process: the client is all it is)."""
+    from semlink.cli.main import main
+
+    capsys.readouterr()
+    code = main(["caption", str(image), "--transmitter", urls["transmitter_service"],
+                 "--receiver", urls["receiver_service"], "--json"])
+    assert code == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.timeout(150)
+def test_up_serves_caption_then_stops_every_service_on_sigint(tmp_path, capsys):
+    proc = subprocess.Popen([*SEMLINK, "up", "--free-ports", *FAST], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    pids: list[int] = []
+    try:
+        output = Lines(proc)
+        lines = output.until(r"^ready:", timeout=120)
+        listed = [m.groups() for line in lines if (m := re.search(r"^(\w+)\s+(http://\S+)\s+pid (\d+)$", line))]
+        pids = [int(pid) for _, _, pid in listed]
+        assert len(pids) == 3, lines
+        assert not any(gone(pid) for pid in pids)
+        image = tmp_path / "scene.png"
+        sample_images(1)[0].save(image)
+        answer = caption(image, {name: url for name, url, _ in listed}, capsys)
+        assert answer["task"] == "<CAPTION>" and answer["packets_lost"] == 0
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        out = "\n".join(output.until(None, timeout=5))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in pids:  # never leave strays behind, even when the test fails
+            if not gone(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert proc.returncode == 0, out[-3000:]
+    assert "stopped:" in out
+    assert all(gone(pid) for pid in pids), out[-3000:]
