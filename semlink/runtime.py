@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from semlink.builtin import codec_beside
 from semlink.codecs import Codec, build_codec, codec_names, load_codec
 from semlink.codecs.registry import is_checkpoint
 from semlink.florence import FlorenceBundle, VisionHalf, load_florence
@@ -21,7 +22,6 @@ from semlink.samples import sample_images
 log = logging.getLogger(__name__)
 
 PCA_FIT_IMAGES = 16
-DEFAULT_CODEC_FILE = "codec-learned.safetensors"
 
 
 def resolve_device(device: str) -> str:
@@ -49,13 +49,8 @@ def load_model(name: str, device: str = "cpu", dtype: str | None = None) -> Flor
 
 
 def default_codec_path(bundle: FlorenceBundle) -> Path | None:
-    """The learned codec shipped beside a built-in model, if any."""
-    path = Path(bundle.name) / DEFAULT_CODEC_FILE
-    from semlink.florence.loading import SHIPPED
-
-    if bundle.name in SHIPPED:
-        path = SHIPPED[bundle.name] / DEFAULT_CODEC_FILE
-    return path if path.is_file() else None
+    """The learned codec shipped beside a built-in model, or beside a local model directory, if any."""
+    return codec_beside(bundle.name)
 
 
 def load_codec_for(bundle: FlorenceBundle, spec: str, **config) -> Codec:

@@ -7,11 +7,19 @@ import importlib
 import logging
 import sys
 
-# Sub-command modules, in the order ``--help`` lists them.
-COMMANDS = [
-    "semlink.cli.check",
-    "semlink.cli.codecs",
-]
+# Sub-command name -> (module, one-line summary), in the order ``--help`` lists them. Only the
+# module of the command being run is imported, so a client command does not pay for torch.
+COMMANDS = {
+    "check": ("semlink.cli.check", "parity of the split pipeline against the unsplit model"),
+    "codecs": ("semlink.cli.codecs", "bytes per frame for each codec"),
+    "eval": ("semlink.cli.eval", "quality vs bytes, loss and SNR on held-out data"),
+    "pretrain-shapes": ("semlink.cli.pretrain_shapes", "train the shapes-tiny Florence-2 from scratch (CPU)"),
+    "train": ("semlink.cli.train", "train a learned codec end to end"),
+    "up": ("semlink.cli.up", "run the three services locally until Ctrl-C"),
+    "demo": ("semlink.cli.demo", "offline end-to-end run through the three services"),
+    "caption": ("semlink.cli.caption", "send an image through running services, print the answer"),
+    "bench": ("semlink.cli.bench", "benchmarks (bench link: per-stage link timings)"),
+}
 
 DESCRIPTION = """\
 semlink sends Florence-2's vision features, not pixels, across an imperfect network.
@@ -22,19 +30,28 @@ Codecs: raw, fp16, q8, pca, learned, or a codec checkpoint (.safetensors).
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; ``command``'s module is imported and registered in full, the others listed by name.
+
+    With ``command=None`` every module is imported (for tests and docs).
+    """
     parser = argparse.ArgumentParser(
         prog="semlink", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(name).register(sub)
+    for name, (module, summary) in COMMANDS.items():
+        if command is None or name == command:
+            importlib.import_module(module).register(sub)
+        else:
+            sub.add_parser(name, help=summary, add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command if command in COMMANDS else "")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if not getattr(args, "func", None):

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from transformers import AutoProcessor, Florence2ForConditionalGeneration, Florence2Processor
 
+from semlink.builtin import SHIPPED
 from semlink.florence import presets
 from semlink.florence.fingerprint import weights_fingerprint
 from semlink.florence.processor import build_processor
@@ -23,8 +24,6 @@ from semlink.florence.tokenizer import build_florence_tokenizer
 
 log = logging.getLogger(__name__)
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
-SHIPPED = {"shapes-tiny": ASSETS / "shapes-tiny"}
 RANDOM_PRESETS = {"tiny-random": presets.tiny_random, "base-random": presets.base_random}
 NATIVE_IDS = {
     "microsoft/florence-2-base": "florence-community/Florence-2-base",
