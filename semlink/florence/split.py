@@ -134,12 +134,21 @@ class LanguageHalf(nn.Module):
         """
         return self.forward_logits(features, tasks, targets).loss
 
+    def target_ids(self, targets: Sequence[str]) -> torch.Tensor:
+        """Labels ``(B, T)``: ``<s> target </s>`` as BART's tokenizer lays them out, padding as -100.
+
+        Built explicitly, not with ``add_special_tokens``, so locally built tokenizers (which add no
+        specials themselves) give the same layout as Florence-2's own.
+        """
+        tok = self.tokenizer
+        rows = [[tok.bos_token_id, *tok(t, add_special_tokens=False)["input_ids"], tok.eos_token_id] for t in targets]
+        width = max(len(r) for r in rows)
+        return torch.tensor([r + [-100] * (width - len(r)) for r in rows], dtype=torch.long)
+
     def forward_logits(self, features: torch.Tensor, tasks: Sequence[str], targets: Sequence[str]):
         """The model's teacher-forced output (``.loss``, ``.logits (B, T, V)``) for ``targets``."""
         inputs = self.prompt_ids(tasks, [None] * len(tasks))
-        labels = self.tokenizer(list(targets), add_special_tokens=True, padding=True, return_tensors="pt")
-        label_ids = labels["input_ids"].to(self.model.device)
-        label_ids = label_ids.masked_fill(labels["attention_mask"].to(label_ids.device) == 0, -100)
+        label_ids = self.target_ids(targets).to(self.model.device)
         embeds = self.model.get_input_embeddings()(inputs["input_ids"])
         image_embeds = self.project(features).to(embeds.dtype)
         mask = self.model.get_placeholder_mask(inputs["input_ids"], inputs_embeds=embeds, image_features=image_embeds)

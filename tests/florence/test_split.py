@@ -52,3 +52,13 @@ def test_loss_reaches_features_but_not_weights(tiny, images):
     loss.backward()
     assert features.grad is not None and features.grad.abs().sum() > 0
     assert all(p.grad is None for p in tiny.model.parameters())
+
+
+def test_targets_are_laid_out_as_bart_does(tiny):
+    language = LanguageHalf(tiny)
+    ids = language.target_ids(["a red circle.", "a much longer caption than that."])
+    tok = tiny.processor.tokenizer
+    for row in ids:
+        real = row[row != -100].tolist()
+        assert real[0] == tok.bos_token_id and real[-1] == tok.eos_token_id
+    assert (ids[0] == -100).any() and not (ids[1] == -100).any()
