@@ -1,0 +1,61 @@
+"""Run configs: YAML + --set overrides, refusals that name the bad field, and the shipped configs parse."""
+
+from pathlib import Path
+
+import pytest
+
+from trainer.config import TrainConfig, apply_overrides, load_config
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+@pytest.mark.parametrize("name", ["tiny.yaml", "shapes.yaml", "coco-base.yaml"])
+def test_shipped_configs_load(name):
+    config = load_config(CONFIGS / name)
+    assert TrainConfig.from_dict(config.to_dict()) == config
+
+
+def test_shapes_config_fits_one_64th_of_fp16_on_the_wire_and_trains_through_loss():
+    config = load_config(CONFIGS / "shapes.yaml")
+    assert config.model.name == "shapes-tiny"
+    c, h, w = 128, 8, 8  # shapes-tiny's features
+    rows = h // config.codec.stride
+    zstd_framing = 9  # bytes per packet when a row does not compress (frame header + raw block header)
+    worst_payload = rows * (config.codec.latent_channels * (w // config.codec.stride) + zstd_framing)
+    assert config.codec.bits == 8 and worst_payload <= c * h * w * 2 / 64
+    assert config.channel.loss_p == (0.0, 0.3)
+
+
+def test_overrides_are_parsed_as_yaml(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("optim:\n  steps: 5\n")
+    config = load_config(path, ["optim.lr=3e-4", "data.tasks=[<CAPTION>, <OD>]", "channel.loss_p=[0.1, 0.2]",
+                                "run.progress=false"])
+    assert config.optim.steps == 5 and config.optim.lr == 3e-4
+    assert config.data.tasks == ("<CAPTION>", "<OD>")
+    assert config.channel.loss_p == (0.1, 0.2)
+    assert config.run.progress is False
+
+
+@pytest.mark.parametrize("values, words", [
+    ({"optim": {"stpes": 3}}, "stpes"),
+    ({"optimiser": {}}, "optimiser"),
+    ({"optim": {"lr": -1}}, "optim.lr"),
+    ({"channel": {"loss_p": [0.3, 0.1]}}, "channel.loss_p"),
+    ({"codec": {"bits": 12}}, "bits"),
+    ({"data": {"source": "folder"}}, "data.path"),
+    ({"loss": {"ce": 0}}, "distortion"),
+])
+def test_bad_configs_name_the_field(values, words):
+    with pytest.raises(ValueError, match=words):
+        TrainConfig.from_dict(values)
+
+
+def test_bad_override_syntax():
+    with pytest.raises(ValueError, match="key=value"):
+        apply_overrides({}, ["optim.lr"])
+
+
+def test_replace_changes_one_field():
+    config = TrainConfig().replace(optim={"steps": 7})
+    assert config.optim.steps == 7 and config.optim.lr == TrainConfig().optim.lr
