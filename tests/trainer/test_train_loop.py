@@ -46,7 +46,7 @@ def tiny(tmp_path, name="run", **sections) -> TrainConfig:
 
 
 def test_smoke_loss_goes_down_and_codec_ships(tmp_path, bundle):
-    config = tiny(tmp_path, optim={"steps": 12, "batch_size": 8, "lr": 1e-2},
+    config = tiny(tmp_path, optim={"steps": 24, "batch_size": 8, "lr": 1e-2},
                   data={"train_size": 8, "val_size": 2, "cache_dir": str(tmp_path / "cache")},
                   channel={"clean_fraction": 1.0}, run={"eval_loss_rates": [0.2]})
     result = train(config, bundle=bundle)
@@ -57,7 +57,7 @@ def test_smoke_loss_goes_down_and_codec_ships(tmp_path, bundle):
     assert codec.codec_id == "learned"
     assert "<CAPTION>@0.20/agree" in result.evaluation
     lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
-    assert len(lines) == 12 + 1  # one row per step (log_every=1) and the final evaluation
+    assert len(lines) == 24 + 1  # one row per step (log_every=1) and the final evaluation
 
 
 def test_gradients_reach_only_the_codec(bundle):
