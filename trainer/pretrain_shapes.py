@@ -27,6 +27,7 @@ from tqdm import tqdm
 from transformers import Florence2ForConditionalGeneration, Florence2Processor
 
 from semlink.florence import presets
+from semlink.florence.split import decode_without_padding
 from trainer.cell_probe import CellProbe, cell_labels
 from semlink.florence.processor import IMAGE_MEAN, IMAGE_STD, build_processor
 from semlink.florence.tokenizer import build_florence_tokenizer
@@ -222,7 +223,7 @@ def evaluate(model, processor, n: int = 500, batch: int = 50, split: str = "test
         for task in TASKS:
             inputs = processor(text=[task] * len(images), images=images, return_tensors="pt")
             ids = model.generate(**inputs)
-            texts = processor.batch_decode(ids, skip_special_tokens=False)
+            texts = decode_without_padding(processor.tokenizer, ids)
             for text, image in zip(texts, images):
                 preds[task].append(processor.post_process_generation(text, task=task, image_size=image.size)[task])
     model.train(was_training)

@@ -65,6 +65,16 @@ class VisionHalf(nn.Module):
         return self(self.preprocess(images))
 
 
+def decode_without_padding(tokenizer, ids: torch.Tensor) -> list[str]:
+    """Decode generated ids ``(B, T)`` keeping special tokens but dropping ``<pad>``.
+
+    Florence-2's post-processor strips ``<s>``/``</s>`` but not ``<pad>``, so a batched
+    generation would otherwise leave padding inside shorter captions.
+    """
+    pad = tokenizer.pad_token_id
+    return [tokenizer.decode([t for t in row.tolist() if t != pad], skip_special_tokens=False) for row in ids]
+
+
 @dataclass(frozen=True)
 class TaskRequest:
     """One question about one image: a task token, its optional text, and the image's ``(width, height)``."""
@@ -115,7 +125,7 @@ class LanguageHalf(nn.Module):
 
     def postprocess(self, ids: torch.Tensor, requests: Sequence[TaskRequest]) -> list[Any]:
         """Token ids → each task's answer (a caption string, ``{"bboxes", "labels"}`` for ``<OD>``...)."""
-        texts = self.tokenizer.batch_decode(ids, skip_special_tokens=False)
+        texts = decode_without_padding(self.tokenizer, ids)
         return [
             self.processor.post_process_generation(text, task=r.task, image_size=r.image_size)[r.task]
             for text, r in zip(texts, requests)

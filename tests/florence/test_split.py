@@ -62,3 +62,16 @@ def test_targets_are_laid_out_as_bart_does(tiny):
         real = row[row != -100].tolist()
         assert real[0] == tok.bos_token_id and real[-1] == tok.eos_token_id
     assert (ids[0] == -100).any() and not (ids[1] == -100).any()
+
+
+def test_batched_answers_carry_no_padding(tiny):
+    tok = tiny.processor.tokenizer
+    word = tok("circle", add_special_tokens=False)["input_ids"]
+    pad, bos, eos = tok.pad_token_id, tok.bos_token_id, tok.eos_token_id
+    short = [eos, bos, *word, eos, pad, pad]
+    long = [eos, bos, *word, *word, *word, eos]
+    ids = torch.tensor([short + [pad] * (len(long) - len(short)), long])
+    requests = [TaskRequest("<CAPTION>", (10, 10))] * 2
+    answers = LanguageHalf(tiny).postprocess(ids, requests)
+    assert answers[0] == "circle" and "<pad>" not in answers[0]
+    assert answers[1].count("circle") == 3
