@@ -144,7 +144,7 @@ class LearnedCodec(Codec):
     def simulate_quantization(self, y):
         y = self._clamp(y)
         if self.config.quantizer == "noise" and self.training:
-            y_tilde = y + torch.rand_like(y) - 0.5
+            y_tilde = y + torch.rand(y.shape, device=y.device, dtype=y.dtype) - 0.5  # not rand_like: it follows strides
         else:
             y_tilde = y + (torch.round(y) - y).detach()
         return y_tilde, self.entropy_model.bits(y_tilde)

@@ -47,7 +47,7 @@ def quantize_uniform(y: torch.Tensor, bits: int) -> Symbols:
 def simulate_uniform(y: torch.Tensor, bits: int) -> torch.Tensor:
     """Additive uniform noise of one quantisation step: the differentiable stand-in for rounding."""
     scale, _ = channel_range(y.detach(), bits)
-    noise = (torch.rand_like(y) - 0.5) * scale[:, :, None, None]
+    noise = (torch.rand(y.shape, device=y.device, dtype=y.dtype) - 0.5) * scale[:, :, None, None]
     return y + noise
 
 
