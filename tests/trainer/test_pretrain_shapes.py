@@ -7,9 +7,14 @@ import math
 import torch
 from transformers import AutoProcessor, Florence2ForConditionalGeneration
 
+from semlink.florence import LanguageHalf, TaskRequest, VisionHalf
 from semlink.florence.loading import SHIPPED, load_florence
 from semlink.shapes import ShapesDataset, render, target
 from trainer.pretrain_shapes import PretrainConfig, pretrain
+
+
+SHIPPED_CHECK_SCENES = 24
+SHIPPED_MIN_CAPTION_EXACT = 0.6  # measured 0.866 on 500 test scenes (TRAINING.md)
 
 
 def test_three_steps_train_save_and_load_back(tmp_path):
@@ -31,16 +36,21 @@ def test_three_steps_train_save_and_load_back(tmp_path):
     assert ids.shape[0] == 1
 
 
-def test_shipped_shapes_tiny_captions_a_test_scene():
+def test_shipped_shapes_tiny_reads_the_image():
+    """The shipped model is small, and its captions of held-out scenes depend on the image and are often exact.
+
+    The floor is the measured quality minus a margin (see semlink/assets/shapes-tiny/TRAINING.md), so a
+    model that ignores the image (one caption for every scene, as an untrained one does) fails.
+    """
     directory = SHIPPED["shapes-tiny"]
     size = sum(f.stat().st_size for f in directory.iterdir() if f.is_file())
     assert size <= 25 * 2**20, f"shapes-tiny is {size / 2**20:.1f} MiB on disk; the budget is 25"
     bundle = load_florence("shapes-tiny")
-    scene = ShapesDataset("test", 1).scene(0)
-    image = render(scene)
-    inputs = bundle.processor(text=["<CAPTION>"], images=[image], return_tensors="pt")
-    with torch.no_grad():
-        ids = bundle.model.generate(**inputs)
-    text = bundle.processor.batch_decode(ids, skip_special_tokens=False)[0]
-    answer = bundle.processor.post_process_generation(text, task="<CAPTION>", image_size=image.size)["<CAPTION>"]
-    assert answer == target(scene, "<CAPTION>")
+    dataset = ShapesDataset("test", SHIPPED_CHECK_SCENES)
+    scenes = [dataset.scene(i) for i in range(SHIPPED_CHECK_SCENES)]
+    images = [render(scene) for scene in scenes]
+    features = VisionHalf(bundle).encode(images)
+    answers = LanguageHalf(bundle).answer(features, [TaskRequest("<CAPTION>", im.size) for im in images])
+    exact = sum(a == target(s, "<CAPTION>") for a, s in zip(answers, scenes)) / len(scenes)
+    assert len(set(answers)) > len(scenes) // 2, answers
+    assert exact >= SHIPPED_MIN_CAPTION_EXACT, (exact, answers[:5])
