@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from semlink.codecs.base import Codec, CodecError, conceal
-from semlink.codecs.q8 import quantize_uniform, simulate_uniform
+from semlink.codecs.q8 import UniformQuantized
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class PcaConfig:
             raise ValueError(f"bits must be in 1..8, got {self.bits}")
 
 
-class PcaCodec(Codec):
+class PcaCodec(UniformQuantized, Codec):
     """Project ``(B, C, H, W)`` onto ``k`` principal directions → ``(B, k, H, W)``, quantise to uint8."""
 
     codec_id = "pca"
@@ -76,14 +76,6 @@ class PcaCodec(Codec):
         self._require_fit()
         centred = x.float() - self.mean[None, :, None, None]
         return torch.einsum("bchw,kc->bkhw", centred, self.basis)
-
-    def quantize(self, y):
-        return quantize_uniform(y, self.config.bits)
-
-    def simulate_quantization(self, y):
-        c, h, w = self.latent_shape()
-        bits = torch.full((y.shape[0],), float(c * h * w * self.config.bits), device=y.device)
-        return simulate_uniform(y, self.config.bits), bits
 
     def synthesis(self, y_hat, lost_rows):
         self._require_fit()

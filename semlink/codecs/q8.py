@@ -51,7 +51,19 @@ def simulate_uniform(y: torch.Tensor, bits: int) -> torch.Tensor:
     return y + noise
 
 
-class Q8Codec(Codec):
+class UniformQuantized:
+    """Mixin for codecs whose latent is quantised per channel to ``config.bits`` bits (q8, pca)."""
+
+    def quantize(self, y):
+        return quantize_uniform(y, self.config.bits)
+
+    def simulate_quantization(self, y):
+        c, h, w = self.latent_shape()
+        bits = torch.full((y.shape[0],), float(c * h * w * self.config.bits), device=y.device)
+        return simulate_uniform(y, self.config.bits), bits
+
+
+class Q8Codec(UniformQuantized, Codec):
     """Per-channel uniform quantisation of the vision features (8 bits by default)."""
 
     codec_id = "q8"
@@ -62,14 +74,6 @@ class Q8Codec(Codec):
 
     def analysis(self, x):
         return x.float()
-
-    def quantize(self, y):
-        return quantize_uniform(y, self.config.bits)
-
-    def simulate_quantization(self, y):
-        c, h, w = self.latent_shape()
-        bits = torch.full((y.shape[0],), float(c * h * w * self.config.bits), device=y.device)
-        return simulate_uniform(y, self.config.bits), bits
 
     def synthesis(self, y_hat, lost_rows):
         return conceal(y_hat.float(), lost_rows)

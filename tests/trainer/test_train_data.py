@@ -18,21 +18,6 @@ from trainer.loop import train
 from trainer.sources import build_sources, coco_source, folder_source
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models on a shared CPU: one intra-op thread is ~30x faster than two busy-waiting ones."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture
-def bundle(tiny):
-    """The session's tiny-random Florence-2 (tests/conftest.py)."""
-    return tiny
-
-
 @pytest.fixture
 def images(tmp_path):
     """Eight shapes scenes saved as PNG files in a folder, with their captions."""

@@ -17,21 +17,6 @@ from trainer.loop import CODEC_FILE, train, warmup_cosine
 from trainer.objective import FlorenceReceivedGradient, LinkObjective, assert_frozen
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models on a shared CPU: one intra-op thread is ~30x faster than two busy-waiting ones."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture
-def bundle(tiny):
-    """The session's tiny-random Florence-2 (tests/conftest.py)."""
-    return tiny
-
-
 def tiny(tmp_path, name="run", **sections) -> TrainConfig:
     """A few-second run of tiny-random on 16 shapes scenes, no evaluation unless asked."""
     base = TrainConfig.from_dict({
@@ -106,6 +91,10 @@ def test_checkpoint_reloads_bit_exact(tmp_path, bundle):
         for k, v in s.items():
             assert torch.equal(torch.as_tensor(loaded["state"][i][k]), torch.as_tensor(v)), (i, k)
     assert fresh[2].state_dict() == scheduler.state_dict()
+
+    other = build_codec("learned", bundle.feature_shape, "other-weights", hidden=16)
+    with pytest.raises(ValueError, match="other-weights"):
+        restore_checkpoint(read_checkpoint(path), other, *objects()[1:])
 
     shipped = load_codec(save_codec(codec, tmp_path / "codec.safetensors"), fingerprint=bundle.fingerprint)
     x = torch.randn(2, *bundle.feature_shape)
