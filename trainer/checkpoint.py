@@ -68,6 +68,7 @@ def save_checkpoint(out_dir: str | Path, state: TrainState, codec, optimizer, sc
         "step": state.step,
         "images": state.images,
         "config": config,
+        "fingerprint": codec.fingerprint,
         "codec": codec.state_dict(),
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
@@ -95,7 +96,13 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
 
 
 def restore_checkpoint(payload: dict[str, Any], codec, optimizer, scheduler, scaler) -> TrainState:
-    """Load a checkpoint's states into live objects and set the RNGs; returns the run's state."""
+    """Load a checkpoint's states into live objects and set the RNGs; returns the run's state.
+
+    Refuses a checkpoint of a codec trained for other Florence-2 weights.
+    """
+    if payload["fingerprint"] != codec.fingerprint:
+        raise ValueError(f"this checkpoint trained a codec for Florence-2 weights {payload['fingerprint']}, but the "
+                         f"loaded model is {codec.fingerprint}: start a new run (another run.out_dir, or --resume never)")
     codec.load_state_dict(payload["codec"])
     optimizer.load_state_dict(payload["optimizer"])
     scheduler.load_state_dict(payload["scheduler"])
