@@ -22,14 +22,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 from transformers import Florence2ForConditionalGeneration, Florence2Processor
 
 from semlink.florence import presets
 from semlink.florence.split import decode_without_padding
 from trainer.cell_probe import CellProbe, cell_labels
-from semlink.florence.processor import IMAGE_MEAN, IMAGE_STD, build_processor
+from semlink.florence.processor import build_processor
 from semlink.florence.tokenizer import build_florence_tokenizer
 from semlink.metrics import exact_match, mean_average_precision
 from semlink.shapes import TASKS, VOCABULARY, ShapesDataset, od_boxes, render, target
@@ -146,8 +145,6 @@ class Objective:
         self.pad, self.start = tok.pad_token_id, model.config.text_config.decoder_start_token_id
         blank = [np.zeros((8, 8, 3), np.uint8)]
         self.prompts = {t: processor(text=[t], images=blank, return_tensors="pt") for t in TASKS}
-        self.mean = torch.tensor(IMAGE_MEAN).view(1, 3, 1, 1)
-        self.std = torch.tensor(IMAGE_STD).view(1, 3, 1, 1)
         bins = torch.arange(LOC_BINS, dtype=torch.float32)
         self.kernel = None
         if loc_sigma > 0:
