@@ -3,7 +3,10 @@
 A codec is named (``raw``, ``fp16``, ``q8``, ``pca``, ``learned``) or given as a
 checkpoint path. ``pca`` by name is fitted on the built-in sample images;
 ``learned`` by name loads the model's shipped default codec when there is one,
-and is otherwise an untrained codec (with a warning).
+and is otherwise an untrained codec (with a warning); ``learned:untrained`` is
+always a freshly initialised one (the baseline a trained codec must beat).
+Every codec returned carries a ``label`` for tables and plots: the spec, or
+``<folder>/<file stem>`` for a checkpoint path, so two checkpoints never share a row.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from semlink.samples import sample_images
 log = logging.getLogger(__name__)
 
 PCA_FIT_IMAGES = 16
+UNTRAINED = "learned:untrained"
 
 
 def resolve_device(device: str) -> str:
@@ -55,10 +59,14 @@ def default_codec_path(bundle: FlorenceBundle) -> Path | None:
 
 def load_codec_for(bundle: FlorenceBundle, spec: str, **config) -> Codec:
     """The codec named by ``spec`` (a name or checkpoint path), checked against ``bundle``'s weights."""
+    label = spec
     if is_checkpoint(spec):
         codec = load_codec(spec, fingerprint=bundle.fingerprint)
+        label = f"{Path(spec).parent.name}/{Path(spec).stem}".lstrip("/")
     elif spec == "learned" and not config and (shipped := default_codec_path(bundle)) is not None:
         codec = load_codec(shipped, fingerprint=bundle.fingerprint)
+    elif spec == UNTRAINED:
+        codec = build_codec("learned", bundle.feature_shape, bundle.fingerprint, **config)
     else:
         codec = build_codec(spec, bundle.feature_shape, bundle.fingerprint, **config)
         if spec == "pca":
@@ -66,6 +74,7 @@ def load_codec_for(bundle: FlorenceBundle, spec: str, **config) -> Codec:
             codec.fit(features.float().cpu())
         elif spec == "learned":
             log.warning("codec 'learned' for %s is untrained (no shipped checkpoint): expect poor quality", bundle.name)
+    codec.label = label
     return codec.to(bundle.device).eval()
 
 

@@ -26,6 +26,7 @@ from tqdm import tqdm
 from transformers import Florence2ForConditionalGeneration, Florence2Processor
 
 from semlink.florence import presets
+from semlink.florence.loading import feature_shape
 from semlink.florence.split import decode_without_padding
 from trainer.cell_probe import CellProbe, cell_labels
 from semlink.florence.processor import build_processor
@@ -59,6 +60,8 @@ class PretrainConfig:
     probe_weight: float = 0.3
     eval_every: int = 0
     eval_scenes: int = 500
+    num_beams: int = 1  # greedy: on shapes-tiny, beam search prefers shorter captions that drop an object
+    init: str = ""  # continue from this checkpoint directory instead of a fresh model
     tiny: bool = False
 
     def __post_init__(self):
@@ -71,6 +74,10 @@ class PretrainConfig:
             raise ValueError(f"PretrainConfig.minutes={self.minutes}: must be >= 0 (0 = no time limit)")
         if self.loc_sigma < 0:
             raise ValueError(f"PretrainConfig.loc_sigma={self.loc_sigma}: must be >= 0 (0 = plain cross-entropy)")
+        if self.num_beams < 1:
+            raise ValueError(f"PretrainConfig.num_beams={self.num_beams}: must be >= 1")
+        if self.init and not (Path(self.init) / "config.json").is_file():
+            raise ValueError(f"PretrainConfig.init={self.init!r}: not a checkpoint directory (no config.json in it)")
         if self.probe_steps < 0 or self.probe_weight < 0:
             raise ValueError(f"PretrainConfig.probe_steps/probe_weight must be >= 0, got {self.probe_steps}/{self.probe_weight}")
 
@@ -93,6 +100,11 @@ def build_model(spec: presets.ArchSpec, seed: int) -> tuple[Florence2ForConditio
     model = Florence2ForConditionalGeneration(presets.florence_config(spec, image_token_id=tokenizer.image_token_id))
     processor = build_processor(tokenizer, spec.image_size, spec.feature_hw)
     return model, processor
+
+
+def load_model(path: str | Path) -> tuple[Florence2ForConditionalGeneration, Florence2Processor]:
+    """A saved checkpoint and its processor, to continue training from."""
+    return Florence2ForConditionalGeneration.from_pretrained(path), Florence2Processor.from_pretrained(path)
 
 
 def max_target_tokens(processor, n: int = 1000) -> int:
@@ -232,9 +244,12 @@ def evaluate(model, processor, n: int = 500, batch: int = 50, split: str = "test
 
 
 def warm_up_vision(model, probe: CellProbe, pool: ScenePool, cells: torch.Tensor, cfg: PretrainConfig,
-                   gen: torch.Generator) -> None:
-    """Train the vision tower alone on the per-cell probe for ``cfg.probe_steps`` steps."""
-    params = [*model.model.vision_tower.parameters(), *probe.parameters()]
+                   gen: torch.Generator, train_tower: bool = True) -> None:
+    """Train the vision tower alone on the per-cell probe for ``cfg.probe_steps`` steps.
+
+    With ``train_tower=False`` only the fresh probe learns (the tower is already trained,
+    and a random probe's gradients would only disturb it)."""
+    params = [*(model.model.vision_tower.parameters() if train_tower else ()), *probe.parameters()]
     optim = torch.optim.AdamW(params, lr=cfg.probe_lr, weight_decay=cfg.weight_decay)
     bar = tqdm(range(cfg.probe_steps), desc="vision warm-up", unit="step")
     for step in bar:
@@ -254,18 +269,25 @@ def pretrain(out: str | Path, cfg: PretrainConfig, spec: presets.ArchSpec | None
     torch.set_num_threads(cfg.threads)
     start = time.perf_counter()
     spec = spec or (presets.tiny_random() if cfg.tiny else presets.shapes_tiny())
-    model, processor = build_model(spec, cfg.seed)
+    if cfg.init:
+        model, processor = load_model(cfg.init)
+        log.info("continuing from %s", cfg.init)
+    else:
+        model, processor = build_model(spec, cfg.seed)
     model.generation_config = presets.generation_config(max_new_tokens=max_target_tokens(processor) + 4)
+    model.generation_config.num_beams = cfg.num_beams
+    model.generation_config.early_stopping = cfg.num_beams > 1  # only meaningful for beam search
     n_params = sum(p.numel() for p in model.parameters())
     log.info("model: %.2fM parameters, max_new_tokens=%d", n_params / 1e6, model.generation_config.max_new_tokens)
 
     pool = ScenePool(processor, cfg.pool, seed_offset=cfg.seed)
     objective = Objective(model, processor, cfg.loc_sigma)
-    probe = CellProbe(spec.vision_embed_dim[-1])
-    cells = cell_labels(pool.scenes, spec.feature_hw)
+    channels, *feature_hw = feature_shape(model, processor)
+    probe = CellProbe(channels)
+    cells = cell_labels(pool.scenes, tuple(feature_hw))
     gen = torch.Generator().manual_seed(cfg.seed)
     model.train()
-    warm_up_vision(model, probe, pool, cells, cfg, gen)
+    warm_up_vision(model, probe, pool, cells, cfg, gen, train_tower=not cfg.init)
     named = [*model.named_parameters(), *probe.named_parameters()]
     decay = [p for n, p in named if p.ndim >= 2 and "embed" not in n]
     no_decay = [p for n, p in named if not (p.ndim >= 2 and "embed" not in n)]
@@ -309,7 +331,7 @@ def pretrain(out: str | Path, cfg: PretrainConfig, spec: presets.ArchSpec | None
     metrics = evaluate(model, processor, n=cfg.eval_scenes) if cfg.eval_scenes else {}
     record = {
         "config": asdict(cfg),
-        "spec": asdict(spec),
+        "spec": None if cfg.init else asdict(spec),
         "parameters": n_params,
         "train_seconds": round(train_s, 1),
         "steps_done": len(history),

@@ -39,7 +39,8 @@ def register(sub) -> None:
     p = sub.add_parser("eval", help="quality vs bytes, loss and SNR on held-out data", description=HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_options(p, default=DEFAULT_MODEL)
-    p.add_argument("--codec", default="learned", help="codec name(s) or checkpoint path(s), comma-separated")
+    p.add_argument("--codec", default="learned",
+                   help="codec name(s) or checkpoint path(s), comma-separated; learned:untrained = a fresh, untrained learned codec")
     p.add_argument("--task", default="<CAPTION>", help="task(s), comma-separated (default: <CAPTION>)")
     p.add_argument("--n", type=int, default=100, help="frames per point (default: 100)")
     p.add_argument("--seed", type=int, default=0, help="stream of held-out scenes, and the channel's seed")

@@ -38,6 +38,11 @@ def register(sub) -> None:
     p.add_argument("--threads", type=int, default=d.threads, help=f"torch CPU threads (default: {d.threads})")
     p.add_argument("--eval-every", type=int, default=d.eval_every, help="steps between 100-scene val evals (0: never)")
     p.add_argument("--eval-scenes", type=int, default=d.eval_scenes, help="test scenes for the final eval (0: skip)")
+    p.add_argument("--num-beams", type=int, default=d.num_beams,
+                   help=f"beams of the saved generation config (default: {d.num_beams}, greedy)")
+    p.add_argument("--init", default=d.init, metavar="DIR",
+                   help="continue training this checkpoint instead of a fresh model; the probe warm-up then "
+                        "trains only the new probe (use a new --seed for a fresh pool of scenes)")
     p.add_argument("--tiny", action="store_true", help="the tiny-random architecture (for smoke tests)")
     p.set_defaults(func=run)
 
@@ -48,6 +53,7 @@ def run(args) -> int:
         loc_sigma=args.loc_sigma, threads=args.threads, eval_every=args.eval_every,
         eval_scenes=args.eval_scenes, tiny=args.tiny,
         probe_steps=args.probe_steps, probe_weight=args.probe_weight,
+        num_beams=args.num_beams, init=args.init,
     )
     record = pretrain(args.out, cfg)
     print(f"saved {args.out} ({record['parameters'] / 1e6:.2f}M parameters) in {record['train_seconds']:.0f} s")

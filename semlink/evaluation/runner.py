@@ -82,12 +82,19 @@ def _batches(items: Sequence, size: int):
         yield items[i : i + size]
 
 
+def sender_label(codec: Codec | PixelBaseline) -> str:
+    """The row name of a codec or baseline: its ``label`` (set by ``load_codec_for``), else its id."""
+    if isinstance(codec, PixelBaseline):
+        return codec.name
+    return getattr(codec, "label", None) or codec.codec_id
+
+
 def run_link(bundle: FlorenceBundle, codec: Codec | PixelBaseline, samples: Sequence[EvalSample], task: str,
              channel: Channel | None, batch_size: int = 8, progress: bool = True, text: str | None = None):
     """Answers for every sample, and per-frame (payload bytes, header bytes, packets, packets lost)."""
     vision, language = VisionHalf(bundle), LanguageHalf(bundle)
     answers, stats = [], []
-    label = codec.name if isinstance(codec, PixelBaseline) else codec.codec_id
+    label = sender_label(codec)
     bar = tqdm(total=len(samples), desc=f"{label} {task}", unit="frame", disable=not progress, leave=False)
     next_id = 0
     for batch in _batches(list(samples), batch_size):
@@ -146,7 +153,7 @@ def evaluate(bundle: FlorenceBundle, codec: Codec | PixelBaseline, samples: Sequ
         answers, stats = run_link(bundle, codec, samples, task, channel, batch_size, progress)
     elapsed = (time.perf_counter() - start) * 1000 / max(1, len(samples))
     n = len(samples)
-    name = codec.name if isinstance(codec, PixelBaseline) else codec.codec_id
+    name = sender_label(codec)
     result = EvalResult(
         model=bundle.name, codec=name, task=task, n=n, loss=loss, snr_db=snr_db,
         payload_bytes=sum(s[0] for s in stats) / n, header_bytes=sum(s[1] for s in stats) / n,

@@ -70,12 +70,17 @@ class FlorenceBundle:
     @property
     def feature_shape(self) -> tuple[int, int, int]:
         """``(C, H, W)`` of the vision tower's output for one image."""
-        vision = self.model.config.vision_config
-        stride = 1
-        for s in vision.patch_stride:
-            stride *= s
-        h, w = self.image_size
-        return vision.embed_dim[-1], h // stride, w // stride
+        return feature_shape(self.model, self.processor)
+
+
+def feature_shape(model: Florence2ForConditionalGeneration, processor) -> tuple[int, int, int]:
+    """``(C, H, W)`` of ``model``'s vision tower output for one image as ``processor`` prepares it."""
+    vision = model.config.vision_config
+    stride = 1
+    for s in vision.patch_stride:
+        stride *= s
+    size = processor.image_processor.size
+    return vision.embed_dim[-1], size["height"] // stride, size["width"] // stride
 
 
 def available_models() -> list[str]:

@@ -78,3 +78,19 @@ def test_eval_cli_json_and_plots(tmp_path, capsys):
         assert key in rows[0]
     assert rows[1]["packets_lost"] > 0
     assert (tmp_path / "results.json").exists() and (tmp_path / "caption_quality_vs_loss.png").exists()
+
+
+def test_codec_rows_are_labelled_by_what_was_asked_for(tiny, tmp_path):
+    from semlink.codecs import save_codec
+    from semlink.runtime import load_codec_for
+
+    untrained = load_codec_for(tiny, "learned:untrained")
+    assert untrained.codec_id == "learned" and untrained.label == "learned:untrained"
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        save_codec(untrained, tmp_path / folder / "codec.safetensors")
+    labels = {load_codec_for(tiny, str(tmp_path / f / "codec.safetensors")).label for f in ("a", "b")}
+    assert labels == {"a/codec", "b/codec"}  # two checkpoints of one codec type stay two rows
+    result, _ = evaluate(tiny, untrained, shapes_samples(1), "<CAPTION>", progress=False)
+    assert result.codec == "learned:untrained"
+    assert load_codec_for(tiny, "q8").label == "q8"

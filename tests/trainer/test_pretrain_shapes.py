@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 from transformers import AutoProcessor, Florence2ForConditionalGeneration
 
@@ -27,13 +28,46 @@ def test_three_steps_train_save_and_load_back(tmp_path):
 
     model = Florence2ForConditionalGeneration.from_pretrained(tmp_path)
     processor = AutoProcessor.from_pretrained(tmp_path)
-    assert model.generation_config.num_beams == 3
+    assert model.generation_config.num_beams == 1  # greedy unless --num-beams says otherwise
     assert model.generation_config.max_new_tokens >= 30  # longest detailed caption, with <s> and </s>
     scene = ShapesDataset("test", 1).scene(0)
     inputs = processor(text=["<OD>"], images=[render(scene)], return_tensors="pt")
     with torch.no_grad():
         ids = model.generate(**inputs, max_new_tokens=4)
     assert ids.shape[0] == 1
+
+
+def test_init_continues_a_saved_checkpoint_and_the_probe_warm_up_leaves_its_tower_alone(tmp_path, monkeypatch):
+    first = PretrainConfig(steps=2, batch=4, warmup=1, pool=8, threads=1, eval_scenes=0, tiny=True,
+                           probe_steps=1, probe_batch=4)
+    pretrain(tmp_path / "a", first)
+    before = Florence2ForConditionalGeneration.from_pretrained(tmp_path / "a").state_dict()
+
+    import trainer.pretrain_shapes as module
+
+    towers_after_warm_up = []
+    real_warm_up = module.warm_up_vision
+
+    def spy(model, *args, **kwargs):
+        real_warm_up(model, *args, **kwargs)
+        towers_after_warm_up.append({k: v.clone() for k, v in model.model.vision_tower.state_dict().items()})
+
+    monkeypatch.setattr(module, "warm_up_vision", spy)
+    second = PretrainConfig(steps=2, batch=4, warmup=1, pool=8, threads=1, eval_scenes=0, seed=1, probe_steps=2,
+                            probe_batch=4, init=str(tmp_path / "a"), num_beams=2)
+    record = pretrain(tmp_path / "b", second)
+    after = Florence2ForConditionalGeneration.from_pretrained(tmp_path / "b")
+
+    tower = towers_after_warm_up[0]
+    assert all(torch.equal(tower[k], before[f"model.vision_tower.{k}"]) for k in tower)
+    assert any(not torch.equal(v, before[k]) for k, v in after.state_dict().items())
+    assert after.generation_config.num_beams == 2
+    assert record["config"]["init"] == str(tmp_path / "a")
+
+
+def test_init_must_be_a_checkpoint_directory(tmp_path):
+    with pytest.raises(ValueError, match="not a checkpoint directory"):
+        PretrainConfig(init=str(tmp_path))
 
 
 def test_shipped_shapes_tiny_reads_the_image():
