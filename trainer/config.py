@@ -58,6 +58,7 @@ class CodecSection:
     hidden: int = 128
     quantizer: str = "noise"
     rows_per_packet: int = 1
+    interleave: bool = False  # diagonal wire order: a lost packet erases a scattered diagonal, not a band
     init: str = ""  # a codec checkpoint (.safetensors) to start from; empty = fresh
     normalization_images: int = 256  # training images whose features set the input normalisation
 
@@ -68,7 +69,7 @@ class CodecSection:
 
     def learned_config(self) -> LearnedConfig:
         return LearnedConfig(self.latent_channels, self.stride, self.bits, self.hidden, self.quantizer,
-                             self.rows_per_packet)
+                             self.rows_per_packet, self.interleave)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,10 @@
 The compressor sits right after ``vision_tower``: ``(B, C, H, W)`` → a latent
 ``(B, c, H/s, W/s)`` rounded to ``bits``-bit integers. The decompressor sits right
 before the projector and maps the received latent, plus the erasure mask of lost
-rows, back to ``(B, C, H, W)``. Training is quantisation-aware (additive uniform
+rows, back to ``(B, C, H, W)``. With ``interleave`` the latent goes on the wire in
+a diagonal order (wire row ``r`` holds latent position ``((r + j) mod h, j)`` of
+every column ``j``), so a lost packet erases a scattered diagonal whose neighbours
+all arrive, instead of a whole band of the image. Training is quantisation-aware (additive uniform
 noise or a straight-through round) with a learned factorised entropy model giving
 the rate term, as in CompressAI; on the wire the symbols are zstd-coded.
 """
@@ -29,6 +32,7 @@ class LearnedConfig:
     hidden: int = 128
     quantizer: str = "noise"
     rows_per_packet: int = 1
+    interleave: bool = False  # False keeps the layout of checkpoints written before the option existed
 
     def __post_init__(self):
         if self.latent_channels < 0:
@@ -78,6 +82,31 @@ class DecompressionModule(nn.Module):
         return self.out(h + self.body(h))
 
 
+class DiagonalInterleave(nn.Module):
+    """The fixed permutation between latent layout and wire layout of an ``(h, w)`` grid.
+
+    Wire ``[r, j]`` = latent ``[(r + j) mod h, j]``: each wire row takes one position from
+    every column, from ``min(h, w)`` different latent rows.
+    """
+
+    def __init__(self, h: int, w: int):
+        super().__init__()
+        rows = (torch.arange(h)[:, None] + torch.arange(w)[None, :]) % h
+        to_wire = (rows * w + torch.arange(w)[None, :]).flatten()
+        self.register_buffer("to_wire", to_wire, persistent=False)
+        self.register_buffer("to_latent", torch.argsort(to_wire), persistent=False)
+
+    @staticmethod
+    def _permute(t: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        return t.flatten(2)[:, :, index].view(t.shape)
+
+    def wire(self, latent: torch.Tensor) -> torch.Tensor:
+        return self._permute(latent, self.to_wire)
+
+    def latent(self, wire: torch.Tensor) -> torch.Tensor:
+        return self._permute(wire, self.to_latent)
+
+
 class FactorizedLogistic(nn.Module):
     """Learned per-channel logistic density of the integer latent; ``bits(y)`` is the rate term."""
 
@@ -113,6 +142,7 @@ class LearnedCodec(Codec):
             channels, config.hidden, self.latent_channels, config.stride, (height, width)
         )
         self.entropy_model = FactorizedLogistic(self.latent_channels)
+        self.interleave = DiagonalInterleave(*self.latent_shape()[1:]) if config.interleave else None
         self.half_range = 2 ** (config.bits - 1)
 
     @torch.no_grad()
@@ -129,7 +159,8 @@ class LearnedCodec(Codec):
 
     def analysis(self, x):
         x = (x.float() - self.feature_mean[None, :, None, None]) / self.feature_std[None, :, None, None]
-        return self.compressor(x)
+        y = self.compressor(x)
+        return self.interleave.wire(y) if self.interleave is not None else y
 
     def _clamp(self, y):
         return y.clamp(-self.half_range, self.half_range - 1)
@@ -152,5 +183,7 @@ class LearnedCodec(Codec):
     def synthesis(self, y_hat, lost_rows):
         erased = lost_rows.to(y_hat.dtype)[:, None, :, None].expand(-1, 1, -1, y_hat.shape[3])
         y_hat = y_hat.float() * (1 - erased)
+        if self.interleave is not None:
+            y_hat, erased = self.interleave.latent(y_hat), self.interleave.latent(erased.contiguous())
         x = self.decompressor(y_hat, erased)
         return x * self.feature_std[None, :, None, None] + self.feature_mean[None, :, None, None]
