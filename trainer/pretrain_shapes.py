@@ -60,6 +60,7 @@ class PretrainConfig:
     probe_weight: float = 0.3
     eval_every: int = 0
     eval_scenes: int = 500
+    repeat_weight: float = 1.0  # sampling weight of scenes whose <CAPTION> groups look-alikes ("two red circles")
     num_beams: int = 1  # greedy: on shapes-tiny, beam search prefers shorter captions that drop an object
     init: str = ""  # continue from this checkpoint directory instead of a fresh model
     tiny: bool = False
@@ -74,6 +75,8 @@ class PretrainConfig:
             raise ValueError(f"PretrainConfig.minutes={self.minutes}: must be >= 0 (0 = no time limit)")
         if self.loc_sigma < 0:
             raise ValueError(f"PretrainConfig.loc_sigma={self.loc_sigma}: must be >= 0 (0 = plain cross-entropy)")
+        if not self.repeat_weight > 0:
+            raise ValueError(f"PretrainConfig.repeat_weight={self.repeat_weight}: must be > 0 (1 = uniform sampling)")
         if self.num_beams < 1:
             raise ValueError(f"PretrainConfig.num_beams={self.num_beams}: must be >= 1")
         if self.init and not (Path(self.init) / "config.json").is_file():
@@ -145,6 +148,24 @@ class ScenePool:
 
     def __len__(self) -> int:
         return self.pixels.shape[0]
+
+    def repeats(self) -> torch.Tensor:
+        """``(N,)`` bool: the scene has two or more shapes of one colour and kind (its caption says "two ...")."""
+        return torch.tensor([has_look_alikes(scene) for scene in self.scenes])
+
+    def sample(self, batch: int, repeat_weight: float, gen: torch.Generator) -> torch.Tensor:
+        """Indices of one batch: uniform, or with look-alike scenes ``repeat_weight`` times as likely."""
+        if repeat_weight == 1.0:
+            return torch.randint(len(self), (batch,), generator=gen)
+        if not hasattr(self, "_weights"):
+            self._weights = 1.0 + (repeat_weight - 1.0) * self.repeats().float()
+        return torch.multinomial(self._weights, batch, replacement=True, generator=gen)
+
+
+def has_look_alikes(scene) -> bool:
+    """Whether two shapes of ``scene`` share colour and kind: the case the short caption counts ("two ...")."""
+    seen = [(s.color, s.kind) for s in scene.shapes]
+    return len(set(seen)) < len(seen)
 
 
 class Objective:
@@ -306,7 +327,7 @@ def pretrain(out: str | Path, cfg: PretrainConfig, spec: presets.ArchSpec | None
         lr = lr_at(step, done, cfg)
         for group in optim.param_groups:
             group["lr"] = lr
-        idx = torch.randint(len(pool), (cfg.batch,), generator=gen)
+        idx = pool.sample(cfg.batch, cfg.repeat_weight, gen)
         loss, stats, features = objective(pool.pixels[idx], {t: pool.labels[t][idx] for t in TASKS})
         probe_loss, _ = probe(features, cells[idx])
         optim.zero_grad(set_to_none=True)
