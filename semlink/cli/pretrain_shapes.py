@@ -1,4 +1,4 @@
-"""``semlink pretrain-shapes``: train the shipped shapes-tiny Florence-2 from scratch on a CPU."""
+"""``semlink pretrain-shapes``: train the shapes-tiny Florence-2 on a CPU, from scratch or from a checkpoint."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ Trains Florence-2 (the real transformers class, shapes_tiny preset) on the shape
 world: a short vision warm-up on a per-cell auxiliary probe, then all three tasks
 (<CAPTION>, <DETAILED_CAPTION>, <OD>) jointly with the probe kept on; saves
 model, processor and generation config to --out, then reports exact match and
-<OD> mAP@0.5 on the held-out test split. Rebuild the shipped model with:
-  semlink pretrain-shapes --out semlink/assets/shapes-tiny
+<OD> mAP@0.5 on the held-out test split. --init continues a saved checkpoint
+(a later stage of a curriculum). The shipped model is three such runs:
+  scripts/rebuild-shapes-tiny.sh runs/shapes-tiny
+(see semlink/assets/shapes-tiny/TRAINING.md for the recipe, its timings and what failed).
 """
 
 
