@@ -32,7 +32,7 @@ from trainer.cell_probe import CellProbe, cell_labels
 from semlink.florence.processor import build_processor
 from semlink.florence.tokenizer import build_florence_tokenizer
 from semlink.metrics import exact_match, mean_average_precision
-from semlink.shapes import TASKS, VOCABULARY, ShapesDataset, od_boxes, render, target
+from semlink.shapes import TASKS, VOCABULARY, ShapesDataset, has_look_alikes, od_boxes, render, target
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,7 @@ class ScenePool:
         tok = processor.tokenizer
         dataset = ShapesDataset("train", n, seed_offset=seed_offset)
         self.scenes = [dataset.scene(i) for i in range(n)]
+        self.look_alikes = torch.tensor([has_look_alikes(scene) for scene in self.scenes])  # captions that count
         pixels, labels = [], {task: [] for task in TASKS}
         for lo in tqdm(range(0, n, chunk), desc="render pool", unit="chunk", mininterval=2):
             images = [render(scene) for scene in self.scenes[lo : lo + chunk]]
@@ -149,23 +150,12 @@ class ScenePool:
     def __len__(self) -> int:
         return self.pixels.shape[0]
 
-    def repeats(self) -> torch.Tensor:
-        """``(N,)`` bool: the scene has two or more shapes of one colour and kind (its caption says "two ...")."""
-        return torch.tensor([has_look_alikes(scene) for scene in self.scenes])
-
     def sample(self, batch: int, repeat_weight: float, gen: torch.Generator) -> torch.Tensor:
         """Indices of one batch: uniform, or with look-alike scenes ``repeat_weight`` times as likely."""
         if repeat_weight == 1.0:
             return torch.randint(len(self), (batch,), generator=gen)
-        if not hasattr(self, "_weights"):
-            self._weights = 1.0 + (repeat_weight - 1.0) * self.repeats().float()
-        return torch.multinomial(self._weights, batch, replacement=True, generator=gen)
-
-
-def has_look_alikes(scene) -> bool:
-    """Whether two shapes of ``scene`` share colour and kind: the case the short caption counts ("two ...")."""
-    seen = [(s.color, s.kind) for s in scene.shapes]
-    return len(set(seen)) < len(seen)
+        weights = 1.0 + (repeat_weight - 1.0) * self.look_alikes.float()
+        return torch.multinomial(weights, batch, replacement=True, generator=gen)
 
 
 class Objective:

@@ -20,6 +20,7 @@ from semlink.shapes.text import (
     dequantize,
     describe,
     detailed_caption,
+    has_look_alikes,
     join_words,
     od_boxes,
     od_target,
@@ -33,7 +34,7 @@ from semlink.shapes.text import (
 __all__ = [
     "CELLS", "COLORS", "KINDS", "LOCATION_TOKENS", "SIZES", "SPLITS", "TASKS", "VOCABULARY",
     "ObjectDescription", "Scene", "SceneConfig", "ShapeSpec", "ShapesDataset", "Stroke",
-    "caption", "contact_sheet", "dequantize", "describe", "detailed_caption", "generate_scene", "item",
-    "join_words", "od_boxes", "od_target", "parse_detailed_caption", "parse_od", "quantize", "render",
+    "caption", "contact_sheet", "dequantize", "describe", "detailed_caption", "generate_scene",
+    "has_look_alikes", "item", "join_words", "od_boxes", "od_target", "parse_detailed_caption", "parse_od", "quantize", "render",
     "scenes_from_seed", "split_of", "split_scene", "split_words", "target", "write_sample",
 ]  # fmt: skip

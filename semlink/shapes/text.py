@@ -75,11 +75,22 @@ def _join_phrases(phrases: list[str]) -> str:
     return ", ".join(phrases[:-1]) + " and " + phrases[-1]
 
 
-def caption(scene: Scene) -> str:
-    """The ``<CAPTION>`` target: ``"a red circle and two blue squares."``"""
+def _look_alike_counts(scene: Scene) -> dict[tuple[str, str], int]:
+    """How many shapes of each ``(colour, kind)``, in the order the first of each appears in reading order."""
     counts: dict[tuple[str, str], int] = {}
     for s in scene.ordered:
         counts[(s.color, s.kind)] = counts.get((s.color, s.kind), 0) + 1
+    return counts
+
+
+def has_look_alikes(scene: Scene) -> bool:
+    """Whether two shapes share colour and kind, so that the caption counts them (``"two red circles"``)."""
+    return any(n > 1 for n in _look_alike_counts(scene).values())
+
+
+def caption(scene: Scene) -> str:
+    """The ``<CAPTION>`` target: ``"a red circle and two blue squares."``"""
+    counts = _look_alike_counts(scene)
     phrases = [
         f"{_article(color)} {color} {kind}" if n == 1 else f"{NUMBER_WORDS[n]} {color} {PLURALS[kind]}"
         for (color, kind), n in counts.items()

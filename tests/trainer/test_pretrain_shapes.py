@@ -93,7 +93,8 @@ def test_shipped_shapes_tiny_reads_the_image():
 def test_look_alike_scenes_are_those_whose_caption_counts_and_can_be_oversampled():
     from types import SimpleNamespace
 
-    from trainer.pretrain_shapes import ScenePool, has_look_alikes
+    from semlink.shapes import has_look_alikes
+    from trainer.pretrain_shapes import ScenePool
 
     dataset = ShapesDataset("train", 400)
     scenes = [dataset.scene(i) for i in range(400)]
@@ -102,9 +103,9 @@ def test_look_alike_scenes_are_those_whose_caption_counts_and_can_be_oversampled
     assert 0 < sum(counting) < len(scenes)
 
     pool = ScenePool.__new__(ScenePool)  # only the scenes matter for sampling
-    pool.scenes, pool.pixels = scenes, torch.zeros(len(scenes), 1)
+    pool.pixels, pool.look_alikes = torch.zeros(len(scenes), 1), torch.tensor(counting)
     gen = torch.Generator().manual_seed(0)
-    share = lambda weight: pool.repeats()[pool.sample(4000, weight, gen)].float().mean().item()  # noqa: E731
+    share = lambda weight: pool.look_alikes[pool.sample(4000, weight, gen)].float().mean().item()  # noqa: E731
     base = sum(counting) / len(scenes)
     assert abs(share(1.0) - base) < 0.03
     assert share(4.0) > 2.5 * base  # 4x weight: about 4 * base / (1 + 3 * base)
