@@ -6,9 +6,10 @@ before the projector and maps the received latent, plus the erasure mask of lost
 rows, back to ``(B, C, H, W)``. With ``interleave`` the latent goes on the wire in
 a diagonal order (wire row ``r`` holds latent position ``((r + j) mod h, j)`` of
 every column ``j``), so a lost packet erases a scattered diagonal whose neighbours
-all arrive, instead of a whole band of the image. Training is quantisation-aware (additive uniform
-noise or a straight-through round) with a learned factorised entropy model giving
-the rate term, as in CompressAI; on the wire the symbols are zstd-coded.
+all arrive, instead of a whole band of the image. Training is quantisation-aware
+(additive uniform noise or a straight-through round) with a learned factorised
+entropy model giving the rate term, as in CompressAI; on the wire the symbols are
+zstd-coded.
 """
 
 from __future__ import annotations
