@@ -105,8 +105,9 @@ def build_model(spec: presets.ArchSpec, seed: int) -> tuple[Florence2ForConditio
     return model, processor
 
 
-def load_model(path: str | Path) -> tuple[Florence2ForConditionalGeneration, Florence2Processor]:
-    """A saved checkpoint and its processor, to continue training from."""
+def load_checkpoint(path: str | Path) -> tuple[Florence2ForConditionalGeneration, Florence2Processor]:
+    """A saved checkpoint and its processor, trainable, to continue training from (unlike
+    ``semlink.runtime.load_model``, which freezes the model for serving)."""
     return Florence2ForConditionalGeneration.from_pretrained(path), Florence2Processor.from_pretrained(path)
 
 
@@ -279,11 +280,12 @@ def pretrain(out: str | Path, cfg: PretrainConfig, spec: presets.ArchSpec | None
     """Train, save ``model + processor + generation_config + training.json`` to ``out``; returns the record."""
     torch.set_num_threads(cfg.threads)
     start = time.perf_counter()
-    spec = spec or (presets.tiny_random() if cfg.tiny else presets.shapes_tiny())
     if cfg.init:
-        model, processor = load_model(cfg.init)
+        model, processor = load_checkpoint(cfg.init)
+        spec = None  # the checkpoint's own config says what it is
         log.info("continuing from %s", cfg.init)
     else:
+        spec = spec or (presets.tiny_random() if cfg.tiny else presets.shapes_tiny())
         model, processor = build_model(spec, cfg.seed)
     model.generation_config = presets.generation_config(max_new_tokens=max_target_tokens(processor) + 4)
     model.generation_config.num_beams = cfg.num_beams
@@ -342,7 +344,7 @@ def pretrain(out: str | Path, cfg: PretrainConfig, spec: presets.ArchSpec | None
     metrics = evaluate(model, processor, n=cfg.eval_scenes) if cfg.eval_scenes else {}
     record = {
         "config": asdict(cfg),
-        "spec": None if cfg.init else asdict(spec),
+        "spec": asdict(spec) if spec else None,
         "parameters": n_params,
         "train_seconds": round(train_s, 1),
         "steps_done": len(history),
