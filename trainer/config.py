@@ -297,6 +297,8 @@ def _coerce(name: str, default, value):
     """YAML reads ``3e-4`` as a string and ``1`` as an int: give numbers the type of the field's default."""
     if isinstance(value, list):
         return tuple(value)
+    if isinstance(default, str) and isinstance(value, bool):
+        return "on" if value else "off"  # YAML 1.1 reads a bare off/on/no/yes as a bool (run.amp=off)
     if isinstance(default, bool) or isinstance(value, bool):
         return value
     try:

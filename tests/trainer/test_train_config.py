@@ -37,6 +37,13 @@ def test_overrides_are_parsed_as_yaml(tmp_path):
     assert config.run.progress is False
 
 
+def test_amp_off_survives_yaml_reading_off_as_false(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("run:\n  amp: off\n")
+    assert load_config(path).run.amp == "off"
+    assert load_config(None, ["run.amp=off"]).run.amp == "off"
+
+
 @pytest.mark.parametrize("values, words", [
     ({"optim": {"stpes": 3}}, "stpes"),
     ({"optimiser": {}}, "optimiser"),
