@@ -9,7 +9,7 @@ would, with no data-loader state to save.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,15 +28,21 @@ class BatchOrder:
 
     Global batch ``m`` (``batch_size * world`` images) is a contiguous slice of
     epoch ``m // batches_per_epoch``'s permutation; process ``rank`` takes its
-    ``rank``-th part. A partial last batch of an epoch is dropped.
+    ``rank``-th part. A partial last batch of an epoch is dropped. ``repeats[i]``
+    (default 1) is how many times image ``i`` appears in each epoch.
     """
 
-    def __init__(self, n: int, batch_size: int, seed: int, world: int = 1, rank: int = 0):
-        if n < batch_size * world:
+    def __init__(self, n: int, batch_size: int, seed: int, world: int = 1, rank: int = 0,
+                 repeats: Sequence[int] | None = None):
+        if repeats is not None and (len(repeats) != n or min(repeats) < 1):
+            raise ValueError(f"repeats must give each of the {n} images a count >= 1")
+        self.pool = None if repeats is None else torch.repeat_interleave(torch.arange(n), torch.as_tensor(repeats))
+        size = n if self.pool is None else len(self.pool)
+        if size < batch_size * world:
             raise ValueError(f"{n} training images cannot fill one batch of {batch_size} x {world} processes; "
                              "lower optim.batch_size or add images")
         self.n, self.batch_size, self.seed, self.world, self.rank = n, batch_size, seed, world, rank
-        self.batches_per_epoch = n // (batch_size * world)
+        self.batches_per_epoch = size // (batch_size * world)
         self._epoch, self._perm = -1, None
 
     def epoch_of(self, micro: int) -> int:
@@ -47,7 +53,8 @@ class BatchOrder:
         if epoch != self._epoch:
             generator = torch.Generator().manual_seed(int(np.random.SeedSequence([_SALT_ORDER, self.seed, epoch])
                                                           .generate_state(1)[0]))
-            self._epoch, self._perm = epoch, torch.randperm(self.n, generator=generator).tolist()
+            perm = torch.randperm(self.n if self.pool is None else len(self.pool), generator=generator)
+            self._epoch, self._perm = epoch, (perm if self.pool is None else self.pool[perm]).tolist()
         start = (micro % self.batches_per_epoch) * self.batch_size * self.world + self.rank * self.batch_size
         return self._perm[start:start + self.batch_size]
 
@@ -68,14 +75,14 @@ class MicroBatches(Sampler):
 
 @dataclass
 class Batch:
-    """One micro-batch: ``features (B, C, H, W)`` from the cache, or ``images`` to encode live."""
+    """One micro-batch: ``features (B, C, H, W)`` from the cache, or ``pixels (B, 3, S, S)`` to encode live."""
 
     micro: int
     keys: list[str]
     tasks: list[str]
     targets: list[str]
     features: torch.Tensor | None = None
-    images: list[Image.Image] | None = None
+    pixels: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -113,8 +120,19 @@ class TrainExamples(Dataset):
         return out
 
 
-def collate(items: list[dict]) -> Batch:
-    features = torch.stack([it["features"] for it in items]) if "features" in items[0] else None
-    images = [it["image"] for it in items] if "image" in items[0] else None
-    return Batch(micro=items[0]["micro"], keys=[it["key"] for it in items], tasks=[it["task"] for it in items],
-                 targets=[it["target"] for it in items], features=features, images=images)
+class Collate:
+    """Items → :class:`Batch`; live images become pixel values here, so ``DataLoader`` workers do that work.
+
+    ``pixels_of`` is the vision half's preprocessing (PIL images → ``(B, 3, S, S)``
+    on the CPU); collation runs in the workers when ``data.workers > 0``, which
+    keeps the image processor off the training step's critical path.
+    """
+
+    def __init__(self, pixels_of: Callable[[list[Image.Image]], torch.Tensor]):
+        self.pixels_of = pixels_of
+
+    def __call__(self, items: list[dict]) -> Batch:
+        features = torch.stack([it["features"] for it in items]) if "features" in items[0] else None
+        pixels = self.pixels_of([it["image"] for it in items]) if "image" in items[0] else None
+        return Batch(micro=items[0]["micro"], keys=[it["key"] for it in items], tasks=[it["task"] for it in items],
+                     targets=[it["target"] for it in items], features=features, pixels=pixels)

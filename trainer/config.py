@@ -142,6 +142,9 @@ class DataSection:
     model's own generated text (no labels needed). Each image trains on a task drawn
     from ``tasks`` (list a task twice to draw it twice as often). Without a separate
     validation set the last ``val_size`` images of a folder are held out.
+    ``look_alike_repeats`` (shapes only): each epoch holds a scene whose caption
+    counts look-alikes ("two red circles") that many times; those are the scenes
+    a codec gets wrong most often (1 = every scene once).
     """
 
     source: str = "shapes"
@@ -157,6 +160,7 @@ class DataSection:
     cache_dir: str = ".cache/semlink-features"
     cache_shard_size: int = 1024
     workers: int = 0
+    look_alike_repeats: int = 1
 
     def __post_init__(self):
         if self.source not in SOURCES:
@@ -177,6 +181,10 @@ class DataSection:
                 raise ValueError(f"data.{name} must be >= 1, got {getattr(self, name)}")
         if self.workers < 0:
             raise ValueError(f"data.workers must be >= 0, got {self.workers}")
+        if self.look_alike_repeats < 1:
+            raise ValueError(f"data.look_alike_repeats must be >= 1, got {self.look_alike_repeats}")
+        if self.look_alike_repeats > 1 and self.source != "shapes":
+            raise ValueError("data.look_alike_repeats needs data.source: shapes (only shapes scenes know their look-alikes)")
 
 
 @dataclass(frozen=True)

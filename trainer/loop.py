@@ -31,7 +31,7 @@ from semlink.florence import FlorenceBundle, LanguageHalf, VisionHalf
 from semlink.runtime import load_model, resolve_device
 
 from trainer import distributed
-from trainer.batches import Batch, BatchOrder, MicroBatches, TrainExamples, collate
+from trainer.batches import Batch, BatchOrder, Collate, MicroBatches, TrainExamples
 from trainer.channel_draw import draw_channel
 from trainer.checkpoint import TrainState, latest_checkpoint, read_checkpoint, restore_checkpoint, save_checkpoint
 from trainer.config import TrainConfig
@@ -196,8 +196,12 @@ def _accumulate_gradients(model, batches, config: TrainConfig, vision: VisionHal
     for k in range(accum):
         batch: Batch = next(batches)
         # contiguous: the vision tower's output is strided, and noise drawn with rand_like follows the layout
-        features = (batch.features.to(device) if batch.features is not None else
-                    vision.encode(batch.images)).contiguous()
+        if batch.features is not None:
+            features = batch.features.to(device)
+        else:
+            with torch.no_grad():
+                features = vision(vision.to_tower(batch.pixels))
+        features = features.contiguous()
         channel = draw_channel(config.channel, config.run.seed, batch.micro, processes.rank)
         sync = model.no_sync() if processes.distributed and k < accum - 1 else contextlib.nullcontext()
         with sync:
@@ -271,11 +275,12 @@ def _train(config, processes, device, resume, stop_at, bundle) -> TrainResult:
     evaluator = Evaluator(language, val_source, read_val, eval_tasks, run.eval_loss_rates,
                           run.eval_batch_size) if processes.main else None
     last = optim.steps if stop_at is None else min(stop_at, optim.steps)
-    order = BatchOrder(len(train_source), optim.batch_size, run.seed, processes.world, processes.rank)
+    order = BatchOrder(len(train_source), optim.batch_size, run.seed, processes.world, processes.rank,
+                       _repeats(train_source, config.data.look_alike_repeats))
     examples = TrainExamples(train_source, config.data.tasks, run.seed, references, train_cache)
     loader = DataLoader(examples, batch_sampler=MicroBatches(order, state.step * optim.grad_accum,
                                                                last * optim.grad_accum),
-                        collate_fn=collate, num_workers=config.data.workers)
+                        collate_fn=Collate(vision.pixels), num_workers=config.data.workers)
     batches = iter(loader)
 
     result = TrainResult(out_dir=out_dir, state=state, main=processes.main)
@@ -359,6 +364,16 @@ def _append(path: Path | None, row: dict) -> None:
     if path is not None:
         with open(path, "a") as f:
             f.write(json.dumps(row) + "\n")
+
+
+def _repeats(source, look_alike_repeats: int) -> list[int] | None:
+    """How many times each training image appears per epoch (``None``: once each)."""
+    if look_alike_repeats == 1:
+        return None
+    repeats = [look_alike_repeats if flag else 1 for flag in source.look_alikes()]
+    log.info("%d of %d scenes count look-alikes; each appears %d times an epoch", sum(r > 1 for r in repeats),
+             len(repeats), look_alike_repeats)
+    return repeats
 
 
 def _check_same_run(saved: dict, config: TrainConfig) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from semlink.shapes import ShapesDataset
+from semlink.shapes import ShapesDataset, has_look_alikes
 
 from trainer.config import DataSection
 
@@ -52,6 +52,10 @@ class ShapesSource(ImageSource):
 
     def references(self, index: int) -> dict[str, list[str]]:
         return {task: [text] for task, text in self.dataset[index]["targets"].items()}
+
+    def look_alikes(self) -> list[bool]:
+        """Per scene: does its caption count look-alikes ("two red circles")? No rendering needed."""
+        return [has_look_alikes(self.dataset.scene(i)) for i in range(len(self.keys))]
 
 
 class FileSource(ImageSource):

@@ -49,10 +49,19 @@ class VisionHalf(nn.Module):
         self.vision_tower = bundle.model.model.vision_tower
         self.image_processor = bundle.processor.image_processor
 
+    def pixels(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        """PIL images (any size) → normalised pixel values ``(B, 3, S, S)``, float32 on the CPU.
+
+        Needs only the image processor, so data-loader workers can run it beside the training step.
+        """
+        rgb = [im.convert("RGB") for im in images]
+        return self.image_processor(rgb, return_tensors="pt")["pixel_values"]
+
     def preprocess(self, images: Sequence[Image.Image]) -> torch.Tensor:
         """PIL images (any size) → normalised pixel values ``(B, 3, S, S)`` on the tower's device."""
-        rgb = [im.convert("RGB") for im in images]
-        pixels = self.image_processor(rgb, return_tensors="pt")["pixel_values"]
+        return self.to_tower(self.pixels(images))
+
+    def to_tower(self, pixels: torch.Tensor) -> torch.Tensor:
         weight = next(self.vision_tower.parameters())
         return pixels.to(weight.device, weight.dtype)
 

@@ -52,6 +52,8 @@ def test_amp_off_survives_yaml_reading_off_as_false(tmp_path):
     ({"codec": {"bits": 12}}, "bits"),
     ({"data": {"source": "folder"}}, "data.path"),
     ({"loss": {"ce": 0}}, "distortion"),
+    ({"data": {"look_alike_repeats": 0}}, "data.look_alike_repeats"),
+    ({"data": {"source": "coco", "path": "x", "captions": "y", "look_alike_repeats": 2}}, "source: shapes"),
 ])
 def test_bad_configs_name_the_field(values, words):
     with pytest.raises(ValueError, match=words):

@@ -8,14 +8,16 @@ import json
 import pytest
 import torch
 
+from semlink.florence.split import VisionHalf
 from semlink.shapes import ShapesDataset
+from semlink.shapes.text import NUMBER_WORDS
 
-from trainer.batches import BatchOrder
+from trainer.batches import BatchOrder, Collate
 from trainer.channel_draw import channel_config
 from trainer.config import ChannelSection, TrainConfig
 from trainer.feature_cache import FeatureCache
 from trainer.loop import train
-from trainer.sources import build_sources, coco_source, folder_source
+from trainer.sources import ShapesSource, build_sources, coco_source, folder_source
 
 
 @pytest.fixture
@@ -89,6 +91,26 @@ def test_batch_order_is_a_pure_function_of_the_step():
     assert ranks[0].indices(1) + ranks[1].indices(1) == single.indices(1)  # DDP shards the same global batch
 
 
+def test_repeated_images_appear_that_many_times_an_epoch():
+    repeats = [1, 3, 1, 1, 2, 1]
+    order = BatchOrder(n=6, batch_size=3, seed=1, repeats=repeats)
+    assert order.batches_per_epoch == 3
+    for epoch in range(2):
+        seen = [i for m in range(epoch * 3, epoch * 3 + 3) for i in order.indices(m)]
+        assert sorted(seen) == [0, 1, 1, 1, 2, 3, 4, 4, 5]
+    assert BatchOrder(n=6, batch_size=3, seed=1, repeats=repeats).indices(4) == order.indices(4)
+    with pytest.raises(ValueError, match="repeats"):
+        BatchOrder(n=6, batch_size=3, seed=1, repeats=[1, 0, 1, 1, 1, 1])
+
+
+def test_shapes_source_flags_scenes_whose_caption_counts_look_alikes():
+    source = ShapesSource("train", 200)
+    flags = source.look_alikes()
+    captions = [source.references(i)["<CAPTION>"][0] for i in range(200)]
+    counted = [any(w in c.split() for w in NUMBER_WORDS[2:]) for c in captions]
+    assert flags == counted and 0 < sum(flags) < 200
+
+
 def test_channel_draws_cover_the_ranges_and_repeat():
     section = ChannelSection(clean_fraction=0.2, loss_p=(0.0, 0.3), burst_fraction=0.5, bit_error_fraction=0.5,
                              analog_fraction=0.5)
@@ -121,3 +143,13 @@ def test_unlabeled_folder_trains_on_teacher_text(tmp_path, bundle, images):
     teacher = next((tmp_path / "cache").rglob("teacher.json"))
     texts = json.loads(teacher.read_text())["<CAPTION>"]
     assert len(texts) == 6 and all(isinstance(t, str) for t in texts.values())
+
+
+def test_collate_turns_live_images_into_the_vision_halfs_pixel_values(bundle):
+    vision = VisionHalf(bundle)
+    scenes = ShapesDataset("val", 3)
+    items = [{"micro": 5, "key": f"k{i}", "task": "<CAPTION>", "target": "t", "image": scenes[i]["image"]}
+             for i in range(3)]
+    batch = Collate(vision.pixels)(items)
+    assert batch.features is None and batch.micro == 5 and batch.keys == ["k0", "k1", "k2"]
+    assert torch.equal(batch.pixels, vision.preprocess([it["image"] for it in items]).cpu())

@@ -123,3 +123,10 @@ def test_cached_features_give_the_same_loss_as_live(tmp_path, bundle):
                       data={"cache": False, "train_size": 16, "val_size": 2}), bundle=bundle)
     assert cached.losses == live.losses
     assert (tmp_path / "cache").is_dir() and not (tmp_path / "live" / "cache").exists()
+
+
+def test_live_images_preprocessed_in_loader_workers_train_as_in_the_main_process(tmp_path, bundle):
+    data = {"cache": False, "train_size": 16, "val_size": 2}
+    main = train(tiny(tmp_path, "main", optim={"steps": 2}, data=data), bundle=bundle)
+    workers = train(tiny(tmp_path, "workers", optim={"steps": 2}, data={**data, "workers": 2}), bundle=bundle)
+    assert workers.losses == main.losses
