@@ -1,0 +1,32 @@
+"""scripts/retrain-shapes-codec.sh: every run it describes is a config the trainer accepts, each continuing the last."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_each_run_of_the_codec_recipe_resolves_to_a_valid_config(tmp_path):
+    shim = tmp_path / "semlink"  # stands in for the CLI: resolves the config and prints it instead of training
+    shim.write_text(f'#!/bin/sh\nexec {sys.executable} -m semlink.cli "$@" --print-config\n')
+    shim.chmod(0o755)
+    out = subprocess.run(["bash", str(ROOT / "scripts/retrain-shapes-codec.sh"), str(tmp_path / "runs")],
+                         env={**os.environ, "SEMLINK": str(shim)}, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    decoder = json.JSONDecoder()
+    text, configs = out.stdout, []
+    while (start := text.find("{")) >= 0:
+        config, end = decoder.raw_decode(text[start:])
+        configs.append(config)
+        text = text[start + end:]
+    assert len(configs) == 5
+    for k, config in enumerate(configs, start=1):
+        assert config["run"]["out_dir"] == str(tmp_path / "runs" / str(k))
+        if k > 1:
+            assert config["codec"]["init"] == str(tmp_path / "runs" / str(k - 1) / "codec-learned.safetensors")
+    assert configs[-1]["optim"]["batch_size"] == 128 and configs[-1]["run"]["amp"] == "off"
