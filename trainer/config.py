@@ -142,6 +142,8 @@ class DataSection:
     model's own generated text (no labels needed). Each image trains on a task drawn
     from ``tasks`` (list a task twice to draw it twice as often). Without a separate
     validation set the last ``val_size`` images of a folder are held out.
+    ``workers``: data-loader processes that load or render images and run the image
+    processor (or read cached features) beside the training step.
     ``look_alike_repeats`` (shapes only): each epoch holds a scene whose caption
     counts look-alikes ("two red circles") that many times; those are the scenes
     a codec gets wrong most often (1 = every scene once).
