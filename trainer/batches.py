@@ -36,13 +36,13 @@ class BatchOrder:
                  repeats: Sequence[int] | None = None):
         if repeats is not None and (len(repeats) != n or min(repeats) < 1):
             raise ValueError(f"repeats must give each of the {n} images a count >= 1")
-        self.pool = None if repeats is None else torch.repeat_interleave(torch.arange(n), torch.as_tensor(repeats))
-        size = n if self.pool is None else len(self.pool)
-        if size < batch_size * world:
+        counts = torch.ones(n, dtype=torch.long) if repeats is None else torch.as_tensor(repeats)
+        self.pool = torch.repeat_interleave(torch.arange(n), counts)  # each image, as often as it appears an epoch
+        if len(self.pool) < batch_size * world:
             raise ValueError(f"{n} training images cannot fill one batch of {batch_size} x {world} processes; "
                              "lower optim.batch_size or add images")
         self.n, self.batch_size, self.seed, self.world, self.rank = n, batch_size, seed, world, rank
-        self.batches_per_epoch = size // (batch_size * world)
+        self.batches_per_epoch = len(self.pool) // (batch_size * world)
         self._epoch, self._perm = -1, None
 
     def epoch_of(self, micro: int) -> int:
@@ -53,8 +53,8 @@ class BatchOrder:
         if epoch != self._epoch:
             generator = torch.Generator().manual_seed(int(np.random.SeedSequence([_SALT_ORDER, self.seed, epoch])
                                                           .generate_state(1)[0]))
-            perm = torch.randperm(self.n if self.pool is None else len(self.pool), generator=generator)
-            self._epoch, self._perm = epoch, (perm if self.pool is None else self.pool[perm]).tolist()
+            self._epoch = epoch
+            self._perm = self.pool[torch.randperm(len(self.pool), generator=generator)].tolist()
         start = (micro % self.batches_per_epoch) * self.batch_size * self.world + self.rank * self.batch_size
         return self._perm[start:start + self.batch_size]
 
