@@ -196,12 +196,8 @@ def _accumulate_gradients(model, batches, config: TrainConfig, vision: VisionHal
     for k in range(accum):
         batch: Batch = next(batches)
         # contiguous: the vision tower's output is strided, and noise drawn with rand_like follows the layout
-        if batch.features is not None:
-            features = batch.features.to(device)
-        else:
-            with torch.no_grad():
-                features = vision(vision.to_tower(batch.pixels))
-        features = features.contiguous()
+        features = (batch.features.to(device) if batch.features is not None else
+                    vision.encode_pixels(batch.pixels)).contiguous()
         channel = draw_channel(config.channel, config.run.seed, batch.micro, processes.rank)
         sync = model.no_sync() if processes.distributed and k < accum - 1 else contextlib.nullcontext()
         with sync:

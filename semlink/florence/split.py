@@ -57,21 +57,18 @@ class VisionHalf(nn.Module):
         rgb = [im.convert("RGB") for im in images]
         return self.image_processor(rgb, return_tensors="pt")["pixel_values"]
 
-    def preprocess(self, images: Sequence[Image.Image]) -> torch.Tensor:
-        """PIL images (any size) → normalised pixel values ``(B, 3, S, S)`` on the tower's device."""
-        return self.to_tower(self.pixels(images))
-
-    def to_tower(self, pixels: torch.Tensor) -> torch.Tensor:
-        weight = next(self.vision_tower.parameters())
-        return pixels.to(weight.device, weight.dtype)
-
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """``(B, 3, S, S)`` → ``(B, C, H, W)`` (C=1024, 24×24 for Florence-2-base at 768²)."""
         return self.vision_tower(pixel_values).last_hidden_state
 
     @torch.no_grad()
+    def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Pixel values from :meth:`pixels` (any device, any dtype) → vision features, no gradient."""
+        weight = next(self.vision_tower.parameters())
+        return self(pixels.to(weight.device, weight.dtype))
+
     def encode(self, images: Sequence[Image.Image]) -> torch.Tensor:
-        return self(self.preprocess(images))
+        return self.encode_pixels(self.pixels(images))
 
 
 def decode_without_padding(tokenizer, ids: torch.Tensor) -> list[str]:

@@ -12,7 +12,7 @@ from semlink.florence import LanguageHalf, TaskRequest, UnknownTask, VisionHalf
 def test_vision_half_gives_tower_features(tiny, images):
     features = VisionHalf(tiny).encode(images)
     assert tuple(features.shape) == (2, *tiny.feature_shape)
-    direct = tiny.model.model.vision_tower(VisionHalf(tiny).preprocess(images)).last_hidden_state
+    direct = tiny.model.model.vision_tower(VisionHalf(tiny).pixels(images)).last_hidden_state
     torch.testing.assert_close(features, direct, rtol=0, atol=0)
 
 

@@ -152,4 +152,4 @@ def test_collate_turns_live_images_into_the_vision_halfs_pixel_values(bundle):
              for i in range(3)]
     batch = Collate(vision.pixels)(items)
     assert batch.features is None and batch.micro == 5 and batch.keys == ["k0", "k1", "k2"]
-    assert torch.equal(batch.pixels, vision.preprocess([it["image"] for it in items]).cpu())
+    assert torch.equal(vision.encode_pixels(batch.pixels), vision.encode([it["image"] for it in items]))
