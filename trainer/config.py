@@ -59,7 +59,7 @@ class CodecSection:
     quantizer: str = "noise"
     rows_per_packet: int = 1
     interleave: bool = False  # diagonal wire order: a lost packet erases a scattered diagonal, not a band
-    init: str = ""  # a codec checkpoint (.safetensors) to start from; empty = fresh
+    init: str = ""  # a codec checkpoint to start from (its architecture; rows_per_packet still comes from here); empty = fresh
     normalization_images: int = 256  # training images whose features set the input normalisation
 
     def __post_init__(self):

@@ -17,7 +17,7 @@ import math
 import resource
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -158,6 +158,12 @@ def _build_codec(config: TrainConfig, bundle: FlorenceBundle, read: FeatureReade
         codec = load_codec(config.codec.init, fingerprint=bundle.fingerprint)
         if not isinstance(codec, LearnedCodec):
             raise ValueError(f"codec.init {config.codec.init} is a {codec.codec_id!r} codec, not a learned one")
+        if codec.config.rows_per_packet != config.codec.rows_per_packet:
+            # The architecture comes from the checkpoint; packetisation is not a weight and follows this run.
+            state = codec.state_dict()
+            cfg = replace(codec.config, rows_per_packet=config.codec.rows_per_packet)
+            codec = build_codec("learned", codec.feature_shape, codec.fingerprint, **cfg.__dict__)
+            codec.load_state_dict(state)
     else:
         cfg = config.codec.learned_config()
         codec = build_codec("learned", bundle.feature_shape, bundle.fingerprint, **cfg.__dict__)
