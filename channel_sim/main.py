@@ -21,7 +21,7 @@ def create_app(settings: ChannelSimSettings | None = None) -> FastAPI:
         proxy = Proxy(settings.initial_spec(), settings.upstream, queue_size=settings.queue_size,
                       ack_timeout_s=settings.ack_timeout_s)
         server = grpc.aio.server(options=SERVER_OPTIONS)
-        add_to_server(FeatureLinkProxy(proxy, send_timeout_s=settings.ack_timeout_s + 5), server)
+        add_to_server(FeatureLinkProxy(proxy), server)
         app.state.proxy = proxy
         app.state.serving = False
         app.state.grpc_port = server.add_insecure_port(f"{settings.host}:{settings.grpc_port}")

@@ -1,13 +1,17 @@
-"""The proxy: per frame message, the packet channel, then the network impairments, then upstream; acks come back.
+"""The proxy: per stream, the session is passed upstream; per frame, the packet channel, the network, then upstream.
 
-Each incoming message is parsed and validated by :mod:`semlink.wire` (a malformed one
-is answered with a ``rejected`` ack, never fatal), passed through
-:meth:`semlink.channel.Channel.transmit_frame` (packets lost or bit-flipped; the
-header always goes on), delayed, rate-limited, duplicated or reordered by a
-:class:`~semlink.link.network.DelayLine`, and forwarded upstream by a
-:class:`~semlink.link.FrameSender`. The upstream's ack for a frame is relayed to
-the stream the frame came from; a frame the proxy could not deliver upstream is
-answered ``lost`` with the reason.
+Each downstream stream opens with a session, which the proxy carries to the
+receiver on a stream of its own (a :class:`Hop`: one upstream
+:class:`~semlink.link.FrameSender` per downstream stream, so one client's session
+or bad frame never touches another's). The receiver's answer to the session is
+relayed back. Each frame message is parsed against the session (a malformed one
+is answered ``rejected``, never fatal), its datagrams go through
+:meth:`semlink.channel.Channel.transmit_datagrams` (every byte exposed: dropped or
+bit-flipped, headers and checks too), are delayed, rate-limited, duplicated or
+reordered by a :class:`~semlink.link.network.DelayLine`, and forwarded upstream.
+A frame that lost every packet sends nothing: the receiver sees the gap in the
+sequence numbers and acks it lost, and the hop relays that ack. A frame the
+proxy could not deliver upstream is answered ``lost`` with the reason.
 """
 
 from __future__ import annotations
@@ -17,22 +21,25 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 
-from google.protobuf.message import DecodeError
+import grpc
 
 from channel_sim.spec import ChannelSpec
 from channel_sim.stats import ProxyMetrics, ProxyStats
 from semlink.channel import Channel
 from semlink.link import FrameSender, Outcome, QueueFull, SenderClosed
 from semlink.link.network import DelayLine, Network
-from semlink.packets import MalformedFrame
-from semlink.v1 import semlink_pb2 as pb
-from semlink.wire import frame_from_bytes, frame_to_message
+from semlink.packets import MalformedFrame, Session
+from semlink.v2 import semlink_pb2 as pb
+from semlink.wire import frame_message, parse_packets, wire_bytes
 
 log = logging.getLogger(__name__)
 
+# Losses the hop itself reports (the rest of the lost acks come from the receiver, relayed as they are).
+LOCAL_LOSSES = ("connection lost", "sender closed", "no ack within", "queue full", "channel_sim")
+
 
 class AckSink:
-    """Where the acks for one incoming stream (or one unary ``Send``) go."""
+    """Where the acks for one incoming stream go."""
 
     def __init__(self) -> None:
         self.queue: asyncio.Queue[pb.Ack] = asyncio.Queue()
@@ -45,49 +52,64 @@ class AckSink:
             self.queue.put_nowait(ack)
 
 
+class Hop:
+    """One downstream stream's session and the upstream stream that carries it on."""
+
+    def __init__(self, session: Session, sender: FrameSender, sink: AckSink):
+        self.session = session
+        self.sender = sender
+        self.sink = sink
+        self.highest_seq: int | None = None
+
+
 @dataclass(eq=False)
 class InTransit:
-    """A frame message between the channel and upstream, with the sink its ack goes to."""
+    """A frame's surviving datagrams between the channel and upstream, with the hop its ack goes back on."""
 
     frame_id: int
-    message: pb.FrameMessage
-    sink: AckSink
+    message: pb.Uplink
+    nbytes: int
+    hop: Hop
     answered: bool = False
 
 
-def frame_id_of(data: bytes) -> int:
-    """The frame id a message claims, for acking it even when it is malformed (0 if unreadable)."""
-    message = pb.FrameMessage()
-    try:
-        message.ParseFromString(bytes(data))
-    except DecodeError:
-        return 0
-    return message.header.frame_id
-
-
 class Proxy:
-    """The channel, the delay line and the upstream sender, with live reconfiguration and stats."""
+    """The channel, the delay line and the upstream hops, with live reconfiguration and stats."""
 
     def __init__(self, spec: ChannelSpec, upstream: str, *, queue_size: int = 256, ack_timeout_s: float = 30.0,
-                 metrics: ProxyMetrics | None = None):
+                 metrics: ProxyMetrics | None = None, session_timeout_s: float = 10.0):
         self.initial = spec
         self.spec = spec
+        self.upstream = upstream
+        self.queue_size = queue_size
+        self.ack_timeout_s = ack_timeout_s
+        self.session_timeout_s = session_timeout_s
         self.channel = Channel(spec.channel_config())
         self.line = DelayLine(Network(spec.network_config()), self._forward)
-        self.sender = FrameSender(upstream, queue_size=queue_size, ack_timeout_s=ack_timeout_s,
-                                  name="channel_sim upstream")
+        self.hops: set[Hop] = set()
         self.stats = ProxyStats()
         self.metrics = metrics or ProxyMetrics()
+        self.hop_counts: Counter[str] = Counter()
+        self._probe: grpc.aio.Channel | None = None
 
     async def start(self) -> None:
-        self.metrics.upstream_connected.set_function(lambda: float(self.sender.connected))
-        self.metrics.upstream_queue.set_function(lambda: self.sender.queue_depth)
-        await self.sender.start()
+        self._probe = grpc.aio.insecure_channel(self.upstream)
+        self._probe.get_state(try_to_connect=True)
+        self.metrics.upstream_connected.set_function(lambda: float(self.upstream_connected))
+        self.metrics.upstream_queue.set_function(lambda: sum(h.sender.queue_depth for h in self.hops))
 
     async def close(self) -> None:
         for item in self.line.clear():
             self._answer(item, Outcome(item.frame_id, "lost", "channel_sim stopped"))
-        await self.sender.close(grace_s=1.0)
+        await asyncio.gather(*(self.close_hop(h) for h in list(self.hops)), return_exceptions=True)
+        if self._probe is not None:
+            await self._probe.close()
+
+    @property
+    def upstream_connected(self) -> bool:
+        if self._probe is None:
+            return False
+        return self._probe.get_state(try_to_connect=True) == grpc.ChannelConnectivity.READY
 
     # --- control -------------------------------------------------------------------------------
     def configure(self, spec: ChannelSpec) -> None:
@@ -111,37 +133,89 @@ class Proxy:
             "effective_ber": self.channel.ber,
         }
 
+    def upstream_stats(self) -> dict:
+        return {"target": self.upstream, "connected": self.upstream_connected, "streams": len(self.hops),
+                **{k: self.hop_counts[k] for k in ("sessions", "refused", "unreachable")},
+                "hops": [h.sender.stats() for h in self.hops]}
+
     def stats_dict(self) -> dict:
         stats = self.stats.to_dict()
         stats["frames"].update(duplicated=self.line.counts["duplicated"], reordered=self.line.counts["reordered"])
-        return {**stats, "in_delay_line": len(self.line), "upstream": self.sender.stats()}
+        return {**stats, "in_delay_line": len(self.line), "upstream": self.upstream_stats()}
+
+    # --- sessions ------------------------------------------------------------------------------
+    async def open_hop(self, session: Session, sink: AckSink) -> tuple[Hop | None, pb.SessionReply]:
+        """Carry ``session`` upstream; the receiver's answer (or why it could not be had) comes back."""
+        sender = FrameSender(self.upstream, queue_size=self.queue_size, ack_timeout_s=self.ack_timeout_s,
+                             name=f"channel_sim upstream (session {session.session_id})", session=session)
+        hop = Hop(session, sender, sink)
+        await sender.start()
+        try:
+            refusal = await sender.wait_session(self.session_timeout_s)
+        except TimeoutError:
+            refusal = None
+            reply = pb.SessionReply(session_id=session.session_id, accepted=False, reason="upstream unreachable",
+                                    detail=f"channel_sim could not reach the receiver at {self.upstream} within "
+                                           f"{self.session_timeout_s:g} s; the sender will retry")
+            self.hop_counts["unreachable"] += 1
+        else:
+            if refusal is None:
+                self.hops.add(hop)
+                self.hop_counts["sessions"] += 1
+                return hop, pb.SessionReply(session_id=session.session_id, accepted=True)
+            reason, _, detail = refusal.partition(": ")
+            reply = pb.SessionReply(session_id=session.session_id, accepted=False, reason=reason, detail=detail)
+            self.hop_counts["refused"] += 1
+        await sender.close(grace_s=0)
+        return None, reply
+
+    async def close_hop(self, hop: Hop) -> None:
+        self.hops.discard(hop)
+        await hop.sender.close(grace_s=1.0)
 
     # --- the data path -------------------------------------------------------------------------
-    def accept(self, data: bytes, sink: AckSink) -> None:
-        """Take one serialized ``FrameMessage``; its ack will reach ``sink``."""
+    def accept(self, hop: Hop, datagrams, sink: AckSink) -> None:
+        """Take one frame message of ``hop``'s stream; its ack will reach ``sink``."""
         sink.outstanding += 1
         self.stats.frames["in"] += 1
         self.metrics.frames.labels("in").inc()
         try:
-            frame = frame_from_bytes(data)
+            parsed = parse_packets(datagrams, hop.session, hop.highest_seq)
+            if len(parsed.frames) != 1:
+                raise MalformedFrame(f"a frame message must hold packets of one frame, these belong to "
+                                     f"{len(parsed.frames)}")
         except MalformedFrame as err:
             self.stats.frames["rejected"] += 1
             self.metrics.frames.labels("rejected").inc()
-            self._reply(sink, pb.Ack(frame_id=frame_id_of(data), status="rejected", detail=f"channel_sim: {err}"))
+            self._reply(sink, pb.Ack(frame_id=0, status="rejected", detail=f"channel_sim: {err}"))
             return
-        received, report = self.channel.transmit_frame(frame)
+        hop.highest_seq = parsed.highest_seq
+        frame_id = parsed.frames[0].header.frame_id
+        self.stats.frames["wire_bytes_in"] += wire_bytes(datagrams)
+        received, report = self.channel.transmit_datagrams(datagrams)
         self.stats.report = self.stats.report + report
         self.metrics.observe_report(report)
-        message = frame_to_message(received)
-        self.line.push(InTransit(frame.header.frame_id, message, sink), message.ByteSize())
+        if not received:  # nothing to send: the receiver learns of it from the sequence gap
+            self.stats.frames["erased"] += 1
+            item = InTransit(frame_id, None, 0, hop)
+            try:
+                delivery = hop.sender.track(frame_id)
+            except SenderClosed as err:
+                self._answer(item, Outcome(frame_id, "lost", str(err)))
+                return
+            delivery.outcome.add_done_callback(lambda done: self._answer(item, done.result()))
+            return
+        nbytes = wire_bytes(received)
+        self.line.push(InTransit(frame_id, frame_message(received), nbytes, hop), nbytes)
 
     def _forward(self, item: InTransit, delay_s: float) -> None:
         self.stats.delay.add(delay_s * 1000)
         self.metrics.delay.observe(delay_s)
         self.stats.frames["forwarded"] += 1
+        self.stats.frames["wire_bytes_out"] += item.nbytes
         self.metrics.frames.labels("forwarded").inc()
         try:
-            delivery = self.sender.submit_nowait(item.message)
+            delivery = item.hop.sender.submit_nowait((item.frame_id, item.message, item.nbytes))
         except (QueueFull, SenderClosed) as err:
             self._answer(item, Outcome(item.frame_id, "lost", str(err)))
             return
@@ -152,10 +226,10 @@ class Proxy:
             return
         item.answered = True
         detail = outcome.detail
-        if outcome.status == "lost":
+        if outcome.status == "lost" and detail.startswith(LOCAL_LOSSES):
             detail = f"channel_sim upstream: {detail}"
             self.stats.frames["lost_upstream"] += 1
-        self._reply(item.sink, pb.Ack(frame_id=item.frame_id, status=outcome.status, detail=detail))
+        self._reply(item.hop.sink, pb.Ack(frame_id=item.frame_id, status=outcome.status, detail=detail))
 
     def _reply(self, sink: AckSink, ack: pb.Ack) -> None:
         self.stats.acks[ack.status] += 1

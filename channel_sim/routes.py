@@ -60,8 +60,8 @@ async def live():
 
 @router.get("/health/ready")
 async def ready(request: Request, proxy: ProxyDep):
-    body = {"grpc_port": request.app.state.grpc_port, "upstream": proxy.sender.target,
-            "upstream_connected": proxy.sender.connected}
+    body = {"grpc_port": request.app.state.grpc_port, "upstream": proxy.upstream,
+            "upstream_connected": proxy.upstream_connected}
     if not request.app.state.serving:
         return JSONResponse({**body, "ready": False, "detail": "gRPC server not started"}, status_code=503)
     return {**body, "ready": True}

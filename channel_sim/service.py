@@ -1,8 +1,9 @@
-"""The proxy's gRPC face: ``semlink.v1.FeatureLink`` served on raw request bytes.
+"""The proxy's gRPC face: ``semlink.v2.FeatureLink`` served on raw request bytes.
 
-The proxy takes each request as bytes and hands them to :mod:`semlink.wire` itself,
-so a message that does not even parse is answered with a ``rejected`` ack on the
-same stream instead of grpc failing the whole call.
+The proxy takes each request as bytes and parses it itself, so a message that does
+not even parse is answered with a ``rejected`` ack on the same stream instead of
+grpc failing the whole call. A stream's first message must be its session, which
+is carried upstream and answered with the receiver's own reply.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ import asyncio
 import logging
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from channel_sim.proxy import AckSink, Proxy
-from semlink.v1 import semlink_pb2 as pb
+from semlink.packets import MalformedFrame
+from semlink.v2 import semlink_pb2 as pb
+from semlink.wire import message_to_session
 
 log = logging.getLogger(__name__)
 
@@ -23,26 +27,55 @@ SERVER_OPTIONS = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                   ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
 
 
+def _parse(data: bytes) -> pb.Uplink | None:
+    try:
+        return pb.Uplink.FromString(data)
+    except DecodeError:
+        return None
+
+
+def _refused(reason: str, detail: str, session_id: int = 0) -> pb.Downlink:
+    return pb.Downlink(session=pb.SessionReply(session_id=session_id, accepted=False, reason=reason, detail=detail))
+
+
 class FeatureLinkProxy:
-    """``Stream``: every message is acked on the stream it came on; ``Send``: one message, one ack."""
+    """``Stream``: a session, then every frame message acked on the stream it came on."""
 
-    def __init__(self, proxy: Proxy, send_timeout_s: float):
+    def __init__(self, proxy: Proxy):
         self.proxy = proxy
-        self.send_timeout_s = send_timeout_s
-
-    def _accept(self, data: bytes, sink: AckSink) -> None:
-        try:
-            self.proxy.accept(data, sink)
-        except Exception:  # a bug on one frame must not end the stream
-            log.exception("channel_sim failed on a %d-byte message", len(data))
-            sink.reply(pb.Ack(status="rejected", detail="channel_sim internal error on this message (see its log)"))
 
     async def Stream(self, request_iterator, context):
+        first = await anext(aiter(request_iterator), None)
+        msg = _parse(first) if first is not None else None
+        if msg is None or msg.WhichOneof("kind") != "session":
+            yield _refused("malformed", "a stream must open with a Session")
+            return
+        try:
+            session = message_to_session(msg.session)
+        except MalformedFrame as err:
+            yield _refused("malformed", f"channel_sim: {err}", msg.session.session_id)
+            return
         sink = AckSink()
+        hop, reply = await self.proxy.open_hop(session, sink)
+        yield pb.Downlink(session=reply)
+        if hop is None:
+            return
 
         async def read():
             async for data in request_iterator:
-                self._accept(data, sink)
+                uplink = _parse(data)
+                kind = uplink.WhichOneof("kind") if uplink is not None else None
+                if kind == "frame":
+                    try:
+                        self.proxy.accept(hop, uplink.frame.packets, sink)
+                    except Exception:  # a bug on one frame must not end the stream
+                        log.exception("channel_sim failed on a %d-byte message", len(data))
+                        sink.outstanding += 1
+                        sink.reply(pb.Ack(status="rejected", detail="channel_sim internal error (see its log)"))
+                elif kind != "report":  # reports: the hop's own sender reports what it forwarded and erased
+                    sink.outstanding += 1
+                    sink.reply(pb.Ack(status="rejected", detail=f"channel_sim: unexpected {kind or 'bytes'} "
+                                                                "on an open stream"))
 
         reader = asyncio.create_task(read())
         getter: asyncio.Future | None = None
@@ -52,7 +85,7 @@ class FeatureLinkProxy:
                 waiting = {getter} if reader.done() else {getter, reader}
                 done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
                 if getter in done:
-                    yield getter.result()
+                    yield pb.Downlink(ack=getter.result())
                 else:
                     getter.cancel()
             if not reader.cancelled() and reader.exception() is not None:
@@ -62,22 +95,12 @@ class FeatureLinkProxy:
             reader.cancel()
             if getter is not None:
                 getter.cancel()
-
-    async def Send(self, request: bytes, context):
-        sink = AckSink()
-        self._accept(request, sink)
-        try:
-            return await asyncio.wait_for(sink.queue.get(), self.send_timeout_s)
-        except TimeoutError:
-            await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED,
-                                f"no ack from upstream {self.proxy.sender.target} within {self.send_timeout_s:g} s")
-        finally:
-            sink.closed = True
+            await self.proxy.close_hop(hop)
 
 
 def add_to_server(servicer: FeatureLinkProxy, server: grpc.aio.Server) -> None:
     handlers = {
-        "Stream": grpc.stream_stream_rpc_method_handler(servicer.Stream, response_serializer=pb.Ack.SerializeToString),
-        "Send": grpc.unary_unary_rpc_method_handler(servicer.Send, response_serializer=pb.Ack.SerializeToString),
+        "Stream": grpc.stream_stream_rpc_method_handler(servicer.Stream,
+                                                        response_serializer=pb.Downlink.SerializeToString),
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))

@@ -49,8 +49,9 @@ class ProxyStats:
     def to_dict(self) -> dict:
         r = self.report
         return {
-            "frames": {k: self.frames[k] for k in ("in", "rejected", "forwarded", "duplicated", "reordered",
-                                                    "lost_upstream")},
+            "frames": {k: self.frames[k] for k in ("in", "rejected", "forwarded", "erased", "duplicated",
+                                                    "reordered", "lost_upstream")},
+            "wire_bytes": {"in": self.frames["wire_bytes_in"], "out": self.frames["wire_bytes_out"]},
             "packets": {
                 "in": r.packets_in,
                 "out": r.packets_delivered,

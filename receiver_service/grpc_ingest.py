@@ -1,14 +1,15 @@
-"""The gRPC side: a typed ``FeatureLink`` servicer that hands every message to ``FrameIngest`` and acks it.
+"""The gRPC side: a ``FeatureLink`` servicer that opens a session per stream and hands its frames to ``FrameIngest``.
 
-Requests are parsed by a tolerant deserializer: bytes that are not a
-``FrameMessage`` get a ``rejected`` ack (``malformed: ...``) like any other bad
-frame, instead of failing the call (and ending the whole stream).
+Requests are parsed by a tolerant deserializer: bytes that are not an ``Uplink``
+get a ``rejected`` ack (``malformed: ...``) like any other bad message, instead
+of failing the call (and ending the whole stream). The first message of a stream
+must be its session; a refused session is answered with the reason and the
+stream ends, so no frame is ever streamed into it.
 
-``Stream`` reads messages as they come and sends each ack as soon as its frame
-is finished, so acks may come back in a different order than the frames went
-out (a frame missing packets waits for its deadline; a complete one does not).
-At most ``MAX_IN_FLIGHT`` messages per stream wait for their acks; beyond that
-the stream stops reading (back-pressure on the sender).
+Acks go out as frames finish, so they may come back in a different order than
+the frames went out (a frame missing packets waits for its deadline; a complete
+one does not). Parsing a message is bounded by the session (packets per frame,
+bytes per packet) before any packet is looked at.
 """
 
 from __future__ import annotations
@@ -21,86 +22,93 @@ import grpc
 from google.protobuf.message import DecodeError
 
 from semlink.receiver import FrameIngest
-from semlink.v1 import semlink_pb2 as pb
-from semlink.v1 import semlink_pb2_grpc as pb_grpc
+from semlink.receiver.ingest import StreamState
+from semlink.v2 import semlink_pb2 as pb
 from receiver_service.metrics import ReceiverMetrics
 
 log = logging.getLogger(__name__)
 
-MAX_IN_FLIGHT = 256
-SERVICE = "semlink.v1.FeatureLink"
+SERVICE = "semlink.v2.FeatureLink"
 
 
 class Unparsable:
-    """Request bytes that are not a ``semlink.v1.FrameMessage``."""
+    """Request bytes that are not a ``semlink.v2.Uplink``."""
 
     def __init__(self, size: int, error: str):
         self.size = size
         self.error = error
 
 
-def parse_frame_message(data: bytes) -> pb.FrameMessage | Unparsable:
+def parse_uplink(data: bytes) -> pb.Uplink | Unparsable:
     try:
-        return pb.FrameMessage.FromString(data)
+        return pb.Uplink.FromString(data)
     except DecodeError as err:
         return Unparsable(len(data), str(err))
 
 
-class FeatureLinkServicer(pb_grpc.FeatureLinkServicer):
-    """Receives frames; one ``Ack`` per ``FrameMessage``."""
+class FeatureLinkServicer:
+    """Receives a session, then frames; one ``Ack`` per frame, in the order frames finish."""
 
     def __init__(self, ingest: FrameIngest, metrics: ReceiverMetrics):
         self.ingest = ingest
         self.metrics = metrics
 
-    async def _ack(self, msg: pb.FrameMessage | Unparsable) -> pb.Ack:
-        if isinstance(msg, Unparsable):
-            outcome = self.ingest.reject(0, "malformed", f"{msg.size} bytes are not a semlink.v1.FrameMessage "
-                                                         f"({msg.error})")
-        else:
-            outcome = await self.ingest.receive(msg)
-        if outcome.duplicate:
-            self.metrics.duplicates.inc()
-        return outcome.to_message()
+    async def _open(self, request_iterator: AsyncIterator) -> tuple[pb.Downlink, StreamState | None]:
+        first = await anext(aiter(request_iterator), None)
+        if first is None:
+            return None, None
+        if isinstance(first, Unparsable) or first.WhichOneof("kind") != "session":
+            what = "bytes that are not an Uplink" if isinstance(first, Unparsable) else first.WhichOneof("kind")
+            reply = pb.SessionReply(accepted=False, reason="malformed",
+                                    detail=f"a stream must open with a Session, got {what}")
+            return pb.Downlink(session=reply), None
+        reply, state = self.ingest.open_session(first.session)
+        self.metrics.sessions.labels("accepted" if state else reply.reason).inc()
+        return pb.Downlink(session=reply), state
 
-    async def Send(self, request: pb.FrameMessage | Unparsable, context: grpc.aio.ServicerContext) -> pb.Ack:
-        return await self._ack(request)
-
-    async def Stream(self, request_iterator: AsyncIterator[pb.FrameMessage | Unparsable],
-                     context: grpc.aio.ServicerContext) -> AsyncIterator[pb.Ack]:
-        acks: asyncio.Queue[pb.Ack | None] = asyncio.Queue()
-        slots = asyncio.Semaphore(MAX_IN_FLIGHT)
-        handlers: set[asyncio.Task] = set()
-
-        async def handle(msg: pb.FrameMessage | Unparsable) -> None:
-            try:
-                acks.put_nowait(await self._ack(msg))
-            finally:
-                slots.release()
+    async def Stream(self, request_iterator: AsyncIterator, context: grpc.aio.ServicerContext):
+        reply, state = await self._open(request_iterator)
+        if reply is None:
+            return
+        yield reply
+        if state is None:
+            return
 
         async def read() -> None:
             try:
                 async for msg in request_iterator:
-                    await slots.acquire()
-                    task = asyncio.create_task(handle(msg))
-                    handlers.add(task)
-                    task.add_done_callback(handlers.discard)
-                if handlers:
-                    await asyncio.gather(*handlers, return_exceptions=True)
-            except Exception as err:  # the client went away or sent bytes that do not parse
+                    kind = None if isinstance(msg, Unparsable) else msg.WhichOneof("kind")
+                    if kind == "frame":
+                        self.ingest.receive(state, msg.frame.packets)
+                    elif kind == "report":
+                        self.ingest.report(state, msg.report.last_frame_id)
+                    elif kind is None:
+                        detail = (f"{msg.size} bytes are not a semlink.v2.Uplink ({msg.error})"
+                                  if isinstance(msg, Unparsable) else "an empty Uplink")
+                        self.ingest.reject(state, "malformed", detail)
+                    else:
+                        self.ingest.reject(state, "malformed", f"a second {kind} on an open stream")
+                    await asyncio.sleep(0)  # let acks and other streams through between messages
+            except Exception as err:  # the client went away or the transport failed
                 log.info("stream from %s ended: %s", context.peer(), err)
-            finally:
-                acks.put_nowait(None)
 
         reader = asyncio.create_task(read())
         try:
-            while (ack := await acks.get()) is not None:
-                yield ack
+            while True:
+                ack_wait = asyncio.ensure_future(state.acks.get())
+                done, _ = await asyncio.wait({ack_wait, reader}, return_when=asyncio.FIRST_COMPLETED)
+                if ack_wait in done:
+                    yield ack_wait.result().to_message()
+                    continue
+                ack_wait.cancel()
+                # the client stopped sending: flush what is already answered, then end the stream
+                while not state.acks.empty():
+                    yield state.acks.get_nowait().to_message()
+                return
         finally:
+            self.ingest.close_stream(state)
             reader.cancel()
-            for task in list(handlers):
-                task.cancel()
-            await asyncio.gather(reader, *handlers, return_exceptions=True)
+            await asyncio.gather(reader, return_exceptions=True)
 
 
 def add_feature_link(server: grpc.aio.Server, ingest: FrameIngest, metrics: ReceiverMetrics) -> None:
@@ -108,11 +116,8 @@ def add_feature_link(server: grpc.aio.Server, ingest: FrameIngest, metrics: Rece
     servicer = FeatureLinkServicer(ingest, metrics)
     handlers = {
         "Stream": grpc.stream_stream_rpc_method_handler(
-            servicer.Stream, request_deserializer=parse_frame_message,
-            response_serializer=pb.Ack.SerializeToString),
-        "Send": grpc.unary_unary_rpc_method_handler(
-            servicer.Send, request_deserializer=parse_frame_message,
-            response_serializer=pb.Ack.SerializeToString),
+            servicer.Stream, request_deserializer=parse_uplink,
+            response_serializer=pb.Downlink.SerializeToString),
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
     server.add_registered_method_handlers(SERVICE, handlers)

@@ -18,9 +18,12 @@ class ReceiverMetrics:
         r = self.registry
         self.frames = Counter("semlink_rx_frames", "Frames finished, by ack status (ok, partial, rejected) "
                               "and reason", ["outcome", "reason"], registry=r)
-        self.duplicates = Counter("semlink_rx_duplicate_messages", "Messages for frames already finished", registry=r)
+        self.sessions = Counter("semlink_rx_sessions", "Stream sessions opened, by outcome (accepted or the "
+                                "refusal's reason)", ["outcome"], registry=r)
         self.packets = Counter("semlink_rx_packets", "Packets of stored frames, by fate (received, missing, "
                                "corrupted)", ["fate"], registry=r)
+        self.wire_bytes = Counter("semlink_rx_wire_bytes", "Bytes of the packets that arrived for stored frames "
+                                  "(headers, payloads and checks)", registry=r)
         self.payload_bytes = Counter("semlink_rx_payload_bytes", "Packet payload bytes of stored frames", registry=r)
         self.decode_seconds = Histogram("semlink_rx_decode_seconds", "Decompression time per frame",
                                         buckets=LATENCY_BUCKETS, registry=r)
@@ -42,6 +45,7 @@ class ReceiverMetrics:
             self.packets.labels("received").inc(frame.packets - frame.packets_lost)
             self.packets.labels("missing").inc(frame.packets_missing)
             self.packets.labels("corrupted").inc(frame.packets_corrupted)
+            self.wire_bytes.inc(frame.wire_bytes)
             self.payload_bytes.inc(frame.payload_bytes)
             self.decode_seconds.observe(frame.decode_ms / 1000)
 

@@ -166,8 +166,9 @@ class Receiver:
     def _on_frame(self, outcome: AckOutcome, frame: ReceivedFrame | None) -> None:
         self.metrics.frame_finished(outcome, frame)
         if frame is None:
-            self.events.publish("frame_rejected", {"frame_id": outcome.frame_id, "reason": outcome.reason,
-                                                   "detail": outcome.detail})
+            kind = "frame_lost" if outcome.status == "lost" else "frame_rejected"
+            self.events.publish(kind, {"frame_id": outcome.frame_id, "reason": outcome.reason or outcome.status,
+                                       "detail": outcome.detail})
             return
         self.events.publish("frame_received", FrameSummary.of(frame).model_dump())
         if self.settings.auto_task:
@@ -183,13 +184,16 @@ class Receiver:
             return
         frame.auto_result = answer.result
 
-    def outcome_of(self, frame_id: int) -> AckOutcome | None:
+    def outcome_of(self, frame_id: int) -> str | None:
+        """How a recently finished frame ended: ok, partial, lost or rejected (None if not known)."""
         return self.ingest.outcome_of(frame_id) if self.ingest is not None else None
 
     def describe_missing(self, frame_id: int, waited_ms: int) -> str:
         outcome = self.outcome_of(frame_id)
-        if outcome is not None and outcome.status == "rejected":
-            return f"frame {frame_id} was rejected ({outcome.detail}); send it again with a matching codec and model"
+        if outcome == "rejected":
+            return f"frame {frame_id} was rejected as malformed; send it again with a matching codec and model"
+        if outcome == "lost":
+            return f"frame {frame_id} was lost on the link: none of its packets arrived intact; send it again"
         if outcome is not None:
             return (f"frame {frame_id} was received but has been evicted from the store (it keeps the "
                     f"{self.store.capacity} most recently used frames); send it again")

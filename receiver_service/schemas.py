@@ -34,6 +34,7 @@ class TaskResult(BaseModel):
                         "{'bboxes', 'labels'} for <OD>, ...")
     model: str
     codec: str
+    wire_bytes: int = Field(description="bytes of the frame's packets that arrived: headers, payloads and checks")
     payload_bytes: int
     packets: int
     packets_lost: int
@@ -46,6 +47,7 @@ class FrameSummary(BaseModel):
     frame_id: int
     codec: str
     status: str = Field(description="ok (all packets) or partial (some lost)")
+    wire_bytes: int = Field(description="bytes of the frame's packets that arrived: headers, payloads and checks")
     payload_bytes: int
     packets: int
     packets_lost: int
@@ -54,7 +56,7 @@ class FrameSummary(BaseModel):
     @classmethod
     def of(cls, frame: ReceivedFrame) -> "FrameSummary":
         return cls(frame_id=frame.frame_id, codec=frame.codec, status=frame.status,
-                   payload_bytes=frame.payload_bytes, packets=frame.packets, packets_lost=frame.packets_lost,
+                   wire_bytes=frame.wire_bytes, payload_bytes=frame.payload_bytes, packets=frame.packets, packets_lost=frame.packets_lost,
                    age_s=round(time.time() - frame.received_at, 3))
 
 
@@ -67,7 +69,6 @@ class FrameDetail(FrameSummary):
     feature_shape: list[int]
     image_size: list[int] = Field(description="(width, height) used for box post-processing")
     decode_ms: float
-    sent_at_ns: int
     received_at: float
     meta: dict[str, str]
     auto_result: Any = Field(None, description="the SEMLINK_RX_AUTO_TASK answer, once computed")
@@ -79,7 +80,7 @@ class FrameDetail(FrameSummary):
             packets_missing=frame.packets_missing, packets_corrupted=frame.packets_corrupted,
             messages=frame.messages, lost_rows=frame.lost_rows.nonzero().flatten().tolist(),
             feature_shape=list(frame.features.shape), image_size=list(frame.image_size), decode_ms=frame.decode_ms,
-            sent_at_ns=frame.sent_at_ns, received_at=frame.received_at, meta=frame.meta,
+            received_at=frame.received_at, meta=frame.meta,
             auto_result=frame.auto_result,
         )
 

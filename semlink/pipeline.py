@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -17,8 +17,9 @@ from PIL import Image
 from semlink.channel import Channel
 from semlink.codecs import Codec
 from semlink.florence import FlorenceBundle, LanguageHalf, TaskRequest, VisionHalf
-from semlink.packets import Frame
-from semlink.wire import frame_to_message
+from semlink.packets import Frame, Session
+from semlink.wire import session_to_message
+from semlink.wire.carry import carry
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,8 @@ class LinkResult:
     frame_id: int
     task: str
     result: Any
+    wire_bytes: int
     payload_bytes: int
-    header_bytes: int
     packets: int
     packets_lost: int
     latency_ms: float
@@ -44,15 +45,25 @@ class InProcessLink:
         self.language = LanguageHalf(bundle)
         self.codec = codec
         self.channel = channel
-        self._next_id = 0
+        self.session: Session | None = None
+        self._next_seq = 0
+        self.wire_bytes: list[int] = []
 
     def transmit(self, images: Sequence[Image.Image]) -> tuple[list[Frame], list[Frame], torch.Tensor]:
-        """Images → sent frames, received frames, decoded features ``(B, C, H, W)``."""
+        """Images → sent frames, received frames, decoded features ``(B, C, H, W)``.
+
+        The first call opens the link's session (its image size is the first
+        image's); ``wire_bytes`` holds what each sent frame put on the channel.
+        """
+        if self.session is None:
+            self.session = self.codec.session(1, images[0].size)
         features = self.vision.encode(images)
-        ids = list(range(self._next_id, self._next_id + len(images)))
-        self._next_id += len(images)
-        sent = self.codec.compress(features, ids)
-        received = [self.channel.transmit_frame(f)[0] if self.channel else f for f in sent]
+        ids = [self.session.frame_id(seq) for seq in range(self._next_seq, self._next_seq + len(images))]
+        self._next_seq += len(images)
+        sent = [with_image_size(f, im.size) for f, im in zip(self.codec.compress(features, ids), images)]
+        carried = [carry(f, self.session, self.channel) for f in sent]
+        self.wire_bytes = [c.wire_bytes for c in carried]
+        received = [c.received for c in carried]
         decoded, _ = self.codec.decompress(received)
         return sent, received, decoded.to(self.bundle.device, self.bundle.dtype)
 
@@ -68,16 +79,22 @@ class InProcessLink:
                 frame_id=s.header.frame_id,
                 task=task,
                 result=a,
+                wire_bytes=w,
                 payload_bytes=s.payload_bytes,
-                header_bytes=header_bytes(s),
-                packets=s.header.packet_count,
-                packets_lost=len(r.damaged_indices()),
+                packets=s.total_packets,
+                packets_lost=len(r.lost_indices()),
                 latency_ms=latency,
             )
-            for s, r, a in zip(sent, received, answers)
+            for s, r, a, w in zip(sent, received, answers, self.wire_bytes)
         ]
 
 
-def header_bytes(frame: Frame) -> int:
-    """Bytes the frame's header costs on the wire (its message with no packets)."""
-    return frame_to_message(frame.with_packets(())).ByteSize()
+def with_image_size(frame: Frame, size: tuple[int, int]) -> Frame:
+    """``frame`` with its image's ``(width, height)`` in the header (the receiver scales boxes with it)."""
+    header = replace(frame.header, meta={**frame.header.meta, "image_size": f"{size[0]},{size[1]}"})
+    return replace(frame, header=header)
+
+
+def session_bytes(session: Session) -> int:
+    """Bytes the session message costs, once per stream (on the reliable control plane)."""
+    return session_to_message(session).ByteSize()

@@ -17,6 +17,7 @@ from semlink.channel import Channel, ChannelConfig
 from semlink.codecs import Codec
 from semlink.florence import LanguageHalf, TaskRequest
 from semlink.metrics.captions import agreement, exact_match
+from semlink.wire.carry import carry
 
 from trainer.sources import ImageSource
 
@@ -80,8 +81,12 @@ class Evaluator:
 
 
 def _through(codec: Codec, features: torch.Tensor, channel: Channel | None) -> torch.Tensor:
-    """Features ``(B, C, H, W)`` → packets → channel → decoded features, as the services do it."""
-    frames = codec.compress(features.to(codec.device).float(), range(features.shape[0]))
-    if channel is not None:
-        frames = [channel.transmit_frame(f)[0] for f in frames]
-    return codec.decompress(frames)[0]
+    """Features ``(B, C, H, W)`` → datagrams → channel → decoded features, as the services do it.
+
+    The learned codec's wire tables are refreshed from its entropy model first (it trains).
+    """
+    if hasattr(codec, "update"):
+        codec.update()
+    session = codec.session(1)
+    frames = codec.compress(features.to(codec.device).float(), [session.frame_id(i) for i in range(features.shape[0])])
+    return codec.decompress([carry(f, session, channel).received for f in frames])[0]

@@ -13,7 +13,10 @@ class TransmitterMetrics:
         self.uploads_refused = Counter(
             "semlink_tx_uploads_refused", "Uploads refused, by reason", ["reason"], registry=r
         )
-        self.payload_bytes = Counter("semlink_tx_payload_bytes", "Coded payload bytes put on the wire", registry=r)
+        self.payload_bytes = Counter("semlink_tx_payload_bytes", "Coded payload bytes of frames put on the wire",
+                                     registry=r)
+        self.wire_bytes = Counter("semlink_tx_wire_bytes", "Every byte of every packet put on the wire (headers, "
+                                  "payloads and checks)", registry=r)
         self.batch_size = Histogram(
             "semlink_tx_batch_size", "Images per encoder batch", buckets=(1, 2, 4, 8, 16, 32, 64), registry=r
         )

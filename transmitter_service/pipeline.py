@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import secrets
 import time
 from collections import Counter, OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from PIL import Image
@@ -23,6 +24,8 @@ from PIL import Image
 from semlink.florence import VisionHalf
 from semlink.link import Delivery, FrameSender, SenderClosed
 from semlink.packets import Frame
+from semlink.packets.session import SESSION_ID_BITS, frame_id_of
+from semlink.pipeline import session_bytes, with_image_size
 from semlink.runtime import load_codec_for, load_model
 from transmitter_service.images import (
     CorruptImage,
@@ -57,6 +60,7 @@ class FrameRecord:
     queued_at: float = field(default_factory=time.time)
     sent_at: float | None = None
     done_at: float | None = None
+    wire_bytes: int = 0
     payload_bytes: int = 0
     packets: int = 0
     batch_size: int = 0
@@ -83,7 +87,8 @@ class Transmitter:
         self.load_error: str | None = None
         self.counts: Counter[str] = Counter()
         self._records: OrderedDict[int, FrameRecord] = OrderedDict()
-        self._id_base = int(time.time() * 1000) << 20
+        # Frame ids are this stream's session id and a sequence number: unpredictable across transmitters.
+        self.session_id = 1 + secrets.randbelow((1 << SESSION_ID_BITS) - 1)
         self._counter = itertools.count()
         self._queue: asyncio.Queue[tuple[FrameRecord, Image.Image]] | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="encoder")
@@ -131,6 +136,8 @@ class Transmitter:
         bundle = load_model(s.model, s.device, s.dtype)
         self.codec = load_codec_for(bundle, s.codec)
         self.vision = VisionHalf(bundle)
+        height, width = bundle.image_size
+        self.sender.set_session(self.codec.session(self.session_id, (width, height)))
 
     # --- taking images -------------------------------------------------------------------------
     def has_room(self) -> bool:
@@ -164,7 +171,7 @@ class Transmitter:
         return self._records.get(frame_id)
 
     def _new_record(self, source: str) -> FrameRecord:
-        record = FrameRecord(self._id_base + next(self._counter), source)
+        record = FrameRecord(frame_id_of(self.session_id, next(self._counter)), source)
         record.on_wire = asyncio.get_running_loop().create_future()
         self._records[record.frame_id] = record
         while len(self._records) > self.settings.frames_kept:
@@ -222,14 +229,11 @@ class Transmitter:
             await self._send_batch(batch)
 
     def _encode(self, images: list[Image.Image], frame_ids: list[int]) -> list[Frame]:
-        """Images → frames; each header carries its image's original size as ``meta["image_size"] = "W,H"``
-        (the receiver scales boxes with it)."""
+        """Images → frames; each carries its image's original size (the receiver scales boxes with it; the
+        packets carry it only when it differs from the session's)."""
         features = self.vision.encode(images)
-        frames = self.codec.compress(features, frame_ids, sent_at_ns=time.time_ns())
-        return [
-            replace(frame, header=replace(frame.header, meta={**frame.header.meta, "image_size": f"{w},{h}"}))
-            for frame, (w, h) in zip(frames, (image.size for image in images))
-        ]
+        frames = self.codec.compress(features, frame_ids)
+        return [with_image_size(frame, image.size) for frame, image in zip(frames, images)]
 
     async def _send_batch(self, batch: list[tuple[FrameRecord, Image.Image]]) -> None:
         loop = asyncio.get_running_loop()
@@ -252,13 +256,14 @@ class Transmitter:
         self.metrics.batch_size.observe(len(batch))
         for record, frame in zip(records, frames):
             record.payload_bytes = frame.payload_bytes
-            record.packets = frame.header.packet_count
+            record.packets = frame.total_packets
             record.batch_size = len(batch)
             try:
                 delivery = await self.sender.submit(frame)
             except SenderClosed as err:
                 self._lose(record, str(err))
                 continue
+            record.wire_bytes = delivery.nbytes
             delivery.sent.add_done_callback(lambda fut, r=record: self._on_sent(r, fut.result()))
 
     def _on_sent(self, record: FrameRecord, on_wire: bool) -> None:
@@ -269,6 +274,7 @@ class Transmitter:
             self.counts["sent"] += 1
             self.metrics.frames.labels("sent").inc()
             self.metrics.payload_bytes.inc(record.payload_bytes)
+            self.metrics.wire_bytes.inc(record.wire_bytes)
         if not record.on_wire.done():
             record.on_wire.set_result(on_wire)
 
@@ -311,6 +317,9 @@ class Transmitter:
             "codec": self.settings.codec,
             "ready": self.ready,
             "load_error": self.load_error,
+            "session": {"id": self.session_id, "open": self.sender.session_open,
+                        "refused": self.sender.refusal,
+                        "bytes": session_bytes(self.sender.session) if self.sender.session else None},
             "queue_depth": self._queue.qsize() if self._queue is not None else 0,
             "queue_size": self.settings.queue_size,
             "frames": {k: c[k] for k in ("accepted", "sent", "acked", "partial", "lost")},

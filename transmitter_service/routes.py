@@ -92,7 +92,8 @@ async def upload_frame(request: Request, tx: TransmitterDep):
     except NotReady as err:
         raise HTTPException(503, str(err), headers={"Retry-After": "5"}) from None
     await tx.wait_on_wire(record, tx.settings.wire_timeout_s)
-    return {"frame_id": record.frame_id, "status": record.status, "reason": record.reason}
+    return {"frame_id": record.frame_id, "status": record.status, "reason": record.reason,
+            "wire_bytes": record.wire_bytes}
 
 
 @router.get("/v1/frames/{frame_id}")
@@ -115,7 +116,8 @@ async def live():
 
 @router.get("/health/ready")
 async def ready(tx: TransmitterDep):
-    body = {"ready": tx.ready, "connected": tx.sender.connected, "target": tx.settings.target}
+    body = {"ready": tx.ready, "connected": tx.sender.connected, "target": tx.settings.target,
+            "session_open": tx.sender.session_open, "session_refused": tx.sender.refusal}
     if not tx.ready:
         return JSONResponse({**body, "detail": tx.not_ready_reason()}, status_code=503)
     return body

@@ -5,8 +5,9 @@ the one-sided noise spectral density. The bit error formulas are for BPSK, one b
 per symbol, so Es/N0 = Eb/N0 here. For Rayleigh fading ``snr_db`` is the *average*
 Es/N0 (E|h|^2 = 1) and the receiver knows h (coherent detection).
 
-Packet view: flip payload bits, leave each packet's ``crc32`` as sent, so the
-receiver's CRC check catches the corruption. Tensor view: a CRC-protected packet
+Packet view: flip bits of whole datagrams (``payload`` here is every byte the
+channel carries: header, coded rows and check), so the receiver's check catches
+the corruption. Tensor view: a CRC-protected packet
 with any flipped bit is discarded, so for training the honest model is an erasure
 with packet error rate ``1 - (1 - ber) ** bits``.
 """
@@ -80,7 +81,7 @@ class BinarySymmetric:
     def corrupt(
         self, packets: tuple[Packet, ...] | list[Packet], rng: np.random.Generator
     ) -> tuple[tuple[Packet, ...], ChannelReport]:
-        """Flip payload bits of ``packets``; ``crc32`` fields are left as sent.
+        """Flip bits of ``packets``' ``payload`` (a datagram's every byte, when called by ``Channel``).
 
         Draws the number of flips over all payload bits ~ Binomial(bits, ber), then
         their positions uniformly without replacement: the same law as independent

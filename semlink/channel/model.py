@@ -1,13 +1,14 @@
 """A channel built from one config: erasure, then bit errors, on packets (proxy) or tensors (trainer).
 
-The packet view (:meth:`Channel.transmit_frame`) drops packets and flips payload
-bits; the tensor view (:meth:`Channel.transmit_tensor`) gives the trainer what the
+The packet view (:meth:`Channel.transmit_datagrams`) drops datagrams and flips
+bits anywhere in them (header, payload and check alike); the tensor view (:meth:`Channel.transmit_tensor`) gives the trainer what the
 decoder sees: analog noise if configured, then zeroed rows for packets that were
 lost or would fail their CRC. Everything is seeded by ``ChannelConfig.seed``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -19,9 +20,15 @@ from semlink.channel.checks import check_choice, check_number, check_probability
 from semlink.channel.erasure import Bernoulli, ErasureModel, GilbertElliott
 from semlink.channel.report import ChannelReport
 from semlink.channel.rows import erase_packets, packet_count, rows_per_each_packet
-from semlink.packets import Frame
 
 LOSS_MODELS = ("none", "bernoulli", "gilbert_elliott")
+
+
+@dataclass(frozen=True)
+class _Carried:
+    """A datagram as the loss and bit-error stages see it: all of its bytes are ``payload`` to them."""
+
+    payload: bytes
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,7 @@ class ChannelConfig:
 
 
 class Channel:
-    """A seeded channel: ``transmit_frame`` for packets, ``transmit_tensor`` for the trainer.
+    """A seeded channel: ``transmit_datagrams`` for packets, ``transmit_tensor`` for the trainer.
 
     The packet view keeps state across frames (a Gilbert–Elliott chain runs on
     over the packet stream, as netem's does); :meth:`reset` rewinds to the seed.
@@ -126,16 +133,16 @@ class Channel:
         self._torch_seed = int(torch_seq.generate_state(1, np.uint64)[0] >> np.uint64(1))
         self._generators: dict[torch.device, torch.Generator] = {}
 
-    def transmit_frame(self, frame: Frame) -> tuple[Frame, ChannelReport]:
-        """Drop packets, then flip bits in the survivors; dropped packets are absent from the result."""
-        packets = frame.packets
+    def transmit_datagrams(self, datagrams: Sequence[bytes]) -> tuple[list[bytes], ChannelReport]:
+        """Drop datagrams, then flip bits anywhere in the survivors; dropped ones are absent from the result."""
+        packets: tuple[_Carried, ...] = tuple(_Carried(bytes(d)) for d in datagrams)
         report = ChannelReport(packets_in=len(packets))
         if self._loss is not None:
             packets, report = self._loss.drop(packets)
         if self.bit_errors is not None:
             packets, bit_report = self.bit_errors.corrupt(packets, self._bits_rng)
             report = report.followed_by(bit_report)
-        return frame.with_packets(packets), report
+        return [p.payload for p in packets], report
 
     def generator(self, device: torch.device | str) -> torch.Generator:
         """The channel's own torch generator on ``device``, seeded from the config."""

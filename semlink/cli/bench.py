@@ -15,21 +15,24 @@ from semlink.channel import Channel
 from semlink.cli.options import add_model_options
 from semlink.codecs import codec_names
 from semlink.florence import LanguageHalf, TaskRequest, VisionHalf
-from semlink.packets import Frame
+from dataclasses import replace
+
+from semlink.packets import Frame, Session
+from semlink.pipeline import session_bytes
 from semlink.runtime import load_codec_for, load_model
 from semlink.samples import sample_images
-from semlink.wire import frame_from_bytes, frame_to_bytes, frame_to_message
+from semlink.wire import frame_datagrams, parse_packets, wire_bytes
 
 log = logging.getLogger(__name__)
 
 HELP = """\
 Times one frame at a time through the real link code:
-  compress    codec.compress (analysis, quantization, zstd per packet)
-  serialize   semlink.wire.frame_to_bytes
+  compress    codec.compress (analysis, quantization, zstd or ANS per packet)
+  serialize   semlink.wire.frame_datagrams (headers and checks)
   proxy       a real loopback gRPC hop through a channel_sim process (lossless);
-              with --proxy inprocess: Channel.transmit_frame, no network
-  reassemble  semlink.wire.frame_from_bytes (parse, validate), packets in order
-  decompress  codec.decompress (CRC, zstd, dequantization, synthesis)
+              with --proxy inprocess: Channel.transmit_datagrams, no network
+  reassemble  semlink.wire.parse_packets (checks, headers, sequence numbers)
+  decompress  codec.decompress (zstd or ANS, dequantization, synthesis)
 and prints p50/p99 per stage, frames/s and packets/s through the proxy (all
 frames streamed back to back), and the link's share of end-to-end time: vision
 tower + link + language model answering --task, the model halves timed on
@@ -64,42 +67,37 @@ def timed(fn: Callable, *args):
     return out, time.perf_counter() - start
 
 
-def reassemble(data: bytes, known: tuple[str, ...]) -> Frame:
-    """What the receiver does on arrival: parse and validate the message, packets ordered by index."""
-    frame = frame_from_bytes(data, known)
-    return frame.with_packets(tuple(sorted(frame.packets, key=lambda p: p.index)))
+def reassemble(datagrams: list[bytes], session: Session) -> Frame:
+    """What the receiver does on arrival: check and parse the datagrams into a frame of the session."""
+    return parse_packets(datagrams, session, None).frames[0]
 
 
-def numbered(frames: list[Frame], first_id: int) -> list:
-    """``FrameMessage``s of ``frames`` under fresh ids (header and packets), so each pass's arrivals are its own."""
-    messages = []
-    for i, frame in enumerate(frames):
-        message = frame_to_message(frame)
-        message.header.frame_id = first_id + i
-        for packet in message.packets:
-            packet.frame_id = first_id + i
-        messages.append(message)
-    return messages
+def renumbered(frames: list[Frame], session: Session, first_seq: int) -> list[Frame]:
+    """``frames`` under fresh sequence numbers, so each pass's arrivals are its own."""
+    return [replace(f, header=replace(f.header, frame_id=session.frame_id(first_seq + i)),
+                    packets=tuple(replace(p, frame_id=session.frame_id(first_seq + i)) for p in f.packets))
+            for i, f in enumerate(frames)]
 
 
-def proxy_stage(mode: str, frames: list[Frame]) -> tuple[str, list[float], float]:
+def proxy_stage(mode: str, frames: list[Frame], session: Session) -> tuple[str, list[float], float]:
     """``(how, per-frame seconds, seconds to stream all frames)`` for the proxy hop."""
     if mode in ("auto", "process"):
         try:
             from semlink.launch.proxy_hop import ProxyHop
 
-            with ProxyHop() as hop:
-                hop.send(numbered(frames[:1], 1 << 40))  # open the stream
-                times = [hop.send([m])[0][0] for m in numbered(frames, 2 << 40)]
-                _, total = hop.send(numbered(frames, 3 << 40))
+            with ProxyHop(session) as hop:
+                n = len(frames)
+                hop.send(renumbered(frames[:1], session, 1))  # open the stream
+                times = [hop.send([f])[0][0] for f in renumbered(frames, session, 2)]
+                _, total = hop.send(renumbered(frames, session, 2 + n))
                 return "gRPC loopback through a channel_sim process", times, total
         except (ImportError, RuntimeError, OSError) as err:
             if mode == "process":
                 raise
             log.warning("no channel_sim process (%s); timing the proxy in-process", str(err).splitlines()[0])
     channel = Channel()
-    times = [timed(channel.transmit_frame, f)[1] for f in frames]
-    return "in-process Channel.transmit_frame (no network)", times, sum(times)
+    times = [timed(channel.transmit_datagrams, frame_datagrams(f, session))[1] for f in frames]
+    return "in-process Channel.transmit_datagrams (no network)", times, sum(times)
 
 
 def run(args) -> int:
@@ -111,44 +109,49 @@ def run(args) -> int:
     images = sample_images(args.images)
     features, vision_s = timed(VisionHalf(bundle).encode, images)
     features = features.float()
-    known = (codec.codec_id,)
+    session = codec.session(1, images[0].size)
 
     times: dict[str, list[float]] = {s: [] for s in STAGES}
     sent: list[Frame] = []
+    wire: list[int] = []
     decoded = []
     for i in range(args.frames):
         x = features[i % len(images):i % len(images) + 1]
-        [frame], t = timed(codec.compress, x, [i])
+        [frame], t = timed(codec.compress, x, [session.frame_id(i)])
         times["compress"].append(t)
-        data, t = timed(frame_to_bytes, frame)
+        datagrams, t = timed(frame_datagrams, frame, session)
         times["serialize"].append(t)
-        received, t = timed(reassemble, data, known)
+        wire.append(wire_bytes(datagrams))
+        received, t = timed(reassemble, datagrams, session)
         times["reassemble"].append(t)
         (x_hat, _), t = timed(codec.decompress, [received])
         times["decompress"].append(t)
         sent.append(frame)
         if i < len(images):
             decoded.append(x_hat)
-    how, times["proxy"], stream_s = proxy_stage(args.proxy, sent)
+    how, times["proxy"], stream_s = proxy_stage(args.proxy, sent, session)
 
     language = LanguageHalf(bundle)
     requests = [TaskRequest(args.task, im.size) for im in images]
     _, language_s = timed(language.answer, torch.cat(decoded).to(bundle.device, bundle.dtype), requests)
 
-    report = summarize(args, bundle, sent, times, how, stream_s, vision_s / len(images), language_s / len(images))
+    report = summarize(args, bundle, sent, wire, times, how, stream_s, vision_s / len(images),
+                       language_s / len(images))
+    report["session_bytes"] = session_bytes(session)
     print(json.dumps(report) if args.json else table(report))
     return 0
 
 
-def summarize(args, bundle, sent, times, how, stream_s, vision_s, language_s) -> dict:
+def summarize(args, bundle, sent, wire, times, how, stream_s, vision_s, language_s) -> dict:
     ms = {s: {"p50": 1000 * float(np.percentile(t, 50)), "p99": 1000 * float(np.percentile(t, 99))}
           for s, t in times.items()}
     link_ms = sum(v["p50"] for v in ms.values())
     end_to_end_ms = 1000 * vision_s + link_ms + 1000 * language_s
-    packets = sum(f.header.packet_count for f in sent)
+    packets = sum(f.total_packets for f in sent)
     return {
         "model": args.model, "codec": args.codec, "device": str(bundle.device), "frames": len(sent),
         "feature_shape": list(bundle.feature_shape),
+        "wire_bytes": round(sum(wire) / len(wire)),
         "payload_bytes": round(sum(f.payload_bytes for f in sent) / len(sent)),
         "packets_per_frame": packets / len(sent),
         "stages_ms": ms, "proxy": how,
@@ -161,7 +164,8 @@ def summarize(args, bundle, sent, times, how, stream_s, vision_s, language_s) ->
 def table(r: dict) -> str:
     lines = [
         f"bench link: model={r['model']} codec={r['codec']} device={r['device']} frames={r['frames']} "
-        f"features {tuple(r['feature_shape'])}: {r['payload_bytes']:,} B/frame in {r['packets_per_frame']:.0f} packets",
+        f"features {tuple(r['feature_shape'])}: {r['wire_bytes']:,} wire B/frame in {r['packets_per_frame']:.0f} "
+        f"packets ({r['payload_bytes']:,} B payload; session {r['session_bytes']:,} B once)",
         f"{'stage':<12}{'p50 ms':>10}{'p99 ms':>10}",
     ]
     lines += [f"{s:<12}{v['p50']:>10.3f}{v['p99']:>10.3f}" for s, v in r["stages_ms"].items()]

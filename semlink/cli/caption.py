@@ -48,7 +48,7 @@ def run(args) -> int:
         return 0
     result = answer["result"]
     print(result if isinstance(result, str) else json.dumps(result))
-    print(f"frame {answer['frame_id']}: {answer.get('payload_bytes', 0):,} B, "
+    print(f"frame {answer['frame_id']}: {ticket.get('wire_bytes') or answer.get('wire_bytes', 0):,} wire B, "
           f"{answer.get('packets_lost', 0)}/{answer.get('packets', '?')} packets lost, "
           f"{answer.get('latency_ms', 0):.0f} ms ({answer.get('model')}, {answer.get('codec')})")
     return 0

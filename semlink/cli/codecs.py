@@ -7,15 +7,18 @@ import json
 
 from semlink.cli.options import add_model_options
 from semlink.codecs import codec_names
-from semlink.pipeline import header_bytes
+from semlink.pipeline import session_bytes
+from semlink.wire import frame_datagrams, wire_bytes
 from semlink.runtime import load_codec_for, load_model
 from semlink.samples import sample_images
 from semlink.florence import VisionHalf
 
 HELP = """\
-Codes the built-in sample images with every codec and prints payload bytes per
-frame (entropy-coded, all packets), header bytes (counted separately), packet
-count and the ratio to raw float32 features. Example:
+Codes the built-in sample images with every codec and prints wire bytes per
+frame (every byte the channel carries: each packet's header, coded payload and
+check), the payload bytes within them, the session message each stream sends
+once, packets per frame and the ratio of wire bytes to raw float32 features.
+Example:
   semlink codecs --model base-random --json
 """
 
@@ -30,17 +33,20 @@ def register(sub) -> None:
 
 
 def measure(bundle, codec, features) -> dict:
-    frames = codec.compress(features, range(features.shape[0]))
+    height, width = bundle.image_size
+    session = codec.session(1, (width, height))
+    frames = codec.compress(features, [session.frame_id(i) for i in range(features.shape[0])])
     c, h, w = bundle.feature_shape
     raw_fp32 = c * h * w * 4
-    payload = sum(f.payload_bytes for f in frames) / len(frames)
+    wire = sum(wire_bytes(frame_datagrams(f, session)) for f in frames) / len(frames)
     return {
         "codec": codec.codec_id,
         "latent_shape": list(codec.latent_shape()),
-        "payload_bytes": round(payload),
-        "header_bytes": round(sum(header_bytes(f) for f in frames) / len(frames)),
-        "packets": frames[0].header.packet_count,
-        "ratio_vs_fp32": round(payload / raw_fp32, 5),
+        "wire_bytes": round(wire),
+        "payload_bytes": round(sum(f.payload_bytes for f in frames) / len(frames)),
+        "session_bytes": session_bytes(session),
+        "packets": frames[0].total_packets,
+        "ratio_vs_fp32": round(wire / raw_fp32, 5),
     }
 
 
@@ -54,9 +60,9 @@ def run(args) -> int:
         return 0
     c, h, w = bundle.feature_shape
     print(f"model {args.model}: features (C, H, W) = ({c}, {h}, {w}), raw fp32 = {c * h * w * 4:,} bytes/frame")
-    print(f"{'codec':<10}{'latent':>16}{'payload B':>12}{'header B':>10}{'packets':>9}{'vs fp32':>10}")
+    print(f"{'codec':<10}{'latent':>16}{'wire B':>10}{'payload B':>11}{'session B':>11}{'packets':>9}{'vs fp32':>10}")
     for r in rows:
         latent = "x".join(str(s) for s in r["latent_shape"])
-        print(f"{r['codec']:<10}{latent:>16}{r['payload_bytes']:>12,}{r['header_bytes']:>10}{r['packets']:>9}"
-              f"{r['ratio_vs_fp32']:>10.4f}")
+        print(f"{r['codec']:<10}{latent:>16}{r['wire_bytes']:>10,}{r['payload_bytes']:>11,}{r['session_bytes']:>11,}"
+              f"{r['packets']:>9}{r['ratio_vs_fp32']:>10.4f}")
     return 0

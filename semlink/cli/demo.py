@@ -61,7 +61,8 @@ def run(args) -> int:
             sent = [client.send(image, f"sample-{i}.png") for i, image in enumerate(images)]
             for i, (ticket, scene) in enumerate(zip(sent, scenes)):
                 answer = client.ask(ticket["frame_id"], args.task, args.text, args.wait_ms)
-                row = {"image": i, **answer, "expected": expected(scene, args.task)}
+                row = {"image": i, **answer, "wire_bytes_sent": ticket.get("wire_bytes"),
+                       "expected": expected(scene, args.task)}
                 print(json.dumps(row) if args.json else describe(row), flush=True)
     return 0
 
@@ -70,7 +71,8 @@ def describe(row: dict) -> str:
     result = row["result"]
     shown = repr(result) if isinstance(result, str) else json.dumps(result)
     lost = f"{row['packets_lost']}/{row['packets']}" if "packets" in row else str(row["packets_lost"])
-    line = (f"frame {row['frame_id']}: {shown}  [{row['payload_bytes']:,} B, lost {lost} packets, "
+    sent = row.get("wire_bytes_sent") or row["wire_bytes"]
+    line = (f"frame {row['frame_id']}: {shown}  [{sent:,} wire B, lost {lost} packets, "
             f"{row['latency_ms']:.0f} ms]")
     if isinstance(row.get("expected"), str):
         line += f"\n  expected: {row['expected']!r}"

@@ -112,10 +112,10 @@ def run(args) -> int:
 
 def _print_table(results) -> None:
     keys = sorted({k for r in results for k in r.metrics})
-    head = f"{'task':<20}{'codec':<12}{'loss':>6}{'snr':>6}{'bytes':>10}{'lost':>6}" + "".join(f"{k:>14}" for k in keys)
+    head = f"{'task':<20}{'codec':<12}{'loss':>6}{'snr':>6}{'wire B':>10}{'lost':>6}" + "".join(f"{k:>14}" for k in keys)
     print(head)
     for r in results:
         snr = "-" if r.snr_db is None else f"{r.snr_db:g}"
         cells = "".join(f"{r.metrics[k]:>14.3f}" if k in r.metrics else f"{'':>14}" for k in keys)
-        print(f"{r.task:<20}{r.codec:<12}{r.loss:>6.2f}{snr:>6}{r.payload_bytes:>10,.0f}{r.packets_lost:>6.1f}{cells}")
+        print(f"{r.task:<20}{r.codec:<12}{r.loss:>6.2f}{snr:>6}{r.wire_bytes:>10,.0f}{r.packets_lost:>6.1f}{cells}")
     print(f"model {results[0].model}, n={results[0].n} frames per row" if results else "no results")

@@ -13,6 +13,7 @@ symbols and back. The same ``analysis``/``synthesis`` code serves both views:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import ClassVar
@@ -21,10 +22,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from semlink.packets import Frame
-from semlink.packets.packetizer import depacketize, packetize
+from semlink.packets import Frame, PayloadCoder, Session, ZstdCoder, packetize, unpack
+from semlink.packets.datagram import overhead_bytes
 
-# (latent (B,c,h,w), rows_per_packet, bits_per_row) -> (latent after the channel, lost_rows (B,h) bool)
+# (latent (B,c,h,w), rows_per_packet, bits_per_row) -> (latent after the channel, lost_rows (B,h) bool);
+# bits_per_row counts every bit a packet of that row puts on the channel (header and check shared out per row)
 TensorChannel = Callable[[torch.Tensor, int, int], tuple[torch.Tensor, torch.Tensor]]
 
 
@@ -89,6 +91,35 @@ class Codec(nn.Module):
         """Train-time stand-in for ``quantize``+dequantise: ``(y_tilde, bits (B,))``. Default: exact."""
         return y, torch.full((y.shape[0],), float(self.bits_per_frame()), device=y.device)
 
+    # --- wire -------------------------------------------------------------------------------
+    #: per-packet check on the wire; the learned codec's short packets use CRC-16
+    packet_check: ClassVar[str] = "crc32"
+    #: whether each frame sends its own dequantisation constants (in a side packet)
+    per_frame_constants: ClassVar[bool] = False
+
+    def payload_coder(self) -> PayloadCoder:
+        """How one packet's rows become bytes (zstd unless the codec has an entropy model)."""
+        return ZstdCoder()
+
+    def entropy_model_id(self) -> str:
+        """Identity of the entropy model both ends must share ("" when coded with zstd)."""
+        return ""
+
+    def static_constants(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """Dequantisation ``(scale, offset)`` that never change (sent once, in the session)."""
+        return (), ()
+
+    def session(self, session_id: int, image_size: tuple[int, int] = (0, 0)) -> Session:
+        """The session a stream of this codec's frames opens with."""
+        scale, offset = self.static_constants()
+        return Session(
+            session_id=session_id, codec=self.codec_id, codec_config=json.dumps(self.config_dict(), sort_keys=True),
+            fingerprint=self.fingerprint, feature_shape=self.feature_shape, shape=self.latent_shape(),
+            dtype=self.wire_dtype, rows_per_packet=self.rows_per_packet, scale=scale, offset=offset,
+            side_info=self.per_frame_constants, entropy_coder=self.payload_coder().name,
+            entropy_model=self.entropy_model_id(), check=self.packet_check, image_size=image_size,
+        )
+
     # --- shared behaviour --------------------------------------------------------------------
     @property
     def rows_per_packet(self) -> int:
@@ -101,52 +132,70 @@ class Codec(nn.Module):
         c, h, w = self.latent_shape()
         return c * h * w * self.bits_per_symbol()
 
+    def framing_bits_per_row(self) -> float:
+        """Header and check bits of a packet, shared out over the rows it carries."""
+        return overhead_bytes(self.packet_check) * 8 / self.rows_per_packet
+
     def forward(self, x: torch.Tensor, channel: TensorChannel | None = None) -> CodecOutput:
-        """Training view: ``x (B, C, H, W)`` → reconstruction, bits estimate, erasures (differentiable)."""
+        """Training view: ``x (B, C, H, W)`` → reconstruction, bits estimate, erasures (differentiable).
+
+        The channel sees packets as long as the ones sent: the rate estimate's bits
+        per row (at least a whole symbol stream's for codecs without an entropy model)
+        plus each packet's header and check.
+        """
         y_tilde, bits = self.simulate_quantization(self.analysis(x))
         lost = torch.zeros(y_tilde.shape[0], y_tilde.shape[2], dtype=torch.bool, device=y_tilde.device)
         if channel is not None:
-            c, _, w = self.latent_shape()
-            y_tilde, lost = channel(y_tilde, self.rows_per_packet, c * w * self.bits_per_symbol())
+            rows = y_tilde.shape[2]
+            bits_per_row = float(bits.detach().float().mean()) / rows + self.framing_bits_per_row()
+            y_tilde, lost = channel(y_tilde, self.rows_per_packet, bits_per_row)
         return CodecOutput(self.synthesis(y_tilde, lost), bits, lost)
 
     @torch.no_grad()
-    def compress(self, x: torch.Tensor, frame_ids: Sequence[int], sent_at_ns: int = 0) -> list[Frame]:
+    def compress(self, x: torch.Tensor, frame_ids: Sequence[int]) -> list[Frame]:
         """Features ``(B, C, H, W)`` → one :class:`Frame` of packets per image."""
         if tuple(x.shape[1:]) != self.feature_shape:
             raise CodecError(f"{self.codec_id} codec expects features {self.feature_shape}, got {tuple(x.shape[1:])}")
         symbols = self.quantize(self.analysis(x))
-        return [
-            packetize(
-                symbols.values[i],
-                frame_id=int(fid),
-                codec=self.codec_id,
-                fingerprint=self.fingerprint,
-                feature_shape=self.feature_shape,
-                rows_per_packet=self.rows_per_packet,
-                scale=tuple(float(s) for s in symbols.scale[i]) if symbols.scale.size else (),
-                offset=tuple(float(o) for o in symbols.offset[i]) if symbols.offset.size else (),
-                sent_at_ns=sent_at_ns,
-            )
-            for i, fid in enumerate(frame_ids)
-        ]
+        coder = self.payload_coder()
+        static_scale, static_offset = self.static_constants()
+        frames = []
+        for i, fid in enumerate(frame_ids):
+            if self.per_frame_constants:
+                scale, offset = tuple(symbols.scale[i]), tuple(symbols.offset[i])
+            else:
+                scale, offset = static_scale, static_offset
+            frames.append(packetize(
+                symbols.values[i], frame_id=int(fid), codec=self.codec_id, fingerprint=self.fingerprint,
+                feature_shape=self.feature_shape, rows_per_packet=self.rows_per_packet, scale=scale,
+                offset=offset, side_info=self.per_frame_constants, coder=coder,
+            ))
+        return frames
 
     @torch.no_grad()
     def decompress(self, frames: Sequence[Frame]) -> tuple[torch.Tensor, torch.Tensor]:
         """Frames (possibly missing packets) → features ``(B, C, H, W)`` and lost rows ``(B, h)``."""
-        values, scales, offsets, lost = [], [], [], []
+        features, lost_rows, _ = self.decompress_with_reports(frames)
+        return features, lost_rows
+
+    @torch.no_grad()
+    def decompress_with_reports(self, frames: Sequence[Frame]):
+        """As :meth:`decompress`, plus each frame's :class:`~semlink.packets.DecodeReport`."""
+        coder = self.payload_coder()
+        unpacked = []
         for frame in frames:
             self.check_frame(frame)
-            latent, lost_rows = depacketize(frame)[:2]
-            values.append(latent)
-            scales.append(np.asarray(frame.header.scale, np.float32))
-            offsets.append(np.asarray(frame.header.offset, np.float32))
-            lost.append(lost_rows)
-        symbols = Symbols(np.stack(values), np.stack(scales), np.stack(offsets))
+            unpacked.append(unpack(frame, coder))
+        c = self.latent_shape()[0]
+        scales = [u.scale if u.scale.size else np.ones(c, np.float32) for u in unpacked]
+        offsets = [u.offset if u.offset.size else np.zeros(c, np.float32) for u in unpacked]
+        if all(u.scale.size == 0 for u in unpacked) and not self.static_constants()[0]:
+            scales, offsets = [np.zeros(0, np.float32)] * len(unpacked), [np.zeros(0, np.float32)] * len(unpacked)
+        symbols = Symbols(np.stack([u.latent for u in unpacked]), np.stack(scales), np.stack(offsets))
         device = self.device
         y_hat = torch.from_numpy(symbols.dequantize()).to(device)
-        lost_rows = torch.from_numpy(np.stack(lost)).to(device)
-        return self.synthesis(y_hat, lost_rows), lost_rows
+        lost_rows = torch.from_numpy(np.stack([u.lost_rows for u in unpacked])).to(device)
+        return self.synthesis(y_hat, lost_rows), lost_rows, [u.report for u in unpacked]
 
     def check_frame(self, frame: Frame) -> None:
         """Refuse frames made by another codec, for other weights, or of the wrong shape."""

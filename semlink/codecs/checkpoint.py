@@ -27,6 +27,8 @@ def save_codec(codec: Codec, path: str | Path, extra: dict[str, str] | None = No
     """Write ``codec`` to ``path`` (a ``.safetensors`` file) with its config and fingerprint."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if hasattr(codec, "update"):  # freeze the entropy model into the integer tables the wire codes with
+        codec.update()
     metadata = {
         "format": FORMAT,
         "codec": codec.codec_id,
@@ -69,6 +71,18 @@ def load_codec(path: str | Path, fingerprint: str | None = None) -> Codec:
         metadata["fingerprint"],
         **json.loads(metadata["config"]),
     )
-    codec.load_state_dict(load_file(str(path)))
+    state = load_file(str(path))
+    missing = [k for k in codec.state_dict() if k not in state]
+    if missing == ["entropy_tables"]:
+        # Written before the wire coded with the entropy model: derive the tables from its parameters.
+        # Re-save it (semlink codecs --update PATH) so that every machine codes with the same integers.
+        codec.load_state_dict(state, strict=False)
+        codec.update()
+    else:
+        try:
+            codec.load_state_dict(state)
+        except RuntimeError as err:
+            raise CodecError(f"{path} does not fit a {metadata['codec']} codec of this semlink release ({err}); "
+                             "retrain it with `semlink train` or refit it") from err
     codec.eval()
     return codec

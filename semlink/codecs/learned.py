@@ -8,8 +8,12 @@ a diagonal order (wire row ``r`` holds latent position ``((r + j) mod h, j)`` of
 every column ``j``), so a lost packet erases a scattered diagonal whose neighbours
 all arrive, instead of a whole band of the image. Training is quantisation-aware
 (additive uniform noise or a straight-through round) with a learned factorised
-entropy model giving the rate term, as in CompressAI; on the wire the symbols are
-zstd-coded.
+entropy model giving the rate term, as in CompressAI. On the wire the same entropy
+model codes the symbols: its densities are discretised to integer tables
+(:meth:`LearnedCodec.update`, run when the codec is saved; the tables are part of
+the checkpoint, so both ends code with the very same integers) and each packet is
+one ANS stream (:mod:`semlink.entropy`). The bits the rate term estimates and the
+bytes sent differ only by the coder's per-stream overhead.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from semlink.codecs.base import Codec, Symbols
+from semlink.entropy import CdfTables, EntropyDecodeError, decode, encode
+from semlink.packets import PayloadError
 
 
 @dataclass(frozen=True)
@@ -126,11 +132,30 @@ class FactorizedLogistic(nn.Module):
         return -torch.log2(likelihood).sum(dim=(1, 2, 3))
 
 
+class EntropyPayloadCoder:
+    """A packet's rows as one ANS stream under the codec's integer tables (channel ``k`` uses table ``k``)."""
+
+    name = "ans"
+
+    def __init__(self, tables: CdfTables):
+        self.tables = tables
+
+    def encode(self, block):
+        return encode(self.tables, block)
+
+    def decode(self, data, shape, dtype):
+        try:
+            return decode(self.tables, data, shape)
+        except EntropyDecodeError as err:
+            raise PayloadError("ans", str(err)) from err
+
+
 class LearnedCodec(Codec):
     """Trainable compressor/decompressor pair with a learned entropy model."""
 
     codec_id = "learned"
     wire_dtype = "uint8"
+    packet_check = "crc16"  # packets of a few dozen bytes: 2 check bytes, not 4
 
     def __init__(self, config: LearnedConfig, feature_shape, fingerprint: str):
         super().__init__(config, feature_shape, fingerprint)
@@ -145,6 +170,38 @@ class LearnedCodec(Codec):
         self.entropy_model = FactorizedLogistic(self.latent_channels)
         self.interleave = DiagonalInterleave(*self.latent_shape()[1:]) if config.interleave else None
         self.half_range = 2 ** (config.bits - 1)
+        # The entropy model's integer tables as coded on the wire; all zeros until update() fills them.
+        self.register_buffer("entropy_tables", torch.zeros(self.latent_channels, 2**config.bits, dtype=torch.int32))
+        self._coder: EntropyPayloadCoder | None = None
+
+    # --- the entropy model on the wire ------------------------------------------------------------
+    @torch.no_grad()
+    def update(self) -> "LearnedCodec":
+        """Discretise the entropy model into the integer tables the wire codes with (after training)."""
+        tables = CdfTables.from_logistic(self.entropy_model.loc.detach().double().cpu().numpy(),
+                                         self.entropy_model.log_scale.detach().double().cpu().numpy(),
+                                         self.config.bits)
+        self.entropy_tables.copy_(torch.from_numpy(tables.to_array()))
+        self._coder = None
+        return self
+
+    def tables(self) -> CdfTables:
+        """The wire's tables; a codec never updated (fresh, untrained) gets them from its entropy model now."""
+        if not bool(self.entropy_tables.any()):
+            self.update()
+        return CdfTables.from_array(self.entropy_tables.cpu().numpy())
+
+    def payload_coder(self) -> EntropyPayloadCoder:
+        if self._coder is None:
+            self._coder = EntropyPayloadCoder(self.tables())
+        return self._coder
+
+    def entropy_model_id(self) -> str:
+        return self.payload_coder().tables.identity()
+
+    def static_constants(self):
+        c = self.latent_channels
+        return (1.0,) * c, (-float(self.half_range),) * c
 
     @torch.no_grad()
     def fit_normalization(self, features: torch.Tensor) -> "LearnedCodec":

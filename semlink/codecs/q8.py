@@ -1,7 +1,9 @@
 """``q8``: per-channel uniform 8-bit quantisation of the raw features; needs no training.
 
-Each frame carries, per channel, ``scale = (max - min) / 255`` and ``offset = min``;
-a symbol ``q`` decodes to ``q * scale + offset``, so the error is ≤ ``scale / 2``.
+Each frame carries, per channel, ``scale = (max - min) / 255`` and ``offset = min``
+as float16 in its side packet (2 KB at 512 channels, 4 KB at 1024, half of the
+float32 it once sent); a symbol ``q`` decodes to ``q * scale + offset``, so the
+error is ≤ ``scale / 2`` plus the float16 rounding of the constants.
 """
 
 from __future__ import annotations
@@ -25,12 +27,26 @@ class UniformConfig:
             raise ValueError(f"bits must be in 1..8 (symbols are sent as uint8), got {self.bits}")
 
 
+# The smallest normal float16: constants travel as float16, and a subnormal scale would lose its precision.
+MIN_SCALE = 2.0**-14
+
+
 def channel_range(y: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-frame, per-channel ``(scale, offset)`` of shape ``(B, c)`` for ``y (B, c, h, w)``."""
-    lo = y.amin(dim=(2, 3))
+    """Per-frame, per-channel ``(scale, offset)`` of shape ``(B, c)`` for ``y (B, c, h, w)``, float16-exact.
+
+    The offset is rounded down and the scale up, so ``2**bits - 1`` steps from the
+    offset still cover the channel's whole range and no value is clamped.
+    """
+    lo32 = y.amin(dim=(2, 3))
+    lo16 = lo32.half()
+    lo = torch.where(lo16.float() > lo32, torch.nextafter(lo16, torch.tensor(float("-inf"), dtype=torch.half)),
+                     lo16).float()
     hi = y.amax(dim=(2, 3))
-    scale = ((hi - lo) / (2**bits - 1)).clamp(min=1e-8)
-    return scale, lo
+    scale = ((hi - lo) / (2**bits - 1)).clamp(min=MIN_SCALE)
+    rounded = scale.half().float()
+    rounded = torch.where(rounded < scale, torch.nextafter(rounded.half(), torch.tensor(float("inf"),
+                          dtype=torch.half)).float(), rounded)
+    return rounded, lo
 
 
 def quantize_uniform(y: torch.Tensor, bits: int) -> Symbols:
@@ -52,6 +68,8 @@ def simulate_uniform(y: torch.Tensor, bits: int) -> torch.Tensor:
 
 class UniformQuantized:
     """Mixin for codecs whose latent is quantised per channel to ``config.bits`` bits (q8, pca)."""
+
+    per_frame_constants = True
 
     def quantize(self, y):
         return quantize_uniform(y, self.config.bits)

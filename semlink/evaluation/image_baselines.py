@@ -1,7 +1,9 @@
 """Pixel baselines: send the image itself as JPEG or WebP through the same packet channel.
 
-The coded image is cut into MTU-sized packets (CRC-protected like semlink's, so a
-corrupted packet is a lost one). A receiver of a stream without restart markers
+The coded image is cut into MTU-sized packets in the very datagram framing the
+features travel in (a 3-byte header and a CRC-16 each, the learned codec's
+framing), so its wire bytes count the same overhead and a corrupted packet is a
+lost one. A receiver of a stream without restart markers
 cannot resynchronise after a gap, so the image decodes from the bytes before
 the first lost packet (PIL's truncated-image decoding fills the rest with grey);
 a stream that cannot be decoded at all becomes a grey image.
@@ -10,14 +12,14 @@ a stream that cannot be decoded at all becomes a grey image.
 from __future__ import annotations
 
 import io
-import zlib
 
 from PIL import Image, ImageFile
 
 from semlink.channel import Channel
-from semlink.packets import Frame, FrameHeader, Packet
+from semlink.packets import CorruptDatagram, decode_datagram, encode_datagram
 
 PACKET_BYTES = 1200
+CHECK = "crc16"
 FORMATS = {"jpeg": "JPEG", "webp": "WEBP"}
 
 
@@ -33,25 +35,27 @@ def encode_image(image: Image.Image, fmt: str, quality: int, size: tuple[int, in
     return buf.getvalue()
 
 
-def image_frame(data: bytes, frame_id: int) -> Frame:
-    """The coded image as a frame of ``PACKET_BYTES`` packets (one "row" per packet)."""
+def image_datagrams(data: bytes, seq: int) -> list[bytes]:
+    """The coded image as datagrams of at most ``PACKET_BYTES`` payload bytes each."""
     chunks = [data[i : i + PACKET_BYTES] for i in range(0, len(data), PACKET_BYTES)] or [b""]
-    header = FrameHeader(frame_id=frame_id, codec="image", fingerprint="", shape=(1, len(chunks), PACKET_BYTES),
-                         dtype="uint8", packet_count=len(chunks), rows_per_packet=1, feature_shape=(0, 0, 0))
-    packets = tuple(Packet(frame_id, i, i, i + 1, c, zlib.crc32(c)) for i, c in enumerate(chunks))
-    return Frame(header, packets)
+    return [encode_datagram(seq, i, chunk, CHECK) for i, chunk in enumerate(chunks)]
 
 
-def received_bytes(frame: Frame) -> bytes:
-    """The decodable prefix: packets in order up to the first lost or corrupted one."""
-    by_index = {p.index: p for p in frame.packets}
+def received_bytes(datagrams: list[bytes], count: int) -> tuple[bytes, int]:
+    """The decodable prefix (packets in order up to the first missing or corrupted one), and packets lost."""
+    by_index = {}
+    for data in datagrams:
+        try:
+            datagram = decode_datagram(data, CHECK)
+        except CorruptDatagram:
+            continue
+        by_index.setdefault(datagram.index, datagram.payload)
     out = bytearray()
-    for i in range(frame.header.packet_count):
-        p = by_index.get(i)
-        if p is None or zlib.crc32(p.payload) != p.crc32:
+    for i in range(count):
+        if i not in by_index:
             break
-        out += p.payload
-    return bytes(out)
+        out += by_index[i]
+    return bytes(out), count - sum(1 for i in range(count) if i in by_index)
 
 
 def decode_image(data: bytes, size: tuple[int, int]) -> Image.Image:
@@ -68,13 +72,11 @@ def decode_image(data: bytes, size: tuple[int, int]) -> Image.Image:
         ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
 
-def send_image(image: Image.Image, fmt: str, quality: int, channel: Channel | None, frame_id: int,
-               size: tuple[int, int]) -> tuple[Image.Image, int, int, int]:
-    """→ (received image, payload bytes, packets, packets lost)."""
+def send_image(image: Image.Image, fmt: str, quality: int, channel: Channel | None, seq: int,
+               size: tuple[int, int]) -> tuple[Image.Image, tuple[int, int, int, int]]:
+    """→ (received image, (wire bytes, payload bytes, packets, packets lost))."""
     data = encode_image(image, fmt, quality, size)
-    frame = image_frame(data, frame_id)
-    received = channel.transmit_frame(frame)[0] if channel is not None else frame
-    lost = frame.header.packet_count - sum(
-        1 for p in received.packets if zlib.crc32(p.payload) == p.crc32
-    )
-    return decode_image(received_bytes(received), size), len(data), frame.header.packet_count, lost
+    sent = image_datagrams(data, seq)
+    arrived = channel.transmit_datagrams(sent)[0] if channel is not None else sent
+    got, lost = received_bytes(arrived, len(sent))
+    return decode_image(got, size), (sum(len(d) for d in sent), len(data), len(sent), lost)

@@ -35,10 +35,10 @@ def plot_sweep(results: list[EvalResult], out_dir: str | Path) -> list[Path]:
             for r in clean:
                 groups[_family(r.codec)].append(r)
             for family, rs in sorted(groups.items()):
-                rs.sort(key=lambda r: r.payload_bytes)
-                ax.plot([r.payload_bytes for r in rs], [r.metrics[metric] for r in rs], "o-", label=family)
+                rs.sort(key=lambda r: r.wire_bytes)
+                ax.plot([r.wire_bytes for r in rs], [r.metrics[metric] for r in rs], "o-", label=family)
             ax.set_xscale("log")
-            ax.set(xlabel="payload bytes per frame (log)", ylabel=metric, title=f"{task}: quality vs bytes (clean)")
+            ax.set(xlabel="wire bytes per frame (log)", ylabel=metric, title=f"{task}: quality vs bytes (clean)")
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
             written.append(_save(fig, out_dir / f"{slug}_quality_vs_bytes.png"))
@@ -53,7 +53,7 @@ def plot_sweep(results: list[EvalResult], out_dir: str | Path) -> list[Path]:
             for codec, rs in sorted(groups.items()):
                 rs.sort(key=lambda r: getattr(r, key))
                 ax.plot([getattr(r, key) for r in rs], [r.metrics[metric] for r in rs], "o-",
-                        label=f"{codec} ({rs[0].payload_bytes:,.0f} B)")
+                        label=f"{codec} ({rs[0].wire_bytes:,.0f} B)")
             ax.set(xlabel=label, ylabel=metric, title=f"{task}: quality vs {axis}")
             ax.grid(alpha=0.3)
             ax.legend(fontsize=7)

@@ -16,7 +16,8 @@ from semlink.evaluation.data import EvalSample
 from semlink.evaluation.image_baselines import send_image
 from semlink.florence import FlorenceBundle, LanguageHalf, TaskRequest, VisionHalf
 from semlink.metrics import agreement, attribute_accuracy, cider_bleu, exact_match, mean_average_precision
-from semlink.pipeline import header_bytes
+from semlink.pipeline import session_bytes, with_image_size
+from semlink.wire.carry import carry
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,9 @@ class EvalResult:
     n: int
     loss: float
     snr_db: float | None
+    wire_bytes: float  # every byte the channel carried for a frame: packet headers, payloads and checks
     payload_bytes: float
-    header_bytes: float
+    session_bytes: int  # once per stream, on the reliable control plane
     packets: float
     packets_lost: float
     latency_ms: float
@@ -96,32 +98,35 @@ def run_link(bundle: FlorenceBundle, codec: Codec | PixelBaseline, samples: Sequ
     answers, stats = [], []
     label = sender_label(codec)
     bar = tqdm(total=len(samples), desc=f"{label} {task}", unit="frame", disable=not progress, leave=False)
-    next_id = 0
+    session = None if isinstance(codec, PixelBaseline) else codec.session(1, samples[0].image.size)
+    next_seq = 0
     for batch in _batches(list(samples), batch_size):
         images = [s.image for s in batch]
-        ids = list(range(next_id, next_id + len(batch)))
-        next_id += len(batch)
+        seqs = list(range(next_seq, next_seq + len(batch)))
+        next_seq += len(batch)
         if isinstance(codec, PixelBaseline):
             size = bundle.image_size[::-1]
             received, batch_stats = [], []
-            for fid, im in zip(ids, images):
-                got, nbytes, packets, lost = send_image(im, codec.fmt, codec.quality, channel, fid, size)
+            for seq, im in zip(seqs, images):
+                got, sent_stats = send_image(im, codec.fmt, codec.quality, channel, seq, size)
                 received.append(got)
-                batch_stats.append((nbytes, 0, packets, lost))
+                batch_stats.append(sent_stats)
             features = vision.encode(received)
         else:
-            sent = codec.compress(vision.encode(images).float(), ids)
-            got = [channel.transmit_frame(f)[0] if channel else f for f in sent]
-            features, _ = codec.decompress(got)
+            ids = [session.frame_id(seq) for seq in seqs]
+            sent = [with_image_size(f, im.size) for f, im in zip(codec.compress(vision.encode(images).float(), ids),
+                                                                   images)]
+            carried = [carry(f, session, channel) for f in sent]
+            features, _ = codec.decompress([c.received for c in carried])
             features = features.to(bundle.device, bundle.dtype)
-            batch_stats = [(s.payload_bytes, header_bytes(s), s.header.packet_count, len(r.damaged_indices()))
-                           for s, r in zip(sent, got)]
+            batch_stats = [(c.wire_bytes, s.payload_bytes, s.total_packets, len(c.received.lost_indices()))
+                           for s, c in zip(sent, carried)]
         requests = [TaskRequest(task, im.size, text) for im in images]
         answers += language.answer(features, requests)
         stats += batch_stats
         bar.update(len(batch))
     bar.close()
-    return answers, stats
+    return answers, stats, (session_bytes(session) if session is not None else 0)
 
 
 def score(task: str, answers: list, samples: Sequence[EvalSample], reference: list | None) -> dict[str, float]:
@@ -150,13 +155,13 @@ def evaluate(bundle: FlorenceBundle, codec: Codec | PixelBaseline, samples: Sequ
     channel = channel_for(loss, snr_db, seed, burst)
     start = time.perf_counter()
     with torch.no_grad():
-        answers, stats = run_link(bundle, codec, samples, task, channel, batch_size, progress)
+        answers, stats, once = run_link(bundle, codec, samples, task, channel, batch_size, progress)
     elapsed = (time.perf_counter() - start) * 1000 / max(1, len(samples))
     n = len(samples)
     name = sender_label(codec)
     result = EvalResult(
         model=bundle.name, codec=name, task=task, n=n, loss=loss, snr_db=snr_db,
-        payload_bytes=sum(s[0] for s in stats) / n, header_bytes=sum(s[1] for s in stats) / n,
+        wire_bytes=sum(s[0] for s in stats) / n, payload_bytes=sum(s[1] for s in stats) / n, session_bytes=once,
         packets=sum(s[2] for s in stats) / n, packets_lost=sum(s[3] for s in stats) / n,
         latency_ms=elapsed, metrics=score(task, answers, samples, reference),
     )

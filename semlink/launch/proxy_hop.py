@@ -2,8 +2,9 @@
 
     bench client ──FeatureLink.Stream──► channel_sim (child process) ──► Sink (this process)
 
-The sink stands where the receiver would be: it timestamps every frame as it
-arrives and acks it. Both ends live in this process, so one clock
+The sink stands where the receiver would be: it accepts the session, timestamps
+every frame as it arrives (by the sequence number of its first intact packet)
+and acks it. Both ends live in this process, so one clock
 (``time.perf_counter``) times the hop.
 """
 
@@ -21,8 +22,10 @@ import httpx
 from semlink.launch.config import CHANNEL, LinkConfig
 from semlink.launch.ports import LinkPorts
 from semlink.launch.process import ServiceProcess
-from semlink.v1 import semlink_pb2 as pb
-from semlink.v1 import semlink_pb2_grpc as pb_grpc
+from semlink.packets import CorruptDatagram, Frame, Session, decode_datagram
+from semlink.v2 import semlink_pb2 as pb
+from semlink.v2 import semlink_pb2_grpc as pb_grpc
+from semlink.wire import frame_datagrams, frame_message, message_to_session, session_to_message
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 GRPC_OPTIONS = [("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -39,17 +42,26 @@ class Sink(pb_grpc.FeatureLinkServicer):
         self._arrived = threading.Condition()
 
     def Stream(self, request_iterator, context):
+        session: Session | None = None
         for message in request_iterator:
-            yield self._record(message)
+            kind = message.WhichOneof("kind")
+            if kind == "session":
+                session = message_to_session(message.session)
+                yield pb.Downlink(session=pb.SessionReply(session_id=session.session_id, accepted=True))
+            elif kind == "frame" and session is not None:
+                yield pb.Downlink(ack=self._record(session, message.frame.packets))
 
-    def Send(self, request, context):
-        return self._record(request)
-
-    def _record(self, message: pb.FrameMessage) -> pb.Ack:
-        frame_id = message.header.frame_id
+    def _record(self, session: Session, datagrams) -> pb.Ack:
+        frame_id = 0
+        for data in datagrams:
+            try:
+                frame_id = session.frame_id(decode_datagram(data, session.check).seq16)
+                break
+            except CorruptDatagram:
+                continue
         with self._arrived:
             self.arrivals.setdefault(frame_id, time.perf_counter())
-            self.packets[frame_id] = self.packets.get(frame_id, 0) + len(message.packets)
+            self.packets[frame_id] = self.packets.get(frame_id, 0) + len(datagrams)
             self._arrived.notify_all()
         return pb.Ack(frame_id=frame_id, status="ok")
 
@@ -59,9 +71,14 @@ class Sink(pb_grpc.FeatureLinkServicer):
 
 
 class ProxyHop:
-    """Start the sink and a channel_sim pointing at it; ``send`` frames through and time them."""
+    """Start the sink and a channel_sim pointing at it; ``send`` frames of ``session`` through and time them.
 
-    def __init__(self, ready_timeout: float = 60.0):
+    Frame ids must stay below 2**16 frames of the session (the sink reads each frame's
+    sequence number from its packets).
+    """
+
+    def __init__(self, session: Session, ready_timeout: float = 60.0):
+        self.session = session
         self.ports = LinkPorts.free()
         self.config = LinkConfig(ports=self.ports, log_level="warning")
         self.sink = Sink()
@@ -81,6 +98,7 @@ class ProxyHop:
             with httpx.Client() as client:
                 self.proxy.wait_ready(time.monotonic() + self.ready_timeout, client)
             self._channel = grpc.insecure_channel(f"127.0.0.1:{self.ports.channel_grpc}", options=GRPC_OPTIONS)
+            self._outbox.put(pb.Uplink(session=session_to_message(self.session)))
             responses = pb_grpc.FeatureLinkStub(self._channel).Stream(self._requests())
             self._acks = threading.Thread(target=self._drain_acks, args=(responses,), daemon=True)
             self._acks.start()
@@ -98,17 +116,18 @@ class ProxyHop:
             if err.code() != grpc.StatusCode.CANCELLED:
                 raise
 
-    def _requests(self) -> Iterator[pb.FrameMessage]:
+    def _requests(self) -> Iterator[pb.Uplink]:
         while (item := self._outbox.get()) is not _DONE:
             yield item
 
-    def send(self, messages: Sequence[pb.FrameMessage], timeout: float = 60.0) -> tuple[list[float], float]:
-        """Send ``messages`` back to back; returns each one's send→arrival seconds and first send→last arrival."""
+    def send(self, frames: Sequence[Frame], timeout: float = 60.0) -> tuple[list[float], float]:
+        """Send ``frames`` back to back; returns each one's send→arrival seconds and first send→last arrival."""
+        messages = [frame_message(frame_datagrams(f, self.session)) for f in frames]
         starts = []
         for message in messages:
             starts.append(time.perf_counter())
             self._outbox.put(message)
-        ids = [m.header.frame_id for m in messages]
+        ids = [f.header.frame_id for f in frames]
         if not self.sink.wait_for(ids, timeout):
             missing = [f for f in ids if f not in self.sink.arrivals]
             raise RuntimeError(f"{len(missing)} of {len(ids)} frames did not come out of channel_sim in {timeout:.0f}s "

@@ -1,11 +1,16 @@
-"""A reconnecting gRPC sender: frames go into one ``FeatureLink.Stream`` call, acks come back as outcomes.
+"""A reconnecting gRPC sender: a session, then frames, go into one ``FeatureLink.Stream`` call; acks come back.
 
 The transmitter uses it towards channel_sim (or a receiver), and channel_sim uses it
-for its upstream hop. Frames wait in a bounded queue; one writer puts them on the
-stream, one reader matches acks to frames by ``frame_id``. When the stream dies,
-every frame written but not yet acked is reported lost (``connection lost``),
-queued frames stay queued, and the sender reconnects with exponential backoff and
-jitter. Every frame submitted ends with exactly one :class:`Outcome`.
+for its upstream hop. Every stream (every reconnect) opens with the sender's
+:class:`~semlink.packets.Session`; a refused session is reported (``refusal``), the
+frames waiting for it end ``rejected`` with the reason, and the sender tries
+again after its backoff. Frames wait in a bounded queue; one writer puts them on
+the stream as datagrams, one reader matches acks to frames by ``frame_id``. When
+the sender goes idle it sends a report of the last frame id it sent, so the far
+end can tell frames that lost every packet. When the stream dies, every frame
+written but not yet acked is reported lost (``connection lost``), queued frames
+stay queued, and the sender reconnects with exponential backoff and jitter.
+Every frame submitted ends with exactly one :class:`Outcome`.
 """
 
 from __future__ import annotations
@@ -19,16 +24,26 @@ from dataclasses import dataclass
 
 import grpc
 
-from semlink.packets import Frame
-from semlink.v1 import semlink_pb2 as pb
-from semlink.v1 import semlink_pb2_grpc as pb_grpc
-from semlink.wire import frame_to_message
+from semlink.packets import Frame, Session
+from semlink.v2 import semlink_pb2 as pb
+from semlink.v2 import semlink_pb2_grpc as pb_grpc
+from semlink.wire import frame_datagrams, frame_message, session_to_message, wire_bytes
 
 log = logging.getLogger(__name__)
 
 CONNECTION_LOST = "connection lost"
 SENDER_CLOSED = "sender closed"
 ACK_STATUSES = ("ok", "partial", "rejected", "lost")
+REPORT_AFTER_S = 0.1  # idle time after which the sender reports its last frame id
+SESSION_TIMEOUT_S = 30.0
+
+
+class SessionRefusedError(RuntimeError):
+    """The far end refused the stream's session; ``reason`` is its word for why."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"session refused ({reason}): {detail}")
+        self.reason, self.detail = reason, detail
 
 
 class QueueFull(RuntimeError):
@@ -86,14 +101,14 @@ class Backoff:
 
 class Delivery:
     """One submitted frame: ``sent`` resolves to True once it is on the stream (False if it never got
-    there), ``outcome`` to its :class:`Outcome`."""
+    there), ``outcome`` to its :class:`Outcome`. ``nbytes`` is its wire bytes (every datagram's every byte)."""
 
     __slots__ = ("_in_window", "frame_id", "message", "nbytes", "outcome", "queued_at", "sent", "sent_at")
 
-    def __init__(self, frame_id: int, message: pb.FrameMessage, loop: asyncio.AbstractEventLoop):
+    def __init__(self, frame_id: int, message: pb.Uplink | None, nbytes: int, loop: asyncio.AbstractEventLoop):
         self.frame_id = frame_id
         self.message = message
-        self.nbytes = message.ByteSize()
+        self.nbytes = nbytes
         self.sent: asyncio.Future[bool] = loop.create_future()
         self.outcome: asyncio.Future[Outcome] = loop.create_future()
         self.queued_at = loop.time()
@@ -120,6 +135,7 @@ class FrameSender:
         seed: int | None = None,
         on_outcome: Callable[[Delivery], None] | None = None,
         name: str = "sender",
+        session: Session | None = None,
     ):
         if queue_size < 1 or max_in_flight < 1:
             raise ValueError(f"queue_size and max_in_flight must be >= 1, got {queue_size}, {max_in_flight}")
@@ -144,6 +160,16 @@ class FrameSender:
         self._started = False
         self.counts: Counter[str] = Counter()
         self.lost_reasons: Counter[str] = Counter()
+        self.session = session
+        self.refusal: str | None = None  # why the far end refused the session, while it does
+        self.session_open = False
+        self._session_set = asyncio.Event()
+        self._replied: asyncio.Future | None = None
+        self._last_frame_id: int | None = None
+        self._reported: int | None = None
+        self._write_lock = asyncio.Lock()
+        if session is not None:
+            self._session_set.set()
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -187,17 +213,55 @@ class FrameSender:
     async def __aexit__(self, *exc) -> None:
         await self.close()
 
+    # --- the session -----------------------------------------------------------------------------
+    def set_session(self, session: Session) -> None:
+        """Give the sender its session (once the codec is known); streams open with it from now on."""
+        self.session = session
+        self._session_set.set()
+
+    async def wait_session(self, timeout_s: float = SESSION_TIMEOUT_S) -> str | None:
+        """Wait for the first answer to the session: ``None`` if accepted, else the refusal; raises TimeoutError."""
+        if self._replied is None:
+            self._replied = asyncio.get_running_loop().create_future()
+        return await asyncio.wait_for(asyncio.shield(self._replied), timeout_s)
+
+    def _answered(self, refusal: str | None) -> None:
+        if self._replied is None:
+            self._replied = asyncio.get_running_loop().create_future()
+        if not self._replied.done():
+            self._replied.set_result(refusal)
+
     # --- submitting ----------------------------------------------------------------------------
-    def _delivery(self, frame: Frame | pb.FrameMessage) -> Delivery:
-        message = frame if isinstance(frame, pb.FrameMessage) else frame_to_message(frame)
+    def _delivery(self, frame: Frame | tuple[int, pb.Uplink, int]) -> Delivery:
         if not self._started:
             raise SenderClosed(f"{self.name}: call start() before submitting frames")
+        if isinstance(frame, Frame):
+            if self.session is None:
+                raise SenderClosed(f"{self.name}: no session yet; call set_session() before submitting frames")
+            datagrams = frame_datagrams(frame, self.session)
+            frame_id, message, nbytes = frame.header.frame_id, frame_message(datagrams), wire_bytes(datagrams)
+        else:
+            frame_id, message, nbytes = frame
         if self._closing:
-            raise SenderClosed(f"{self.name} to {self.target} is closed; frame {message.header.frame_id} not sent")
-        return Delivery(message.header.frame_id, message, asyncio.get_running_loop())
+            raise SenderClosed(f"{self.name} to {self.target} is closed; frame {frame_id} not sent")
+        return Delivery(frame_id, message, nbytes, asyncio.get_running_loop())
 
-    def submit_nowait(self, frame: Frame | pb.FrameMessage) -> Delivery:
-        """Queue ``frame`` (a :class:`Frame`, or the message ``semlink.wire`` made of one) or raise
+    def track(self, frame_id: int) -> Delivery:
+        """Await the far end's word on a frame that sends nothing (every packet lost before this hop)."""
+        delivery = self._delivery((frame_id, None, 0))
+        delivery.sent_at = asyncio.get_running_loop().time()
+        delivery.sent.set_result(True)
+        self._in_flight.setdefault(frame_id, []).append(delivery)
+        self._note_sent(frame_id)
+        self.counts["tracked"] += 1
+        return delivery
+
+    def _note_sent(self, frame_id: int) -> None:
+        if self._last_frame_id is None or frame_id > self._last_frame_id:
+            self._last_frame_id = frame_id
+
+    def submit_nowait(self, frame: Frame | tuple[int, pb.Uplink, int]) -> Delivery:
+        """Queue ``frame`` (a :class:`Frame` of the session, or ``(frame_id, Uplink, wire_bytes)``) or raise
         :class:`QueueFull` at once."""
         delivery = self._delivery(frame)
         try:
@@ -208,7 +272,7 @@ class FrameSender:
         self.counts["submitted"] += 1
         return delivery
 
-    async def submit(self, frame: Frame | pb.FrameMessage) -> Delivery:
+    async def submit(self, frame: Frame | tuple[int, pb.Uplink, int]) -> Delivery:
         """Queue ``frame``, waiting for room in the queue."""
         delivery = self._delivery(frame)
         await self._queue.put(delivery)
@@ -232,12 +296,16 @@ class FrameSender:
         return {
             "target": self.target,
             "connected": self.connected,
+            "session_id": self.session.session_id if self.session else None,
+            "session_open": self.session_open,
+            "session_refused": self.refusal,
             "state": self._state.name.lower(),
             "queue_depth": self.queue_depth,
             "queue_size": self.queue_size,
             "in_flight": self.in_flight,
             **{k: self.counts[k] for k in ("submitted", "sent", "ok", "partial", "rejected", "lost",
-                                            "queue_full", "stray_acks", "reconnects", "bytes_sent")},
+                                            "queue_full", "stray_acks", "reconnects", "bytes_sent", "tracked",
+                                            "reports")},
             "lost_reasons": dict(self.lost_reasons),
         }
 
@@ -269,19 +337,54 @@ class FrameSender:
 
     async def _stream_once(self, stub: pb_grpc.FeatureLinkStub) -> str:
         """Run one ``Stream`` call until it ends; returns why (errors propagate)."""
+        await self._session_set.wait()
         call = stub.Stream(wait_for_ready=True)
-        writer = asyncio.create_task(self._write_loop(call))
-        reader = asyncio.create_task(self._read_loop(call))
         try:
-            done, _ = await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
+            await self._open_session(call)
+        except SessionRefusedError as refusal:
+            call.cancel()
+            return str(refusal)
+        except BaseException:
+            call.cancel()
+            raise
+        tasks = [asyncio.create_task(self._write_loop(call)), asyncio.create_task(self._read_loop(call)),
+                 asyncio.create_task(self._report_loop(call))]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 task.result()  # raise the stream's error, if any
             return "stream closed by the far end"
         finally:
-            for task in (writer, reader):
+            self.session_open = False
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(writer, reader, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
             call.cancel()
+
+    async def _open_session(self, call) -> None:
+        """Send the session, read the answer; raise :class:`SessionRefusedError` when refused."""
+        await call.write(pb.Uplink(session=session_to_message(self.session)))
+        reply = await asyncio.wait_for(call.read(), SESSION_TIMEOUT_S)
+        if reply is grpc.aio.EOF or reply.WhichOneof("kind") != "session":
+            raise ConnectionError("the far end did not answer the session")
+        if not reply.session.accepted:
+            self.refusal = f"{reply.session.reason}: {reply.session.detail}"
+            self.counts["sessions_refused"] += 1
+            log.warning("%s: %s refused session %d: %s", self.name, self.target, self.session.session_id,
+                        self.refusal)
+            self._answered(self.refusal)
+            while not self._queue.empty():  # no frame is streamed into a refused session
+                delivery = self._queue.get_nowait()
+                self._finish(delivery, Outcome(delivery.frame_id, "rejected", f"session refused: {self.refusal}"))
+            raise SessionRefusedError(reply.session.reason, reply.session.detail)
+        self.refusal = None
+        self.session_open = True
+        self.counts["sessions"] += 1
+        self._answered(None)
+
+    async def _write(self, call, message: pb.Uplink) -> None:
+        async with self._write_lock:
+            await call.write(message)
 
     async def _write_loop(self, call) -> None:
         loop = asyncio.get_running_loop()
@@ -295,7 +398,7 @@ class FrameSender:
             delivery._in_window = True
             self._writing = delivery
             try:
-                await call.write(delivery.message)
+                await self._write(call, delivery.message)
             except BaseException:
                 self._writing = None
                 self._finish(delivery, Outcome(delivery.frame_id, "lost", SENDER_CLOSED if self._closing
@@ -307,12 +410,27 @@ class FrameSender:
             self.counts["sent"] += 1
             self.counts["bytes_sent"] += delivery.nbytes
             self._in_flight.setdefault(delivery.frame_id, []).append(delivery)
+            self._note_sent(delivery.frame_id)
+
+    async def _report_loop(self, call) -> None:
+        """When idle, tell the far end the last frame id sent (frames after a gap it never saw end lost)."""
+        while True:
+            await asyncio.sleep(REPORT_AFTER_S)
+            last = self._last_frame_id
+            if last is None or last == self._reported or self._writing is not None or not self._queue.empty():
+                continue
+            await self._write(call, pb.Uplink(report=pb.SenderReport(last_frame_id=last)))
+            self._reported = last
+            self.counts["reports"] += 1
 
     async def _read_loop(self, call) -> None:
         while True:
-            ack = await call.read()
-            if ack is grpc.aio.EOF:
+            reply = await call.read()
+            if reply is grpc.aio.EOF:
                 return
+            if reply.WhichOneof("kind") != "ack":
+                continue
+            ack = reply.ack
             self.counts["acks"] += 1
             deliveries = self._in_flight.pop(ack.frame_id, None)
             if not deliveries:

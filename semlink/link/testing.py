@@ -8,16 +8,17 @@ import socket
 import subprocess
 import threading
 import time
-import zlib
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import grpc
 
-from semlink.packets import Frame, FrameHeader, MalformedFrame, Packet
-from semlink.v1 import semlink_pb2 as pb
-from semlink.v1 import semlink_pb2_grpc as pb_grpc
-from semlink.wire import message_to_frame
+from semlink.packets import Frame, MalformedFrame, Packet, Session
+from semlink.v2 import semlink_pb2 as pb
+from semlink.v2 import semlink_pb2_grpc as pb_grpc
+from semlink.wire import message_to_session, parse_packets
+
+TEST_SESSION_ID = 7
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -27,31 +28,57 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
-def make_frame(frame_id: int, packets: int = 4, payload_bytes: int = 32, seed: int = 0) -> Frame:
-    """A valid ``q8``-style frame of ``packets`` one-row packets of random bytes with true CRC32s."""
-    rng = random.Random(seed * 1_000_003 + frame_id)
-    parts = []
-    for index in range(packets):
-        payload = rng.randbytes(payload_bytes)
-        parts.append(Packet(frame_id, index, index, index + 1, payload, zlib.crc32(payload)))
-    header = FrameHeader(
-        frame_id=frame_id, codec="q8", fingerprint="test", shape=(4, packets, 4), dtype="uint8",
-        packet_count=packets, rows_per_packet=1, feature_shape=(4, packets, 4),
-    )
-    return Frame(header, tuple(parts))
+def make_session(packets: int = 4, session_id: int = TEST_SESSION_ID) -> Session:
+    """A session of ``packets`` one-row packets per frame (``q8``-shaped latent, no side information)."""
+    return Session(session_id=session_id, codec="q8", codec_config="{}", fingerprint="test",
+                   feature_shape=(4, packets, 4), shape=(4, packets, 4), dtype="uint8", rows_per_packet=1)
 
 
-def ack_for(message: pb.FrameMessage) -> pb.Ack:
-    """The test receivers' ack: ``ok`` complete, ``partial`` with packets missing, ``rejected`` if malformed."""
+def make_frame(seq: int, packets: int = 4, payload_bytes: int = 32, seed: int = 0,
+               session: Session | None = None) -> Frame:
+    """Frame ``seq`` of ``session`` (default :func:`make_session`): ``packets`` packets of random bytes."""
+    session = session or make_session(packets)
+    rng = random.Random(seed * 1_000_003 + seq)
+    frame_id = session.frame_id(seq)
+    parts = tuple(Packet(frame_id, index, index, index + 1, rng.randbytes(payload_bytes))
+                  for index in range(session.packet_count))
+    return Frame(session.header(frame_id), parts)
+
+
+class _Stream:
+    """One stream of a test receiver: its session and highest sequence number."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.highest: int | None = None
+
+    def take(self, datagrams) -> tuple[list[Frame], list[pb.Ack]]:
+        """The test receivers' acks: ``ok`` complete, ``partial`` with packets missing, ``rejected`` if malformed."""
+        try:
+            parsed = parse_packets(datagrams, self.session, self.highest)
+        except MalformedFrame as err:
+            return [], [pb.Ack(frame_id=0, status="rejected", detail=str(err))]
+        self.highest = parsed.highest_seq
+        acks = []
+        for frame in parsed.frames:
+            lost = frame.lost_indices()
+            acks.append(pb.Ack(frame_id=frame.header.frame_id, status="partial",
+                               detail=f"{len(lost)} of {frame.total_packets} packets lost") if lost
+                        else pb.Ack(frame_id=frame.header.frame_id, status="ok"))
+        return list(parsed.frames), acks
+
+
+def _open(message: pb.Uplink, refuse: str | None) -> tuple[_Stream | None, pb.Downlink]:
+    sid = message.session.session_id
+    if refuse:
+        return None, pb.Downlink(session=pb.SessionReply(session_id=sid, accepted=False, reason=refuse,
+                                                         detail="refused by the test receiver"))
     try:
-        frame = message_to_frame(message)
+        session = message_to_session(message.session)
     except MalformedFrame as err:
-        return pb.Ack(frame_id=message.header.frame_id, status="rejected", detail=str(err))
-    lost = frame.lost_indices()
-    if lost:
-        return pb.Ack(frame_id=frame.header.frame_id, status="partial",
-                      detail=f"{len(lost)} of {frame.header.packet_count} packets lost")
-    return pb.Ack(frame_id=frame.header.frame_id, status="ok")
+        return None, pb.Downlink(session=pb.SessionReply(session_id=sid, accepted=False, reason="malformed",
+                                                         detail=str(err)))
+    return _Stream(session), pb.Downlink(session=pb.SessionReply(session_id=sid, accepted=True))
 
 
 class RecordingReceiver(pb_grpc.FeatureLinkServicer):
@@ -62,12 +89,15 @@ class RecordingReceiver(pb_grpc.FeatureLinkServicer):
     sender until the stream dies or the ack timeout passes).
     """
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1", ack: bool = True):
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", ack: bool = True, refuse: str | None = None):
         self.host = host
         self.port = port
         self.ack = ack
+        self.refuse = refuse
         self.frames: list[Frame] = []
         self.streams = 0
+        self.sessions: list[Session] = []
+        self.reports: list[int] = []
         self._server: grpc.aio.Server | None = None
         self._arrived = asyncio.Event()
 
@@ -96,22 +126,25 @@ class RecordingReceiver(pb_grpc.FeatureLinkServicer):
         await asyncio.wait_for(arrived(), timeout)
         return self.frames
 
-    def _receive(self, message: pb.FrameMessage) -> pb.Ack:
-        ack = ack_for(message)
-        if ack.status != "rejected":
-            self.frames.append(message_to_frame(message))
-            self._arrived.set()
-        return ack
-
     async def Stream(self, request_iterator, context):
         self.streams += 1
+        stream = None
         async for message in request_iterator:
-            ack = self._receive(message)
-            if self.ack:
-                yield ack
-
-    async def Send(self, request, context):
-        return self._receive(request)
+            kind = message.WhichOneof("kind")
+            if kind == "session":
+                stream, reply = _open(message, self.refuse)
+                if stream is not None:
+                    self.sessions.append(stream.session)
+                yield reply
+            elif kind == "report":
+                self.reports.append(message.report.last_frame_id)
+            elif stream is not None:
+                frames, acks = stream.take(message.frame.packets)
+                self.frames += frames
+                self._arrived.set()
+                if self.ack:
+                    for ack in acks:
+                        yield pb.Downlink(ack=ack)
 
 
 @asynccontextmanager
@@ -185,22 +218,21 @@ class ThreadedReceiver(pb_grpc.FeatureLinkServicer):
                 raise TimeoutError(f"{len(self.frames)} of {count} frames arrived within {timeout} s")
             return list(self.frames)
 
-    def _receive(self, message: pb.FrameMessage) -> pb.Ack:
-        ack = ack_for(message)
-        if ack.status != "rejected":
-            with self._cond:
-                self.frames.append(message_to_frame(message))
-                self._cond.notify_all()
-        return ack
-
     def Stream(self, request_iterator, context):
+        stream = None
         for message in request_iterator:
-            ack = self._receive(message)
-            if self.ack:
-                yield ack
-
-    def Send(self, request, context):
-        return self._receive(request)
+            kind = message.WhichOneof("kind")
+            if kind == "session":
+                stream, reply = _open(message, None)
+                yield reply
+            elif kind == "frame" and stream is not None:
+                frames, acks = stream.take(message.frame.packets)
+                with self._cond:
+                    self.frames += frames
+                    self._cond.notify_all()
+                if self.ack:
+                    for ack in acks:
+                        yield pb.Downlink(ack=ack)
 
 
 def wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:

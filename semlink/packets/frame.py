@@ -2,15 +2,19 @@
 
 A frame is one image's coded features. Its latent has shape ``(C, H, W)``; a
 packet carries rows ``[row_start, row_stop)`` of that latent, entropy-coded on
-its own and protected by CRC32, so a lost packet costs its rows and nothing else.
+its own, so a lost packet costs its rows and nothing else. The header is the
+decoder's whole view of a frame; on the wire almost all of it is the stream's
+:class:`~semlink.packets.session.Session`, sent once, and each packet carries
+only its frame's sequence number and its index (:mod:`semlink.packets.datagram`).
+With ``side_info`` a frame's per-frame dequantisation constants travel in one
+more packet, index ``packet_count``.
 """
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field, replace
 
-WIRE_VERSION = 1
+WIRE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -21,7 +25,8 @@ class FrameHeader:
     elements on the wire (``"float16"``, ``"uint8"``...). ``scale``/``offset`` are
     per-channel dequantisation parameters (empty for unquantised codecs):
     ``value = q * scale[c] + offset[c]``. ``feature_shape`` is the ``(C, H, W)`` the
-    decoder must reproduce (the vision tower's output).
+    decoder must reproduce (the vision tower's output). With ``side_info`` the
+    constants are per frame and travel in packet ``packet_count`` as float16.
     """
 
     frame_id: int
@@ -35,8 +40,8 @@ class FrameHeader:
     scale: tuple[float, ...] = ()
     offset: tuple[float, ...] = ()
     entropy_coder: str = "zstd"
+    side_info: bool = False
     version: int = WIRE_VERSION
-    sent_at_ns: int = 0
     meta: dict[str, str] = field(default_factory=dict, compare=False)
 
     def rows_of(self, index: int) -> tuple[int, int]:
@@ -47,35 +52,40 @@ class FrameHeader:
 
 @dataclass(frozen=True)
 class Packet:
-    """One independently decodable slice of a frame: rows ``[row_start, row_stop)``."""
+    """One independently decodable slice of a frame: rows ``[row_start, row_stop)`` (empty for the side packet)."""
 
     frame_id: int
     index: int
     row_start: int
     row_stop: int
     payload: bytes
-    crc32: int
 
 
 @dataclass(frozen=True)
 class Frame:
-    """A header and the packets that arrived; missing indices are lost packets."""
+    """A header and the packets that arrived intact; missing indices are lost packets.
+
+    ``damaged`` counts datagrams of this frame that arrived but failed their check
+    (their index is unknown: their header may be what was hit).
+    """
 
     header: FrameHeader
     packets: tuple[Packet, ...]
+    damaged: int = 0
 
     @property
     def payload_bytes(self) -> int:
         return sum(len(p.payload) for p in self.packets)
 
-    def lost_indices(self) -> list[int]:
-        present = {p.index for p in self.packets}
-        return [i for i in range(self.header.packet_count) if i not in present]
+    @property
+    def total_packets(self) -> int:
+        """Row packets plus the side packet, if the frame has one."""
+        return self.header.packet_count + int(self.header.side_info)
 
-    def damaged_indices(self) -> list[int]:
-        """Packets the decoder cannot use: missing, or failing their CRC32."""
-        ok = {p.index for p in self.packets if zlib.crc32(p.payload) & 0xFFFFFFFF == p.crc32}
-        return [i for i in range(self.header.packet_count) if i not in ok]
+    def lost_indices(self) -> list[int]:
+        """Indices (side packet included) of packets that did not arrive intact."""
+        present = {p.index for p in self.packets}
+        return [i for i in range(self.total_packets) if i not in present]
 
     def with_packets(self, packets) -> "Frame":
         return replace(self, packets=tuple(packets))

@@ -1,23 +1,22 @@
-"""Cut a latent ``(C, H, W)`` into row packets, each zstd-coded and CRC32-protected, and join them back.
+"""Cut a latent ``(C, H, W)`` into row packets, each coded on its own, and join them back.
 
-Packet ``i`` carries the C-order bytes of ``latent[:, r0:r1, :]`` (little-endian),
-compressed as one zstd frame with its content size, and ``zlib.crc32`` of those
-compressed bytes. On the way back a packet that is missing, fails its CRC, does
-not decode, or decodes to the wrong size costs exactly its rows: they come back
-as zeros and are flagged in ``lost_rows``.
+Packet ``i`` carries ``latent[:, r0:r1, :]`` coded by a payload coder
+(:mod:`semlink.packets.coders`: zstd by default, the learned codec's entropy
+coder for it). With per-frame dequantisation constants (``side_info``) one more
+packet, index ``packet_count``, carries them as float16 ``scale`` then
+``offset``; without it no row of the frame can be dequantised, so the whole frame
+counts as erased. On the way back a packet that is missing or does not decode
+costs exactly its rows: they come back as zeros and are flagged in ``lost_rows``.
 """
 
 from __future__ import annotations
 
-import threading
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
-import zstandard
 
+from semlink.packets.coders import PayloadCoder, PayloadError, ZstdCoder
 from semlink.packets.errors import MalformedFrame
 from semlink.packets.frame import Frame, FrameHeader, Packet
 from semlink.packets.validate import SUPPORTED_DTYPES, packet_count_for, validate_frame, validate_header
@@ -26,37 +25,23 @@ from semlink.packets.validate import SUPPORTED_DTYPES, packet_count_for, validat
 # above an MTU, and the finest slicing makes a lost packet cost the least.
 ROWS_PER_PACKET_DEFAULT = 1
 ENTROPY_CODER = "zstd"
-
-Corruption = Literal["crc", "zstd", "size"]
-
-# zstd contexts are reusable but not thread-safe: one set per thread.
-_contexts = threading.local()
-
-
-def _compressor(level: int) -> zstandard.ZstdCompressor:
-    cache = _contexts.__dict__.setdefault("compressors", {})
-    if level not in cache:
-        cache[level] = zstandard.ZstdCompressor(level=level, write_content_size=True)
-    return cache[level]
-
-
-def _decompressor() -> zstandard.ZstdDecompressor:
-    if not hasattr(_contexts, "decompressor"):
-        _contexts.decompressor = zstandard.ZstdDecompressor()
-    return _contexts.decompressor
+SIDE_DTYPE = np.dtype("<f2")
 
 
 @dataclass(frozen=True)
 class DecodeReport:
-    """What happened to a frame's packets: ``lost`` never arrived, ``corrupted`` arrived unusable.
+    """What happened to a frame's packets: ``lost`` never arrived intact, ``corrupted`` arrived but did not decode.
 
-    ``corrupted`` maps a packet index to why: ``"crc"`` (CRC32 mismatch), ``"zstd"``
-    (not a decodable zstd frame) or ``"size"`` (decodes to the wrong number of bytes).
+    ``packet_count`` counts every packet of the frame, the side packet included.
+    ``corrupted`` maps a packet index to why (``"zstd"``, ``"size"``, the entropy
+    coder's name...); ``damaged`` counts datagrams that failed their check on the
+    way (their indices are among ``lost``).
     """
 
     packet_count: int
     lost: tuple[int, ...] = ()
-    corrupted: Mapping[int, Corruption] = field(default_factory=dict)
+    corrupted: Mapping[int, str] = field(default_factory=dict)
+    damaged: int = 0
 
     @property
     def lost_count(self) -> int:
@@ -64,15 +49,32 @@ class DecodeReport:
 
     @property
     def corrupted_count(self) -> int:
-        return len(self.corrupted)
+        """Packets that arrived unusable: failed their check, or did not decode."""
+        return len(self.corrupted) + self.damaged
+
+    @property
+    def missing_count(self) -> int:
+        """Packets that never arrived at all."""
+        return self.lost_count - self.damaged
 
     @property
     def decoded_count(self) -> int:
-        return self.packet_count - self.lost_count - self.corrupted_count
+        return self.packet_count - self.lost_count - len(self.corrupted)
 
     @property
     def complete(self) -> bool:
         return self.decoded_count == self.packet_count
+
+
+@dataclass(frozen=True)
+class Unpacked:
+    """A frame's latent ``(C, H, W)``, its ``lost_rows (H,)``, the report and its dequantisation constants."""
+
+    latent: np.ndarray
+    lost_rows: np.ndarray
+    report: DecodeReport
+    scale: np.ndarray
+    offset: np.ndarray
 
 
 def rows_per_packet_for(shape: Sequence[int], dtype, target_packet_bytes: int = 1200) -> int:
@@ -86,9 +88,12 @@ def rows_per_packet_for(shape: Sequence[int], dtype, target_packet_bytes: int = 
     return max(1, min(rows, height))
 
 
+def side_constants(values: Sequence[float]) -> tuple[float, ...]:
+    """``values`` rounded to float16, the side packet's type: what the receiver will read back."""
+    return tuple(float(v) for v in np.asarray(values, dtype=np.float32).astype(SIDE_DTYPE).reshape(-1))
+
+
 def _float32s(values: Sequence[float]) -> tuple[float, ...]:
-    # The wire carries scale/offset as float32; rounding here makes the sender's
-    # frame equal to what the receiver parses, so both ends dequantise alike.
     return tuple(float(v) for v in np.asarray(values, dtype=np.float32).reshape(-1))
 
 
@@ -102,15 +107,18 @@ def packetize(
     rows_per_packet: int = ROWS_PER_PACKET_DEFAULT,
     scale: Sequence[float] = (),
     offset: Sequence[float] = (),
-    level: int = 3,
-    sent_at_ns: int = 0,
+    side_info: bool = False,
+    coder: PayloadCoder | None = None,
     meta: Mapping[str, str] | None = None,
 ) -> Frame:
-    """Slice ``latent`` ``(C, H, W)`` into ``ceil(H / rows_per_packet)`` packets of rows.
+    """Slice ``latent`` ``(C, H, W)`` into ``ceil(H / rows_per_packet)`` packets of rows (+ the side packet).
 
-    ``level`` is the zstd level. ``scale``/``offset`` are rounded to float32 (their
-    wire type). Raises ``ValueError`` for a latent or parameters that cannot be sent.
+    With ``side_info`` the constants travel as float16 in the side packet (give them
+    already rounded with :func:`side_constants`, so both ends dequantise alike);
+    otherwise they are static (the session carries them). Raises ``ValueError`` for
+    a latent or parameters that cannot be sent.
     """
+    coder = coder or ZstdCoder()
     latent = np.asarray(latent)
     if latent.ndim != 3:
         raise ValueError(f"latent must be (C, H, W), got shape {latent.shape}")
@@ -128,74 +136,85 @@ def packetize(
         packet_count=packet_count_for(height, rows_per_packet),
         rows_per_packet=rows_per_packet,
         feature_shape=tuple(int(d) for d in feature_shape),
-        scale=_float32s(scale),
-        offset=_float32s(offset),
-        entropy_coder=ENTROPY_CODER,
-        sent_at_ns=sent_at_ns,
+        scale=side_constants(scale) if side_info else _float32s(scale),
+        offset=side_constants(offset) if side_info else _float32s(offset),
+        entropy_coder=coder.name,
+        side_info=side_info,
         meta=dict(meta or {}),
     )
     validate_header(header)
-    wire = latent.astype(latent.dtype.newbyteorder("<"), copy=False)
-    compressor = _compressor(level)
     packets = []
     for index in range(header.packet_count):
         start, stop = header.rows_of(index)
-        payload = compressor.compress(np.ascontiguousarray(wire[:, start:stop, :]).tobytes())
-        packets.append(Packet(frame_id, index, start, stop, payload, zlib.crc32(payload)))
+        packets.append(Packet(frame_id, index, start, stop, coder.encode(latent[:, start:stop, :])))
+    if side_info:
+        side = np.concatenate([np.asarray(header.scale), np.asarray(header.offset)]).astype(SIDE_DTYPE)
+        packets.append(Packet(frame_id, header.packet_count, 0, 0, side.tobytes()))
     return Frame(header, tuple(packets))
 
 
-def _decode_payload(packet: Packet, expected_bytes: int) -> tuple[bytes | None, Corruption | None]:
-    payload = bytes(packet.payload)
-    if zlib.crc32(payload) != packet.crc32:
-        return None, "crc"
-    try:
-        # Check the declared size before decoding: zstd sizes its output buffer from
-        # the frame header, so a lying header must not get that far.
-        if zstandard.frame_content_size(payload) != expected_bytes:
-            return None, "size"
-        data = _decompressor().decompress(payload, allow_extra_data=False)
-    except zstandard.ZstdError:
-        return None, "zstd"
-    if len(data) != expected_bytes:
-        return None, "size"
-    return data, None
+def _side(frame: Frame) -> tuple[np.ndarray, np.ndarray] | None:
+    """The frame's dequantisation constants, or None when its side packet is missing or the wrong size."""
+    header = frame.header
+    if not header.side_info:
+        return np.asarray(header.scale, np.float32), np.asarray(header.offset, np.float32)
+    channels = header.shape[0]
+    for packet in frame.packets:
+        if packet.index == header.packet_count:
+            if len(packet.payload) != 2 * channels * SIDE_DTYPE.itemsize:
+                return None
+            values = np.frombuffer(bytes(packet.payload), dtype=SIDE_DTYPE).astype(np.float32)
+            return values[:channels], values[channels:]
+    return None
 
 
-def depacketize_with_report(frame: Frame) -> tuple[np.ndarray, np.ndarray, DecodeReport]:
-    """Reassemble a frame: ``(latent (C, H, W) of header.dtype, lost_rows (H,) bool, report)``.
+def unpack(frame: Frame, coder: PayloadCoder | None = None) -> Unpacked:
+    """Reassemble a frame with ``coder`` (zstd by default; it must be the one the header names).
 
-    Rows of lost or corrupted packets are zero and ``True`` in ``lost_rows``. Raises
-    ``MalformedFrame`` only for a header or packet layout that cannot be decoded.
+    Raises ``MalformedFrame`` only for a header or packet layout that cannot be decoded.
     """
     validate_frame(frame)
+    coder = coder or ZstdCoder()
     header = frame.header
-    if header.entropy_coder != ENTROPY_CODER:
+    if header.entropy_coder != coder.name:
         raise MalformedFrame(
-            f"frame {header.frame_id}: header.entropy_coder is {header.entropy_coder!r}; "
-            f"depacketize decodes {ENTROPY_CODER!r} packets only, the codec must decode these itself"
+            f"frame {header.frame_id}: header.entropy_coder is {header.entropy_coder!r}, this decoder codes "
+            f"{coder.name!r}; the two ends must use the same codec"
         )
     channels, height, width = header.shape
-    wire_dtype = np.dtype(header.dtype).newbyteorder("<")
-    latent = np.zeros((channels, height, width), dtype=wire_dtype)
+    dtype = np.dtype(header.dtype)
+    latent = np.zeros((channels, height, width), dtype=dtype)
     lost_rows = np.ones(height, dtype=bool)
-    corrupted: dict[int, Corruption] = {}
+    corrupted: dict[int, str] = {}
     for packet in frame.packets:
-        start, stop = packet.row_start, packet.row_stop
-        data, reason = _decode_payload(packet, channels * (stop - start) * width * wire_dtype.itemsize)
-        if reason is not None:
-            corrupted[packet.index] = reason
+        if packet.index == header.packet_count:  # the side packet
             continue
-        latent[:, start:stop, :] = np.frombuffer(data, dtype=wire_dtype).reshape(channels, stop - start, width)
+        start, stop = packet.row_start, packet.row_stop
+        try:
+            block = coder.decode(bytes(packet.payload), (channels, stop - start, width), dtype)
+        except PayloadError as err:
+            corrupted[packet.index] = err.reason
+            continue
+        latent[:, start:stop, :] = block
         lost_rows[start:stop] = False
-    report = DecodeReport(header.packet_count, tuple(frame.lost_indices()), corrupted)
-    return latent.astype(np.dtype(header.dtype), copy=False), lost_rows, report
+    side = _side(frame)
+    if side is None:
+        side = np.zeros(0, np.float32), np.zeros(0, np.float32)
+        if any(p.index == header.packet_count for p in frame.packets):
+            corrupted[header.packet_count] = "size"
+        lost_rows[:] = True  # nothing can be dequantised without the frame's constants
+        latent[:] = 0
+    report = DecodeReport(frame.total_packets, tuple(frame.lost_indices()), corrupted, frame.damaged)
+    return Unpacked(latent, lost_rows, report, *side)
 
 
-def depacketize(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
-    """Reassemble a frame: ``(latent (C, H, W) of header.dtype, lost_rows (H,) bool)``.
+def depacketize_with_report(frame: Frame, coder: PayloadCoder | None = None) -> tuple[np.ndarray, np.ndarray, DecodeReport]:
+    """Reassemble a frame: ``(latent (C, H, W) of header.dtype, lost_rows (H,) bool, report)``."""
+    out = unpack(frame, coder)
+    return out.latent, out.lost_rows, out.report
 
-    See ``depacketize_with_report`` for the counts of lost and corrupted packets.
-    """
-    latent, lost_rows, _ = depacketize_with_report(frame)
-    return latent, lost_rows
+
+def depacketize(frame: Frame, coder: PayloadCoder | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Reassemble a frame: ``(latent (C, H, W) of header.dtype, lost_rows (H,) bool)``."""
+    out = unpack(frame, coder)
+    return out.latent, out.lost_rows

@@ -74,8 +74,6 @@ def validate_header(header: FrameHeader) -> None:
             f"frame {fid}: a {tuple(header.shape)} {header.dtype} latent is {nbytes} bytes, over the "
             f"{MAX_LATENT_BYTES}-byte limit (semlink.packets.validate.MAX_LATENT_BYTES)"
         )
-    if not _is_uint(header.sent_at_ns, _UINT64):
-        raise MalformedFrame(f"frame {fid}: header.sent_at_ns {header.sent_at_ns!r} is not an integer in [0, 2**64)")
 
 
 def validate_packets(header: FrameHeader, packets: Iterable[Packet]) -> None:
@@ -92,22 +90,21 @@ def validate_packets(header: FrameHeader, packets: Iterable[Packet]) -> None:
                 f"packet {packet.index} has frame_id {packet.frame_id!r} inside frame {fid}; "
                 "packets of different frames were mixed"
             )
-        if not _is_uint(packet.index, header.packet_count):
+        count = header.packet_count + int(header.side_info)
+        if not _is_uint(packet.index, count):
             raise MalformedFrame(
-                f"frame {fid}: packet index {packet.index!r} is outside [0, {header.packet_count}) "
-                "(header.packet_count)"
+                f"frame {fid}: packet index {packet.index!r} is outside [0, {count}) "
+                "(header.packet_count, plus the side packet if any)"
             )
         if packet.index in seen:
             raise MalformedFrame(f"frame {fid}: packet index {packet.index} appears twice; deduplicate upstream")
         seen.add(packet.index)
-        rows = header.rows_of(packet.index)
+        rows = header.rows_of(packet.index) if packet.index < header.packet_count else (0, 0)
         if (packet.row_start, packet.row_stop) != rows:
             raise MalformedFrame(
                 f"frame {fid}: packet {packet.index} claims rows [{packet.row_start}, {packet.row_stop}) "
                 f"but the header puts it at [{rows[0]}, {rows[1]})"
             )
-        if not _is_uint(packet.crc32, _UINT32):
-            raise MalformedFrame(f"frame {fid}: packet {packet.index} crc32 {packet.crc32!r} is not a uint32")
         if not isinstance(packet.payload, (bytes, bytearray, memoryview)):
             raise MalformedFrame(
                 f"frame {fid}: packet {packet.index} payload is {type(packet.payload).__name__}, not bytes"

@@ -57,23 +57,21 @@ class FrameDecoder:
         """
         frame, header = reassembled.frame, reassembled.frame.header
         started = time.perf_counter()
-        features, lost_rows = self.codec.decompress([frame])
-        lost_rows = lost_rows[0].cpu()
-        erased = sum(bool(lost_rows[header.rows_of(i)[0]]) for i in range(header.packet_count))
-        missing = len(frame.lost_indices())
+        features, lost_rows, reports = self.codec.decompress_with_reports([frame])
+        report = reports[0]
         return ReceivedFrame(
             frame_id=header.frame_id,
             codec=header.codec,
             fingerprint=header.fingerprint,
             features=features[0].to(self.device, self.dtype),
-            lost_rows=lost_rows,
+            lost_rows=lost_rows[0].cpu(),
             image_size=parse_image_size(header.meta, self.default_image_size),
+            wire_bytes=reassembled.wire_bytes,
             payload_bytes=frame.payload_bytes,
-            packets=header.packet_count,
-            packets_missing=missing,
-            packets_corrupted=erased - missing,
+            packets=report.packet_count,
+            packets_missing=report.missing_count,
+            packets_corrupted=report.corrupted_count,
             messages=reassembled.messages,
-            sent_at_ns=header.sent_at_ns,
             decode_ms=(time.perf_counter() - started) * 1000,
             meta=dict(header.meta),
         )

@@ -1,61 +1,85 @@
-"""Frame ingest: every incoming ``FrameMessage`` → validated, reassembled, decoded, stored, and acked.
+"""Frame ingest: sessions accepted or refused, packets parsed, frames reassembled, decoded, stored and acked once.
 
-One :class:`AckOutcome` per message: ``ok`` (all packets), ``partial`` (some lost
-or corrupted; the detail counts them), ``rejected`` (the detail says why:
-``unknown codec``, ``fingerprint mismatch``, ``malformed``). A message for a
-frame that is still pending waits until the frame is finished (complete, or
-its deadline passed), so its ack reports the whole frame. A message for a
-frame already finished is acked again with that frame's status and a
-``duplicate`` detail; its packets are not used. Decoding runs in an executor
-thread; the ack goes out once the frame is in the store, so an acked frame can
-be asked about at once.
+A stream opens with a session (:meth:`FrameIngest.open_session`): refused with a
+reason (``malformed``, ``unknown codec``, ``fingerprint mismatch``, ``codec
+mismatch``, ``session in use``) or accepted, giving a :class:`StreamState`. Its
+frame messages (:meth:`FrameIngest.receive`) are parsed against the session;
+every frame ends with exactly one :class:`AckOutcome` on the stream's ``acks``
+queue: ``ok`` (all packets), ``partial`` (some lost or corrupted; the detail
+counts them), ``lost`` (nothing of it arrived: seen as a gap in the sequence
+numbers, or reported by the sender) or ``rejected`` (a message that cannot be
+used at all). Packets arriving for a frame already finished are counted late
+and dropped: no frame is answered twice. Decoding runs in an executor thread;
+the ack goes out once the frame is in the store, so an acked frame can be asked
+about at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
-from collections.abc import Callable
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from semlink.codecs import Codec, CodecError
-from semlink.packets import MalformedFrame, UnknownCodec
+from semlink.packets import WIRE_VERSION, MalformedFrame, Session, split_frame_id
 from semlink.receiver.engine import FrameDecoder
 from semlink.receiver.reassembly import Reassembled, Reassembler
 from semlink.receiver.store import FeatureStore, ReceivedFrame
-from semlink.v1 import semlink_pb2 as pb
-from semlink.wire import message_to_frame
+from semlink.v2 import semlink_pb2 as pb
+from semlink.wire import lost_frame, message_to_session, parse_packets, wire_bytes
 
 log = logging.getLogger(__name__)
 
-OK, PARTIAL, REJECTED = "ok", "partial", "rejected"
+OK, PARTIAL, LOST, REJECTED = "ok", "partial", "lost", "rejected"
+GAP = "no packet arrived (a gap in the session's sequence numbers)"
 DEADLINE_SLACK_S = 0.001  # fire deadline timers just after the deadline, never just before
+MAX_GAP = 1024  # frames a single jump in sequence numbers may declare missing
 
 
 @dataclass(frozen=True)
 class AckOutcome:
-    """What the receiver says about one message's frame (mirrors ``semlink.v1.Ack``)."""
+    """What the receiver says about one frame (mirrors ``semlink.v2.Ack``)."""
 
     frame_id: int
     status: str
     detail: str = ""
-    reason: str = ""  # for rejections: "unknown codec", "fingerprint mismatch", "malformed"
-    duplicate: bool = False
+    reason: str = ""  # for rejections and refusals: "malformed", "unknown codec", ...
 
-    def to_message(self) -> pb.Ack:
-        return pb.Ack(frame_id=self.frame_id, status=self.status, detail=self.detail)
+    def to_message(self) -> pb.Downlink:
+        return pb.Downlink(ack=pb.Ack(frame_id=self.frame_id, status=self.status, detail=self.detail))
+
+
+@dataclass
+class StreamState:
+    """One accepted stream: its session, the highest sequence number seen, and where its acks go."""
+
+    session: Session
+    acks: asyncio.Queue = field(default_factory=asyncio.Queue)
+    highest_seq: int | None = None
+    closed: bool = False
+
+    def emit(self, outcome: AckOutcome) -> None:
+        if not self.closed:
+            self.acks.put_nowait(outcome)
 
 
 OutcomeHook = Callable[[AckOutcome, ReceivedFrame | None], None]
 
 
+class SessionRefused(Exception):
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason, self.detail = reason, detail
+
+
 class FrameIngest:
-    """Validate, reassemble, decode and store frames; answer each message with an :class:`AckOutcome`.
+    """Sessions, reassembly, decoding and storing of frames; each frame's outcome goes to its stream once.
 
     ``on_outcome(outcome, frame)`` is called on the event loop once per finished
-    frame (``frame`` is ``None`` for a rejection), for metrics and events.
+    frame (``frame`` is ``None`` unless it was stored), for metrics and events.
     """
 
     def __init__(self, codec: Codec, decoder: FrameDecoder, store: FeatureStore, *, deadline_s: float,
@@ -68,100 +92,183 @@ class FrameIngest:
         self.executor = executor
         self.remember = remember
         self.on_outcome = on_outcome
-        self._outcomes: dict[int, asyncio.Future[AckOutcome]] = {}
-        self._finished: OrderedDict[int, AckOutcome] = OrderedDict()
+        self.counts: Counter[str] = Counter()
+        self._owner: dict[int, StreamState] = {}  # pending frame id -> the stream its ack goes to
+        self._finished: OrderedDict[int, str] = OrderedDict()
+        self._sessions: dict[int, StreamState] = {}
         self._tasks: set[asyncio.Task] = set()
 
     @property
     def pending(self) -> int:
         return len(self.reassembler)
 
-    async def receive(self, msg: pb.FrameMessage) -> AckOutcome:
-        """Take one message; return the ack for its frame once that frame is finished (or rejected)."""
-        fid = msg.header.frame_id if msg.HasField("header") else 0
+    # --- sessions ------------------------------------------------------------------------------
+    def open_session(self, msg: pb.Session) -> tuple[pb.SessionReply, StreamState | None]:
+        """Accept or refuse a stream's session; the reply says why when refused."""
+        sid = msg.session_id
         try:
-            frame = message_to_frame(msg, known_codecs=(self.codec.codec_id,))
-        except UnknownCodec as err:
-            return self.reject(fid, "unknown codec", err)
-        except MalformedFrame as err:
-            return self.reject(fid, "malformed", err)
-        try:
-            self.codec.check_frame(frame)
-        except CodecError as err:
-            mismatch = frame.header.fingerprint != self.codec.fingerprint
-            return self.reject(fid, "fingerprint mismatch" if mismatch else "malformed", err)
+            session = self._check_session(msg)
+        except SessionRefused as refusal:
+            self.counts[f"refused: {refusal.reason}"] += 1
+            log.info("session %d refused: %s", sid, refusal)
+            return pb.SessionReply(session_id=sid, accepted=False, reason=refusal.reason,
+                                   detail=refusal.detail), None
+        state = StreamState(session)
+        self._sessions[sid] = state
+        self.counts["sessions"] += 1
+        log.info("session %d accepted: %s codec, %d packets a frame", sid, session.codec, session.packets_per_frame)
+        return pb.SessionReply(session_id=sid, accepted=True), state
 
-        if (done := self._finished.get(fid)) is not None:
-            return _as_duplicate(done)
-        outcome = self._outcomes.get(fid)
-        if outcome is not None and fid not in self.reassembler:  # being decoded right now
-            return _as_duplicate(await asyncio.shield(outcome))
-        if outcome is None:
-            outcome = self._outcomes[fid] = asyncio.get_running_loop().create_future()
+    def _check_session(self, msg: pb.Session) -> Session:
+        if msg.version != WIRE_VERSION:
+            raise SessionRefused("malformed", f"the sender speaks wire version {msg.version}, this receiver "
+                                              f"{WIRE_VERSION}; run the same semlink release at both ends")
         try:
-            finished = self.reassembler.offer(frame)
+            session = message_to_session(msg)
         except MalformedFrame as err:
-            return self.reject(fid, "malformed", err)
-        for reassembled in finished:
-            self._spawn(self._finish(reassembled))
-        if fid in self.reassembler:
-            asyncio.get_running_loop().call_later(self.reassembler.deadline_s + DEADLINE_SLACK_S, self._expire)
-        return await asyncio.shield(outcome)
+            raise SessionRefused("malformed", str(err)) from None
+        codec = self.codec
+        if session.codec != codec.codec_id:
+            raise SessionRefused("unknown codec", f"the sender codes with {session.codec!r}, this receiver decodes "
+                                                  f"{codec.codec_id!r}; start both with the same --codec")
+        if session.fingerprint != codec.fingerprint:
+            raise SessionRefused("fingerprint mismatch", f"the sender's codec is for Florence-2 weights "
+                                 f"{session.fingerprint}, this receiver has {codec.fingerprint}; load the same "
+                                 "model on both ends")
+        ours = codec.session(session.session_id, session.image_size)
+        for name in ("feature_shape", "shape", "dtype", "entropy_coder", "entropy_model", "scale", "offset",
+                     "side_info", "check"):
+            if getattr(session, name) != getattr(ours, name):
+                raise SessionRefused("codec mismatch", f"session {name} is {getattr(session, name)!r}, this "
+                                     f"receiver's codec has {getattr(ours, name)!r}; load the same codec "
+                                     "checkpoint on both ends")
+        held = self._sessions.get(session.session_id)
+        if held is not None and not held.closed and held.session != session:
+            raise SessionRefused("session in use", f"session id {session.session_id} is open with other "
+                                 "settings; pick another session id")
+        return session
 
-    def outcome_of(self, frame_id: int) -> AckOutcome | None:
+    def close_stream(self, state: StreamState) -> None:
+        """The stream ended: its frames still finish (and are stored), but their acks go nowhere."""
+        state.closed = True
+        if self._sessions.get(state.session.session_id) is state:
+            del self._sessions[state.session.session_id]
+
+    # --- frames ---------------------------------------------------------------------------------
+    def receive(self, state: StreamState, datagrams: Sequence[bytes]) -> None:
+        """Take one frame message of ``state``'s stream; outcomes follow on ``state.acks``."""
+        try:
+            parsed = parse_packets(datagrams, state.session, state.highest_seq)
+        except MalformedFrame as err:
+            self.reject(state, "malformed", err)
+            return
+        if parsed.unattributed:
+            self.counts["packets_unattributed"] += parsed.unattributed
+        nbytes = wire_bytes(datagrams)
+        for frame in parsed.frames:
+            _, seq = split_frame_id(frame.header.frame_id)
+            self._expect_gap(state, seq - 1)
+            fid = frame.header.frame_id
+            if fid in self._finished:
+                self.counts["late_packets"] += len(frame.packets)
+                continue
+            self._owner.setdefault(fid, state)
+            try:
+                finished = self.reassembler.offer(frame, nbytes if len(parsed.frames) == 1 else 0)
+            except MalformedFrame as err:
+                self.reject(state, "malformed", err)
+                continue
+            self._finish_all(finished)
+            if fid in self.reassembler:
+                self._arm_deadline()
+        state.highest_seq = parsed.highest_seq
+
+    def report(self, state: StreamState, last_frame_id: int) -> None:
+        """The sender says it has sent up to ``last_frame_id``: what never showed up is missing."""
+        sid, seq = split_frame_id(last_frame_id)
+        if sid != state.session.session_id:
+            return
+        self._expect_gap(state, seq)
+        state.highest_seq = max(seq, state.highest_seq if state.highest_seq is not None else -1)
+
+    def _expect_gap(self, state: StreamState, upto: int) -> None:
+        """Frames after the highest seen, up to ``upto``, become pending with nothing received."""
+        start = 0 if state.highest_seq is None else state.highest_seq + 1
+        if state.highest_seq is None and upto >= 0:
+            return  # the stream's first frame: nothing is known before it
+        for seq in range(max(start, upto - MAX_GAP + 1), upto + 1):
+            header = lost_frame(state.session, seq).header
+            if header.frame_id in self._finished or header.frame_id in self.reassembler:
+                continue
+            self._owner[header.frame_id] = state
+            self._finish_all(self.reassembler.expect(header))
+            self._arm_deadline()
+
+    def reject(self, state: StreamState | None, reason: str, err: Exception | str, frame_id: int = 0) -> AckOutcome:
+        """The ack for a message that cannot be used (also for bytes that are not a message at all)."""
+        outcome = AckOutcome(frame_id, REJECTED, f"{reason}: {err}", reason=reason)
+        log.info("message rejected: %s", outcome.detail)
+        self.counts[f"rejected: {reason}"] += 1
+        if state is not None:
+            state.emit(outcome)
+        if self.on_outcome is not None:
+            self.on_outcome(outcome, None)
+        return outcome
+
+    def outcome_of(self, frame_id: int) -> str | None:
         """How a recently finished frame ended (``None`` if unknown or long forgotten)."""
         return self._finished.get(frame_id)
 
     async def close(self) -> None:
         """Finish every pending frame now and wait for their decoding."""
-        for reassembled in self.reassembler.flush():
-            self._spawn(self._finish(reassembled))
+        self._finish_all(self.reassembler.flush())
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def reject(self, fid: int, reason: str, err: Exception | str) -> AckOutcome:
-        """The ack for a message that cannot be used (also for bytes that are not a message at all)."""
-        outcome = AckOutcome(fid, REJECTED, f"{reason}: {err}", reason=reason)
-        log.info("frame %d rejected: %s", fid, outcome.detail)
-        if self.on_outcome is not None:
-            self.on_outcome(outcome, None)
-        return outcome
-
     # --- internals ------------------------------------------------------------------------------
-    def _spawn(self, coro) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _arm_deadline(self) -> None:
+        asyncio.get_running_loop().call_later(self.reassembler.deadline_s + DEADLINE_SLACK_S, self._expire)
+
+    def _finish_all(self, finished: list[Reassembled]) -> None:
+        for reassembled in finished:
+            task = asyncio.create_task(self._finish(reassembled))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     def _expire(self) -> None:
-        for reassembled in self.reassembler.expire():
-            self._spawn(self._finish(reassembled))
+        self._finish_all(self.reassembler.expire())
 
     async def _finish(self, reassembled: Reassembled) -> None:
         fid = reassembled.frame.header.frame_id
         frame: ReceivedFrame | None = None
-        try:
-            frame = await asyncio.get_running_loop().run_in_executor(self.executor, self.decoder.decode, reassembled)
-        except (CodecError, MalformedFrame) as err:
-            outcome = AckOutcome(fid, REJECTED, f"malformed: {err}", reason="malformed")
-        except Exception as err:  # a decoder bug must not leave the sender waiting forever
-            log.exception("frame %d: decoding failed", fid)
-            outcome = AckOutcome(fid, REJECTED, f"malformed: decoding failed ({type(err).__name__}: {err})",
-                                 reason="malformed")
+        if not reassembled.frame.packets:
+            damaged = reassembled.frame.damaged
+            outcome = AckOutcome(fid, LOST, GAP if not damaged else f"all {damaged} packets that arrived were corrupted")
         else:
-            self.store.put(frame)
-            outcome = AckOutcome(fid, frame.status, _loss_detail(frame))
-        self._finished[fid] = outcome
+            try:
+                frame = await asyncio.get_running_loop().run_in_executor(self.executor, self.decoder.decode,
+                                                                         reassembled)
+            except (CodecError, MalformedFrame) as err:
+                outcome = AckOutcome(fid, REJECTED, f"malformed: {err}", reason="malformed")
+            except Exception as err:  # a decoder bug must not leave the sender waiting forever
+                log.exception("frame %d: decoding failed", fid)
+                outcome = AckOutcome(fid, REJECTED, f"malformed: decoding failed ({type(err).__name__}: {err})",
+                                     reason="malformed")
+            else:
+                self.store.put(frame)
+                outcome = AckOutcome(fid, frame.status, _loss_detail(frame))
+        self._finished[fid] = outcome.status
         while len(self._finished) > self.remember:
             self._finished.popitem(last=False)
+        self.counts[outcome.status] += 1
         if self.on_outcome is not None:
             try:
                 self.on_outcome(outcome, frame)
             except Exception:
                 log.exception("frame %d: on_outcome hook failed", fid)
-        future = self._outcomes.pop(fid, None)
-        if future is not None and not future.done():
-            future.set_result(outcome)
+        owner = self._owner.pop(fid, None)
+        if owner is not None:
+            owner.emit(outcome)
 
 
 def _loss_detail(frame: ReceivedFrame) -> str:
@@ -169,8 +276,3 @@ def _loss_detail(frame: ReceivedFrame) -> str:
         return ""
     return (f"{frame.packets_lost} of {frame.packets} packets lost "
             f"({frame.packets_missing} missing, {frame.packets_corrupted} corrupted)")
-
-
-def _as_duplicate(outcome: AckOutcome) -> AckOutcome:
-    detail = "duplicate: frame already received" + (f"; {outcome.detail}" if outcome.detail else "")
-    return AckOutcome(outcome.frame_id, outcome.status, detail, reason=outcome.reason, duplicate=True)

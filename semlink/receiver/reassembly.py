@@ -1,26 +1,21 @@
 """Per-frame reassembly: merge one frame's packets from one or more messages until complete or its deadline.
 
-The header always travels, so the receiver learns of a frame with its first
-message. Later messages for the same frame id (duplicates, a frame split in
-parts) add the packet indices still missing, or replace a copy that failed its
-CRC with one that passes. A frame is finished as soon as every packet index
-has arrived, or when its deadline (measured from its first message on this
-receiver's clock) passes; whatever is still missing then is lost.
+A frame becomes pending with its first intact packet, or, when none of its
+packets arrived, with the gap its sequence number leaves (``expect``). Later
+messages for the same frame id (duplicates, a frame split in parts) add the
+packet indices still missing. A frame is finished as soon as every packet index
+has arrived, or when its deadline (measured from when it became pending, on
+this receiver's clock) passes; whatever is still missing then is lost.
 """
 
 from __future__ import annotations
 
 import time
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from semlink.packets import Frame, FrameHeader, MalformedFrame, Packet
-
-
-def crc_ok(packet: Packet) -> bool:
-    return zlib.crc32(bytes(packet.payload)) == packet.crc32
 
 
 @dataclass
@@ -29,20 +24,23 @@ class _Pending:
     deadline: float
     packets: dict[int, Packet] = field(default_factory=dict)
     messages: int = 0
+    damaged: int = 0
+    wire_bytes: int = 0
 
-    def merge(self, packets) -> None:
-        for p in packets:
-            held = self.packets.get(p.index)
-            if held is None or (not crc_ok(held) and crc_ok(p)):
-                self.packets[p.index] = p
+    def merge(self, frame: Frame, wire_bytes: int = 0) -> None:
+        for p in frame.packets:
+            self.packets.setdefault(p.index, p)
+        self.damaged += frame.damaged
+        self.wire_bytes += wire_bytes
         self.messages += 1
 
     @property
     def complete(self) -> bool:
-        return len(self.packets) == self.header.packet_count
+        return len(self.packets) == self.header.packet_count + int(self.header.side_info)
 
     def frame(self) -> Frame:
-        return Frame(self.header, tuple(self.packets[i] for i in sorted(self.packets)))
+        missing = self.header.packet_count + int(self.header.side_info) - len(self.packets)
+        return Frame(self.header, tuple(self.packets[i] for i in sorted(self.packets)), min(self.damaged, missing))
 
 
 @dataclass(frozen=True)
@@ -52,6 +50,7 @@ class Reassembled:
     frame: Frame
     messages: int
     timed_out: bool
+    wire_bytes: int = 0  # bytes of the datagrams that arrived for it
 
 
 class Reassembler:
@@ -79,7 +78,7 @@ class Reassembler:
     def __contains__(self, frame_id: int) -> bool:
         return frame_id in self._pending
 
-    def offer(self, frame: Frame) -> list[Reassembled]:
+    def offer(self, frame: Frame, wire_bytes: int = 0) -> list[Reassembled]:
         """Merge ``frame``'s packets; return the frames this finishes (it, if now complete; an evicted one).
 
         Raises ``MalformedFrame`` when ``frame``'s header disagrees with the first
@@ -91,17 +90,33 @@ class Reassembler:
         if pending is None:
             if len(self._pending) >= self.max_pending:
                 _, oldest = self._pending.popitem(last=False)
-                finished.append(Reassembled(oldest.frame(), oldest.messages, timed_out=True))
+                finished.append(Reassembled(oldest.frame(), oldest.messages, True, oldest.wire_bytes))
             pending = self._pending[fid] = _Pending(frame.header, self.clock() + self.deadline_s)
+        elif pending.header != frame.header and not pending.packets:
+            pending.header = frame.header  # expected from a gap: the first packets tell its image size
         elif pending.header != frame.header:
             raise MalformedFrame(
                 f"frame {fid}: this message's header differs from the first message's for the same frame id; "
                 "a sender must not reuse frame ids"
             )
-        pending.merge(frame.packets)
+        pending.merge(frame, wire_bytes)
         if pending.complete:
             del self._pending[fid]
-            finished.append(Reassembled(pending.frame(), pending.messages, timed_out=False))
+            finished.append(Reassembled(pending.frame(), pending.messages, False, pending.wire_bytes))
+        return finished
+
+    def expect(self, header: FrameHeader) -> list[Reassembled]:
+        """Make a frame pending that nothing has arrived of yet (a gap in the sequence numbers).
+
+        Returns the frame it evicts, if the pending set was full. No-op if pending already.
+        """
+        finished: list[Reassembled] = []
+        if header.frame_id in self._pending:
+            return finished
+        if len(self._pending) >= self.max_pending:
+            _, oldest = self._pending.popitem(last=False)
+            finished.append(Reassembled(oldest.frame(), oldest.messages, True, oldest.wire_bytes))
+        self._pending[header.frame_id] = _Pending(header, self.clock() + self.deadline_s)
         return finished
 
     def expire(self, now: float | None = None) -> list[Reassembled]:
@@ -119,4 +134,4 @@ class Reassembler:
 
     def _finish(self, fid: int) -> Reassembled:
         pending = self._pending.pop(fid)
-        return Reassembled(pending.frame(), pending.messages, timed_out=True)
+        return Reassembled(pending.frame(), pending.messages, True, pending.wire_bytes)

@@ -25,12 +25,12 @@ class ReceivedFrame:
     features: torch.Tensor
     lost_rows: torch.Tensor
     image_size: tuple[int, int]  # (width, height) of the original image, for box post-processing
+    wire_bytes: int  # every byte of its packets that arrived: headers, payloads and checks
     payload_bytes: int
     packets: int
     packets_missing: int
     packets_corrupted: int
     messages: int = 1
-    sent_at_ns: int = 0
     decode_ms: float = 0.0
     received_at: float = field(default_factory=time.time)
     meta: dict[str, str] = field(default_factory=dict)
@@ -38,7 +38,7 @@ class ReceivedFrame:
 
     @property
     def packets_lost(self) -> int:
-        """Packets whose rows were erased: never arrived, or arrived unusable (CRC, zstd, size)."""
+        """Packets whose rows were erased: never arrived, or arrived unusable (check, decoding, size)."""
         return self.packets_missing + self.packets_corrupted
 
     @property

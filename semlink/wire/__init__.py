@@ -1,13 +1,28 @@
-"""The wire: protobuf messages for frames (``semlink.v1``) and the one converter to and from them."""
+"""The wire: protobuf messages for sessions and frames (``semlink.v2``) and the one converter to and from them."""
 
 from semlink.packets.errors import MalformedFrame, UnknownCodec
-from semlink.wire.convert import frame_from_bytes, frame_to_bytes, frame_to_message, message_to_frame
+from semlink.wire.convert import (
+    ParsedPackets,
+    frame_datagrams,
+    frame_message,
+    lost_frame,
+    max_datagram_bytes,
+    message_to_session,
+    parse_packets,
+    session_to_message,
+    wire_bytes,
+)
 
 __all__ = [
     "MalformedFrame",
+    "ParsedPackets",
     "UnknownCodec",
-    "frame_from_bytes",
-    "frame_to_bytes",
-    "frame_to_message",
-    "message_to_frame",
+    "frame_datagrams",
+    "frame_message",
+    "lost_frame",
+    "max_datagram_bytes",
+    "message_to_session",
+    "parse_packets",
+    "session_to_message",
+    "wire_bytes",
 ]

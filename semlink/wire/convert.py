@@ -1,113 +1,158 @@
-"""The one place a ``Frame`` becomes a ``semlink.v1.FrameMessage`` (and bytes), and back.
+"""The one place sessions and frames become ``semlink.v2`` messages and datagrams, and back.
 
-Going in (``message_to_frame``, ``frame_from_bytes``) everything is validated:
-whatever the bytes, the result is a ``Frame`` that ``depacketize`` can decode, or
-a ``MalformedFrame`` saying which field is wrong.
+Going in, everything is validated: a session message becomes a :class:`Session`
+or a ``MalformedFrame`` naming the field; a frame's datagrams become frames that
+``unpack`` can decode, the datagrams that failed their check counted, never
+trusted. ``wire_bytes`` of a frame is the sum of its datagrams' lengths: every
+byte the channel carries for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from google.protobuf.message import DecodeError
+import numpy as np
 
-from semlink.packets.errors import MalformedFrame, UnknownCodec
-from semlink.packets.frame import Frame, FrameHeader, Packet
-from semlink.packets.validate import validate_header, validate_packets
-from semlink.v1 import semlink_pb2 as pb
+from semlink.packets import (
+    CorruptDatagram,
+    Frame,
+    MalformedFrame,
+    Packet,
+    Session,
+    decode_datagram,
+    encode_datagram,
+    extend_seq,
+    split_frame_id,
+    validate_session,
+)
+from semlink.packets.datagram import overhead_bytes
+from semlink.v2 import semlink_pb2 as pb
 
 
-def frame_to_message(frame: Frame) -> pb.FrameMessage:
-    """Build the ``FrameMessage`` for ``frame``; ``scale``/``offset`` travel as float32."""
-    h = frame.header
-    header = pb.FrameHeader(
-        frame_id=h.frame_id,
-        codec=h.codec,
-        fingerprint=h.fingerprint,
-        shape=h.shape,
-        dtype=h.dtype,
-        packet_count=h.packet_count,
-        rows_per_packet=h.rows_per_packet,
-        feature_shape=h.feature_shape,
-        scale=h.scale,
-        offset=h.offset,
-        entropy_coder=h.entropy_coder,
-        version=h.version,
-        sent_at_ns=h.sent_at_ns,
-        meta=h.meta,
+def session_to_message(session: Session) -> pb.Session:
+    width, height = session.image_size
+    return pb.Session(
+        version=session.version, session_id=session.session_id, codec=session.codec,
+        codec_config=session.codec_config, fingerprint=session.fingerprint, entropy_model=session.entropy_model,
+        entropy_coder=session.entropy_coder, feature_shape=session.feature_shape, latent_shape=session.shape,
+        dtype=session.dtype, rows_per_packet=session.rows_per_packet, scale=session.scale, offset=session.offset,
+        side_info=session.side_info, check=session.check, image_width=width, image_height=height,
     )
-    packets = [
-        pb.Packet(
-            frame_id=p.frame_id,
-            index=p.index,
-            row_start=p.row_start,
-            row_stop=p.row_stop,
-            payload=bytes(p.payload),
-            crc32=p.crc32,
-        )
-        for p in frame.packets
-    ]
-    return pb.FrameMessage(header=header, packets=packets)
 
 
-def message_to_frame(msg: pb.FrameMessage, known_codecs: Collection[str] | None = None) -> Frame:
-    """Validate ``msg`` and turn it into a ``Frame``.
+def message_to_session(msg: pb.Session) -> Session:
+    """Validate a session message; raise ``MalformedFrame`` naming the first bad field."""
+    session = Session(
+        session_id=msg.session_id, codec=msg.codec, codec_config=msg.codec_config, fingerprint=msg.fingerprint,
+        feature_shape=tuple(msg.feature_shape), shape=tuple(msg.latent_shape), dtype=msg.dtype,
+        rows_per_packet=msg.rows_per_packet, scale=tuple(msg.scale), offset=tuple(msg.offset),
+        side_info=msg.side_info, entropy_coder=msg.entropy_coder, entropy_model=msg.entropy_model,
+        check=msg.check, image_size=(msg.image_width, msg.image_height), version=msg.version,
+    )
+    for name in ("feature_shape", "shape"):
+        if len(getattr(session, name)) != 3:
+            raise MalformedFrame(f"session.{name} is {getattr(session, name)!r}, expected 3 dims (C, H, W)")
+    validate_session(session)
+    return session
 
-    Raises ``MalformedFrame`` (naming the field) for a missing header, a wire
-    version mismatch, bad shapes or dtype, a packet count that does not match the
-    shape, or packets that do not belong to this frame; ``UnknownCodec`` when
-    ``known_codecs`` is given and does not contain the frame's codec.
+
+def _image_size(frame: Frame) -> tuple[int, int] | None:
+    size = frame.header.meta.get("image_size")
+    if not size:
+        return None
+    width, height = (int(v) for v in size.split(","))
+    return width, height
+
+
+def frame_datagrams(frame: Frame, session: Session) -> list[bytes]:
+    """The datagrams of ``frame`` (a frame of ``session``): what the channel carries for it."""
+    _, seq = split_frame_id(frame.header.frame_id)
+    size = _image_size(frame)
+    size = size if size and size != session.image_size else None
+    return [encode_datagram(seq, p.index, p.payload, session.check, size) for p in frame.packets]
+
+
+def frame_message(datagrams: Sequence[bytes]) -> pb.Uplink:
+    return pb.Uplink(frame=pb.FramePackets(packets=list(datagrams)))
+
+
+def wire_bytes(datagrams: Sequence[bytes]) -> int:
+    """Every byte the channel carries for a frame: each datagram's header, payload and check."""
+    return sum(len(d) for d in datagrams)
+
+
+@dataclass(frozen=True)
+class ParsedPackets:
+    """One message's datagrams as frames (one per sequence number present, normally one).
+
+    ``unattributed`` counts datagrams that failed their check in a message with no
+    intact datagram to tell whose they were. ``highest_seq`` is the session's
+    highest sequence number after this message.
     """
-    if not msg.HasField("header"):
-        raise MalformedFrame("FrameMessage has no header; the sender must set FrameMessage.header")
-    h = msg.header
-    header = FrameHeader(
-        frame_id=h.frame_id,
-        codec=h.codec,
-        fingerprint=h.fingerprint,
-        shape=tuple(h.shape),
-        dtype=h.dtype,
-        packet_count=h.packet_count,
-        rows_per_packet=h.rows_per_packet,
-        feature_shape=tuple(h.feature_shape),
-        scale=tuple(h.scale),
-        offset=tuple(h.offset),
-        entropy_coder=h.entropy_coder,
-        version=h.version,
-        sent_at_ns=h.sent_at_ns,
-        meta=dict(h.meta),
-    )
-    validate_header(header)
-    if known_codecs is not None and header.codec not in known_codecs:
-        raise UnknownCodec(
-            f"frame {header.frame_id}: codec {header.codec!r} is not one of {sorted(known_codecs)}; "
-            "load that codec's checkpoint here or send with a codec this end knows"
-        )
-    packets = tuple(
-        Packet(
-            frame_id=p.frame_id,
-            index=p.index,
-            row_start=p.row_start,
-            row_stop=p.row_stop,
-            payload=p.payload,
-            crc32=p.crc32,
-        )
-        for p in msg.packets
-    )
-    validate_packets(header, packets)
-    return Frame(header, packets)
+
+    frames: tuple[Frame, ...]
+    unattributed: int
+    highest_seq: int | None
 
 
-def frame_to_bytes(frame: Frame) -> bytes:
-    """The serialized ``FrameMessage`` for ``frame``."""
-    return frame_to_message(frame).SerializeToString()
+def max_datagram_bytes(session: Session) -> int:
+    """The largest datagram a frame of ``session`` can honestly need (bigger ones are refused unread).
+
+    A payload never needs more than twice its rows' raw bytes plus a little: zstd
+    expands incompressible data by well under that, and the entropy coder spends at
+    most 16 bits on an 8-bit symbol (its tables give every symbol >= 2**-16).
+    """
+    c, _, w = session.shape
+    raw = c * session.rows_per_packet * w * np.dtype(session.dtype).itemsize
+    side = 4 * c if session.side_info else 0
+    return max(2 * raw + 64, side) + overhead_bytes(session.check, with_image_size=True)
 
 
-def frame_from_bytes(data: bytes, known_codecs: Collection[str] | None = None) -> Frame:
-    """Parse and validate a serialized ``FrameMessage``; any bad bytes raise ``MalformedFrame``."""
-    msg = pb.FrameMessage()
-    try:
-        msg.ParseFromString(bytes(data))
-    except DecodeError as exc:
-        raise MalformedFrame(f"{len(data)} bytes are not a semlink.v1.FrameMessage: {exc}") from exc
-    return message_to_frame(msg, known_codecs)
+def parse_packets(datagrams: Sequence[bytes], session: Session, highest_seq: int | None) -> ParsedPackets:
+    """Datagrams of one message → frames of ``session``, checked before anything is decoded.
+
+    Raises ``MalformedFrame`` (cheaply, before parsing any datagram) for more
+    datagrams than a frame has or one longer than a frame's packet can be.
+    """
+    if len(datagrams) > session.packets_per_frame:
+        raise MalformedFrame(f"{len(datagrams)} packets in one message; a frame of this session has "
+                             f"{session.packets_per_frame}")
+    limit = max_datagram_bytes(session)
+    if any(len(d) > limit for d in datagrams):
+        raise MalformedFrame(f"a packet of {max(len(d) for d in datagrams)} bytes is over the {limit} bytes a "
+                             "packet of this session can need")
+    by_seq: dict[int, dict[int, Packet]] = {}
+    sizes: dict[int, tuple[int, int]] = {}
+    damaged = 0
+    for data in datagrams:
+        try:
+            datagram = decode_datagram(data, session.check)
+        except CorruptDatagram:
+            damaged += 1
+            continue
+        if datagram.index >= session.packets_per_frame:
+            damaged += 1  # passed its check but cannot be ours: as good as corrupted
+            continue
+        seq = extend_seq(datagram.seq16, highest_seq)
+        fid = session.frame_id(seq)
+        rows = (0, 0)
+        if datagram.index < session.packet_count:
+            start = datagram.index * session.rows_per_packet
+            rows = (start, min(start + session.rows_per_packet, session.shape[1]))
+        by_seq.setdefault(seq, {}).setdefault(datagram.index, Packet(fid, datagram.index, *rows, datagram.payload))
+        if datagram.image_size:
+            sizes[seq] = datagram.image_size
+    frames = []
+    for seq, packets in sorted(by_seq.items()):
+        header = session.header(session.frame_id(seq), sizes.get(seq))
+        attributed = damaged if len(by_seq) == 1 else 0
+        frames.append(Frame(header, tuple(packets[i] for i in sorted(packets)), attributed))
+    highest = max([highest_seq or 0, *by_seq]) if by_seq else highest_seq
+    return ParsedPackets(tuple(frames), damaged if len(by_seq) != 1 else 0, highest)
+
+
+def lost_frame(session: Session, seq: int) -> Frame:
+    """A frame of ``session`` of which nothing arrived (known only from the sequence gap)."""
+    return Frame(session.header(session.frame_id(seq)), ())
+

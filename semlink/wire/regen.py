@@ -1,9 +1,9 @@
-"""Regenerate the protobuf and gRPC stubs in ``semlink/v1/`` from ``proto/`` (dev tool; needs grpcio-tools).
+"""Regenerate the protobuf and gRPC stubs in ``semlink/v2/`` from ``proto/`` (dev tool; needs grpcio-tools).
 
 Equivalent to running, from the repository root::
 
     python -m grpc_tools.protoc -I proto --python_out=. --pyi_out=. \\
-        --grpc_python_out=. proto/semlink/v1/semlink.proto
+        --grpc_python_out=. proto/semlink/v2/semlink.proto
 
 Usage: ``python -m semlink.wire.regen [--out DIR]`` (default: the repository root).
 """
@@ -15,8 +15,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROTO_ROOT = REPO_ROOT / "proto"
-PROTO_FILES = ("semlink/v1/semlink.proto",)
-GENERATED_FILES = ("semlink/v1/semlink_pb2.py", "semlink/v1/semlink_pb2.pyi", "semlink/v1/semlink_pb2_grpc.py")
+PROTO_FILES = ("semlink/v2/semlink.proto",)
+GENERATED_FILES = ("semlink/v2/semlink_pb2.py", "semlink/v2/semlink_pb2.pyi", "semlink/v2/semlink_pb2_grpc.py")
 
 
 def regenerate(out_dir: Path = REPO_ROOT) -> list[Path]:

@@ -4,34 +4,49 @@ from __future__ import annotations
 
 import math
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
-from semlink.packets import Frame, FrameHeader, Packet
+from semlink.packets import CorruptDatagram, decode_datagram, encode_datagram
 
 
-def make_frame(payload_sizes: list[int], rng: np.random.Generator, frame_id: int = 0) -> Frame:
-    """A frame whose packet ``i`` carries row ``i`` as ``payload_sizes[i]`` random bytes, with a true CRC32."""
+@dataclass(frozen=True)
+class CheckedPacket:
+    """What the loss and bit-error stages see: a ``payload`` (here with its CRC32 kept apart)."""
+
+    index: int
+    payload: bytes
+    crc32: int
+
+
+@dataclass(frozen=True)
+class TestFrame:
+    packets: tuple[CheckedPacket, ...]
+
+    def datagrams(self, seq: int = 0) -> list[bytes]:
+        """The packets as the channel carries them: header, payload and CRC-32 in one datagram each."""
+        return [encode_datagram(seq, p.index, p.payload, "crc32") for p in self.packets]
+
+
+def make_frame(payload_sizes: list[int], rng: np.random.Generator, frame_id: int = 0) -> TestFrame:
+    """A frame whose packet ``i`` carries ``payload_sizes[i]`` random bytes, with a true CRC32."""
     packets = []
     for index, size in enumerate(payload_sizes):
         payload = rng.integers(0, 256, size, dtype=np.uint8).tobytes()
-        packets.append(Packet(frame_id, index, index, index + 1, payload, zlib.crc32(payload)))
-    height = len(payload_sizes)
-    header = FrameHeader(
-        frame_id=frame_id,
-        codec="q8",
-        fingerprint="test",
-        shape=(4, height, 4),
-        dtype="uint8",
-        packet_count=height,
-        rows_per_packet=1,
-        feature_shape=(4, height, 4),
-    )
-    return Frame(header, tuple(packets))
+        packets.append(CheckedPacket(index, payload, zlib.crc32(payload)))
+    return TestFrame(tuple(packets))
 
 
-def crc_ok(packet: Packet) -> bool:
+def crc_ok(packet: CheckedPacket | bytes) -> bool:
+    """A packet's payload still matches its CRC32; a datagram still passes its check."""
+    if isinstance(packet, bytes):
+        try:
+            decode_datagram(packet, "crc32")
+        except CorruptDatagram:
+            return False
+        return True
     return zlib.crc32(packet.payload) == packet.crc32
 
 

@@ -97,9 +97,9 @@ def test_zero_ber_and_empty_payloads_pass_untouched(make_frame, rng):
     seed=st.integers(0, 2**32 - 1),
 )
 def test_any_payloads_flip_exactly_the_reported_bits(payloads, ber, seed):
-    from semlink.packets import Packet
+    from semlink.channel.model import _Carried
 
-    packets = [Packet(0, i, i, i + 1, data, 0) for i, data in enumerate(payloads)]
+    packets = [_Carried(data) for data in payloads]
     out, report = BinarySymmetric(ber).corrupt(packets, np.random.default_rng(seed))
     assert [len(p.payload) for p in out] == [len(p) for p in payloads]
     assert sum(differing_bits(a, b.payload) for a, b in zip(payloads, out)) == report.bits_flipped

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from semlink.packets import decode_datagram
 from semlink.channel import (
     Channel,
     ChannelConfig,
@@ -56,23 +57,21 @@ def test_snr_derives_the_ber():
 
 
 def test_a_clean_channel_passes_everything(make_frame, rng):
-    frame = make_frame([30] * 10, rng)
-    out, report = Channel().transmit_frame(frame)
-    assert out == frame and report == ChannelReport(packets_in=10)
+    datagrams = make_frame([30] * 10, rng).datagrams()
+    out, report = Channel().transmit_datagrams(datagrams)
+    assert out == datagrams and report == ChannelReport(packets_in=10)
 
 
-def test_transmit_frame_drops_then_corrupts(make_frame, rng, crc_ok):
+def test_transmit_datagrams_drops_then_corrupts_every_byte(make_frame, rng, crc_ok):
     channel = Channel(ChannelConfig(loss="bernoulli", loss_p=0.25, ber=3e-4, seed=1))
     total = ChannelReport()
     mismatched = 0
     for frame_id in range(200):
-        frame = make_frame([100] * 20, rng, frame_id)
-        out, report = channel.transmit_frame(frame)
-        assert out.header == frame.header
-        assert len(out.lost_indices()) == report.packets_dropped == 20 - len(out.packets)
-        assert [p.index for p in out.packets] == sorted(p.index for p in out.packets)
-        assert report.bits_total == 800 * len(out.packets)  # only delivered packets meet bit errors
-        mismatched += sum(not crc_ok(p) for p in out.packets)
+        datagrams = make_frame([93] * 20, rng, frame_id).datagrams(frame_id)  # 100 bytes with header and CRC
+        out, report = channel.transmit_datagrams(datagrams)
+        assert report.packets_dropped == 20 - len(out)
+        assert report.bits_total == 800 * len(out)  # only delivered datagrams meet bit errors, all their bits
+        mismatched += sum(not crc_ok(d) for d in out)
         total += report
     assert mismatched == total.packets_corrupted > 0
     assert total.packets_in == 4000
@@ -85,11 +84,11 @@ def test_transmit_frame_drops_then_corrupts(make_frame, rng, crc_ok):
 
 def test_gilbert_elliott_state_runs_on_across_frames(make_frame, rng, burst_lengths):
     channel = Channel(ChannelConfig(loss="gilbert_elliott", ge_p=0.01, ge_r=0.1, seed=2))
-    frame, lost = make_frame([1] * 8, rng), []
+    datagrams, lost = make_frame([1] * 8, rng).datagrams(), []
     for _ in range(1500):
-        out, _ = channel.transmit_frame(frame)
-        missing = set(out.lost_indices())
-        lost.extend(index in missing for index in range(8))
+        out, _ = channel.transmit_datagrams(datagrams)
+        arrived = {decode_datagram(d, "crc32").index for d in out}
+        lost.extend(index not in arrived for index in range(8))
     bursts = burst_lengths(np.array(lost))
     # Bursts of mean 10 span frames of 8; redrawing the state per frame would cut them short.
     assert abs(bursts.mean() - 10.0) <= 5 * math.sqrt(90) / math.sqrt(bursts.size)
@@ -100,7 +99,7 @@ def test_gilbert_elliott_state_runs_on_across_frames(make_frame, rng, burst_leng
 
 def run_frames(channel, make_frame, n=20):
     rng = np.random.default_rng(0)
-    return [channel.transmit_frame(make_frame([50] * 16, rng, i)) for i in range(n)]
+    return [channel.transmit_datagrams(make_frame(list(range(50, 66)), rng, i).datagrams(i)) for i in range(n)]
 
 
 def test_same_seed_same_outcome_and_reset_rewinds(make_frame):
@@ -117,7 +116,7 @@ def test_same_seed_same_outcome_and_reset_rewinds(make_frame):
 def test_loss_pattern_does_not_depend_on_the_ber(make_frame):
     def lost(ber):
         channel = Channel(ChannelConfig(loss="bernoulli", loss_p=0.3, ber=ber, seed=5))
-        return [frame.lost_indices() for frame, _ in run_frames(channel, make_frame)]
+        return [[len(d) for d in out] for out, _ in run_frames(channel, make_frame)]  # sizes name the packets
 
     assert lost(None) == lost(1e-4) == lost(1e-2)
 

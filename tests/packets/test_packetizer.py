@@ -1,10 +1,9 @@
-"""packetize / depacketize: exact round trips, losses cost only their rows, malformed frames raise."""
+"""packetize / depacketize: exact round trips, losses cost only their rows, side packets, malformed frames raise."""
 
 from dataclasses import replace
 
 import numpy as np
 import pytest
-import zlib
 import zstandard
 
 from semlink.packets import (
@@ -18,6 +17,7 @@ from semlink.packets import (
     depacketize_with_report,
     packetize,
     rows_per_packet_for,
+    unpack,
 )
 
 
@@ -35,8 +35,8 @@ def frame_of(latent, rows_per_packet=3, **kw):
     )
 
 
-def with_payload(packet: Packet, payload: bytes, fix_crc: bool = True) -> Packet:
-    return replace(packet, payload=payload, crc32=zlib.crc32(payload) if fix_crc else packet.crc32)
+def with_payload(packet: Packet, payload: bytes) -> Packet:
+    return replace(packet, payload=payload)
 
 
 def replace_packet(frame: Frame, index: int, packet: Packet) -> Frame:
@@ -63,19 +63,29 @@ def test_float16_specials_survive_bit_exactly():
 
 def test_header_describes_the_latent(rng):
     latent = latent_of(rng, "uint8")
-    frame = frame_of(latent, 3, scale=[0.1, 2.0], offset=[1 / 3, 0.0], sent_at_ns=123, meta={"k": "v"})
+    frame = frame_of(latent, 3, scale=[0.1, 2.0], offset=[1 / 3, 0.0], meta={"k": "v"})
     h = frame.header
     assert (h.shape, h.dtype, h.packet_count, h.rows_per_packet) == ((8, 10, 6), "uint8", 4, 3)
     assert [h.rows_of(i) for i in range(4)] == [(0, 3), (3, 6), (6, 9), (9, 10)]
     assert [(p.row_start, p.row_stop) for p in frame.packets] == [(0, 3), (3, 6), (6, 9), (9, 10)]
     assert h.scale == (float(np.float32(0.1)), 2.0) and h.offset[0] == float(np.float32(1 / 3))
-    assert (h.entropy_coder, h.sent_at_ns, h.meta, h.frame_id) == ("zstd", 123, {"k": "v"}, 7)
+    assert (h.entropy_coder, h.meta, h.frame_id, h.side_info) == ("zstd", {"k": "v"}, 7, False)
 
 
-def test_packet_format_is_zstd_of_c_order_rows_with_crc(rng):
+def test_side_packet_carries_float16_constants_and_is_needed(rng):
+    latent = latent_of(rng, "uint8")
+    frame = frame_of(latent, 3, scale=[0.1, 2.0] * 4, offset=[1 / 3, -1.0] * 4, side_info=True)
+    assert frame.total_packets == 5 and frame.packets[-1].index == 4 and len(frame.packets[-1].payload) == 32
+    assert frame.header.scale[0] == float(np.float16(0.1))
+    out = unpack(frame)
+    assert np.array_equal(out.latent, latent) and out.scale[0] == np.float16(0.1) and out.offset[1] == -1.0
+    without = unpack(frame.with_packets(frame.packets[:-1]))
+    assert without.lost_rows.all() and not without.latent.any() and without.report.lost == (4,)
+
+
+def test_packet_format_is_zstd_of_c_order_rows(rng):
     latent = latent_of(rng, "float16")
     for p in frame_of(latent, 4).packets:
-        assert p.crc32 == zlib.crc32(p.payload)
         raw = zstandard.ZstdDecompressor().decompress(p.payload)
         assert raw == latent[:, p.row_start:p.row_stop, :].astype("<f2").tobytes()
 
@@ -98,21 +108,10 @@ def test_a_lost_packet_zeroes_only_its_rows(rng):
     assert (report.lost_count, report.corrupted_count, report.decoded_count) == (1, 0, 3)
 
 
-def test_a_flipped_payload_byte_fails_crc_and_costs_only_its_rows(rng):
-    latent = latent_of(rng, "uint8")
-    frame = frame_of(latent, 3)
-    bad = bytearray(frame.packets[3].payload)
-    bad[len(bad) // 2] ^= 0x10
-    out, lost, report = depacketize_with_report(replace_packet(frame, 3, with_payload(frame.packets[3], bytes(bad), fix_crc=False)))
-    assert lost.tolist() == [False] * 9 + [True]
-    assert (out[:, 9, :] == 0).all() and np.array_equal(out[:, :9, :], latent[:, :9, :])
-    assert report.corrupted == {3: "crc"} and report.lost == ()
-
-
 @pytest.mark.parametrize(
     "make_payload, reason",
     [
-        (lambda good: good[:-3], "zstd"),  # truncated, CRC recomputed
+        (lambda good: good[:-3], "zstd"),  # truncated
         (lambda good: b"not zstd at all", "zstd"),
         (lambda good: good + b"\x00", "zstd"),  # trailing bytes
         (lambda good: zstandard.ZstdCompressor().compress(b"\x01" * 5), "size"),
@@ -120,7 +119,7 @@ def test_a_flipped_payload_byte_fails_crc_and_costs_only_its_rows(rng):
         (lambda good: b"", "zstd"),
     ],
 )
-def test_undecodable_payloads_with_valid_crc_are_corrupted(rng, make_payload, reason):
+def test_undecodable_payloads_are_corrupted(rng, make_payload, reason):
     latent = latent_of(rng, "uint8")  # 8 channels x 3 rows x 6 = 144 bytes per full packet
     frame = frame_of(latent, 3)
     packet = frame.packets[0]
@@ -128,13 +127,6 @@ def test_undecodable_payloads_with_valid_crc_are_corrupted(rng, make_payload, re
     assert report.corrupted == {0: reason}
     assert lost.tolist() == [True] * 3 + [False] * 7
     assert np.array_equal(out[:, 3:, :], latent[:, 3:, :]) and not out[:, :3, :].any()
-
-
-def test_truncated_payload_with_its_old_crc_fails_crc(rng):
-    frame = frame_of(latent_of(rng, "float16"), 3)
-    packet = frame.packets[2]
-    _, lost, report = depacketize_with_report(replace_packet(frame, 2, with_payload(packet, packet.payload[:-1], fix_crc=False)))
-    assert report.corrupted == {2: "crc"} and lost.sum() == 3
 
 
 def test_all_packets_lost_gives_zeros(rng):
@@ -165,8 +157,8 @@ MALFORMED = {  # name: (how to break a valid 4-packet frame, what the error must
     "feature_shape": (lambda f: replace(f, header=replace(f.header, feature_shape=(16, 10, 6, 1))), "feature_shape"),
     "rows_per_packet": (
         lambda f: replace(f, header=replace(f.header, rows_per_packet=0, packet_count=0)), "rows_per_packet"),
-    "version": (lambda f: replace(f, header=replace(f.header, version=2)), "version is 2"),
-    "entropy_coder": (lambda f: replace(f, header=replace(f.header, entropy_coder="rans")), "entropy_coder"),
+    "version": (lambda f: replace(f, header=replace(f.header, version=1)), "version is 1"),
+    "entropy_coder": (lambda f: replace(f, header=replace(f.header, entropy_coder="ans")), "entropy_coder"),
     "too large": (
         lambda f: replace(f, header=replace(f.header, shape=(MAX_LATENT_BYTES, 1, 2), packet_count=1)), "limit"),
     "index out of range": (
@@ -174,7 +166,8 @@ MALFORMED = {  # name: (how to break a valid 4-packet frame, what the error must
     "duplicate index": (lambda f: f.with_packets([*f.packets, f.packets[0]]), "appears twice"),
     "row range": (lambda f: f.with_packets([replace(f.packets[0], row_stop=2), *f.packets[1:]]), "claims rows"),
     "frame_id": (lambda f: f.with_packets([replace(f.packets[0], frame_id=8), *f.packets[1:]]), "frame_id 8"),
-    "crc range": (lambda f: f.with_packets([replace(f.packets[0], crc32=-1), *f.packets[1:]]), "crc32"),
+    "side index without side info": (
+        lambda f: f.with_packets([*f.packets, replace(f.packets[0], index=4, row_start=0, row_stop=0)]), "outside"),
 }
 
 

@@ -1,172 +1,135 @@
-"""Frame <-> protobuf <-> bytes: exact round trips at every boundary, and clear errors for bad input."""
+"""Session <-> protobuf, frame <-> datagrams: exact round trips, honest byte counts, clear errors for bad input."""
 
-from dataclasses import fields, replace
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from semlink.packets import (
-    WIRE_VERSION,
-    Frame,
-    FrameHeader,
-    MalformedFrame,
-    Packet,
-    UnknownCodec,
-    depacketize,
-    depacketize_with_report,
-    packetize,
+from semlink.channel import Channel, ChannelConfig
+from semlink.packets import WIRE_VERSION, MalformedFrame, Session, packetize, split_frame_id, unpack
+from semlink.v2 import semlink_pb2 as pb
+from semlink.wire import (
+    frame_datagrams,
+    lost_frame,
+    max_datagram_bytes,
+    message_to_session,
+    parse_packets,
+    session_to_message,
+    wire_bytes,
 )
-from semlink.v1 import semlink_pb2 as pb
-from semlink.wire import frame_from_bytes, frame_to_bytes, frame_to_message, message_to_frame
+from semlink.wire.carry import carry
+
+SESSION = Session(session_id=9, codec="q8", codec_config='{"bits": 8}', fingerprint="sha256:ab",
+                  feature_shape=(6, 7, 5), shape=(6, 7, 5), dtype="uint8", rows_per_packet=2, side_info=True,
+                  image_size=(640, 480))
 
 
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(0)
-
-
-def frame_of(latent, rows_per_packet=2, **kw):
-    kw = dict(frame_id=2**40 + 5, codec="q8", fingerprint="sha256:ab", feature_shape=(1024, 24, 24),
-              rows_per_packet=rows_per_packet, scale=np.linspace(0.01, 1, latent.shape[0]),
-              offset=-np.arange(latent.shape[0]) / 3, sent_at_ns=2**63 + 1, meta={"model": "tiny"}) | kw
+def frame_of(latent, seq=5, session=SESSION, **kw):
+    kw = dict(frame_id=session.frame_id(seq), codec=session.codec, fingerprint=session.fingerprint,
+              feature_shape=session.feature_shape, rows_per_packet=session.rows_per_packet,
+              scale=np.linspace(0.01, 1, latent.shape[0]), offset=-np.arange(latent.shape[0]) / 3,
+              side_info=session.side_info, meta={"image_size": "640,480"}) | kw
     return packetize(latent, **kw)
 
 
-def latent_of(rng, dtype):
-    if dtype == "uint8":
-        return rng.integers(0, 256, size=(6, 7, 5), dtype=np.uint8)
-    return rng.standard_normal((6, 7, 5)).astype(dtype)
+@pytest.fixture
+def latent() -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, size=(6, 7, 5), dtype=np.uint8)
 
 
-@pytest.mark.parametrize("dtype", ["float16", "uint8"])
-def test_array_to_bytes_and_back_is_exact(rng, dtype):
-    latent = latent_of(rng, dtype)
+def test_session_crosses_the_wire_exactly():
+    message = session_to_message(SESSION)
+    assert message.version == WIRE_VERSION
+    again = message_to_session(pb.Session.FromString(message.SerializeToString()))
+    assert again == SESSION and again.packets_per_frame == 5
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"session_id": 0}, "session_id"), ({"latent_shape": [6, 7]}, "expected 3 dims"),
+    ({"dtype": "complex64"}, "dtype"), ({"rows_per_packet": 0}, "rows_per_packet"), ({"check": "md5"}, "check"),
+    ({"version": 1}, "version"), ({"latent_shape": [6, 700, 5], "rows_per_packet": 1}, "packets per frame"),
+])
+def test_bad_sessions_name_the_field(change, words):
+    message = session_to_message(SESSION)
+    for key, value in change.items():
+        if isinstance(value, list):
+            del getattr(message, key)[:]
+            getattr(message, key).extend(value)
+        else:
+            setattr(message, key, value)
+    with pytest.raises(MalformedFrame, match=words):
+        message_to_session(message)
+
+
+def test_frame_round_trips_through_its_datagrams(latent):
     frame = frame_of(latent)
-    message = frame_to_message(frame)
-    data = message.SerializeToString()
-    assert frame_to_bytes(frame) == data
-    assert pb.FrameMessage.FromString(data) == message
-    received = frame_from_bytes(data)
-    assert received == frame and received.header.meta == {"model": "tiny"}
-    assert message_to_frame(message) == frame
-    out, lost = depacketize(received)
-    assert out.dtype == latent.dtype and np.array_equal(out, latent) and not lost.any()
+    datagrams = frame_datagrams(frame, SESSION)
+    assert wire_bytes(datagrams) == frame.payload_bytes + 5 * (3 + 4)  # 5 packets: header 3 B + CRC-32 4 B
+    parsed = parse_packets(datagrams, SESSION, 4)
+    [received] = parsed.frames
+    assert received.header.frame_id == frame.header.frame_id and parsed.highest_seq == 5
+    out = unpack(received)
+    assert np.array_equal(out.latent, latent) and not out.lost_rows.any()
+    assert np.array_equal(out.scale, np.asarray(frame.header.scale, np.float32))
 
 
-def test_every_header_field_crosses_the_wire(rng):
-    frame = frame_of(latent_of(rng, "uint8"))
-    h = frame_to_message(frame).header
-    assert h.frame_id == 2**40 + 5 and h.sent_at_ns == 2**63 + 1 and h.version == WIRE_VERSION
-    assert list(h.shape) == [6, 7, 5] and list(h.feature_shape) == [1024, 24, 24]
-    assert (h.codec, h.fingerprint, h.dtype, h.entropy_coder) == ("q8", "sha256:ab", "uint8", "zstd")
-    assert (h.packet_count, h.rows_per_packet) == (4, 2) and dict(h.meta) == {"model": "tiny"}
-    assert tuple(h.scale) == frame.header.scale and tuple(h.offset) == frame.header.offset
+def test_image_size_travels_only_when_it_differs(latent):
+    same = frame_datagrams(frame_of(latent), SESSION)
+    other = frame_datagrams(frame_of(latent, meta={"image_size": "32,16"}), SESSION)
+    assert wire_bytes(other) == wire_bytes(same) + 4 * len(other)
+    [received] = parse_packets(other, SESSION, None).frames
+    assert received.header.meta["image_size"] == "32,16"
 
 
-def test_proto_messages_mirror_the_dataclasses():
-    assert {f.name for f in fields(FrameHeader)} == {f.name for f in pb.FrameHeader.DESCRIPTOR.fields}
-    assert {f.name for f in fields(Packet)} == {f.name for f in pb.Packet.DESCRIPTOR.fields}
+def test_wire_bytes_is_what_the_message_carries(latent):
+    """The datagrams are the bytes in the message: its protobuf adds only 2 bytes of framing per datagram."""
+    datagrams = frame_datagrams(frame_of(latent), SESSION)
+    message = pb.Uplink(frame=pb.FramePackets(packets=datagrams))
+    assert wire_bytes(datagrams) == sum(len(p) for p in message.frame.packets)
+    assert message.frame.ByteSize() - wire_bytes(datagrams) == 2 * len(datagrams)
 
 
-def test_scale_travels_as_float32():
-    header = FrameHeader(frame_id=1, codec="q8", fingerprint="f", shape=(1, 1, 1), dtype="uint8", packet_count=1,
-                         rows_per_packet=1, feature_shape=(1, 1, 1), scale=(0.1,), offset=(1e-3,))
-    frame = frame_from_bytes(frame_to_bytes(Frame(header, ())))
-    assert frame.header.scale == (float(np.float32(0.1)),) and frame.header.scale != (0.1,)
+def test_corrupted_datagrams_count_as_damaged_packets_of_their_frame(latent):
+    datagrams = frame_datagrams(frame_of(latent), SESSION)
+    datagrams[1] = datagrams[1][:3] + bytes([datagrams[1][3] ^ 1]) + datagrams[1][4:]
+    [received] = parse_packets(datagrams, SESSION, None).frames
+    assert received.damaged == 1 and len(received.packets) == 4
+    out = unpack(received)
+    assert out.report.lost == (1,) and out.report.corrupted_count == 1 and out.report.missing_count == 0
+    assert out.lost_rows.tolist() == [False, False, True, True, False, False, False]
 
 
-def test_missing_packets_are_just_absent(rng):
-    latent = latent_of(rng, "float16")
+def test_all_datagrams_corrupted_attributes_nothing(latent):
+    datagrams = [d[:-1] + bytes([d[-1] ^ 0xFF]) for d in frame_datagrams(frame_of(latent), SESSION)]
+    parsed = parse_packets(datagrams, SESSION, 3)
+    assert parsed.frames == () and parsed.unattributed == 5 and parsed.highest_seq == 3
+
+
+def test_messages_are_bounded_before_parsing(latent):
+    datagrams = frame_datagrams(frame_of(latent), SESSION)
+    with pytest.raises(MalformedFrame, match="6 packets in one message"):
+        parse_packets(datagrams + datagrams[:1], SESSION, None)
+    with pytest.raises(MalformedFrame, match="over the"):
+        parse_packets([b"\x00" * (max_datagram_bytes(SESSION) + 1)], SESSION, None)
+
+
+def test_sequence_numbers_wrap_into_frame_ids(latent):
+    seq = 3 * 65536 + 17
+    frame = frame_of(latent, seq=seq)
+    [received] = parse_packets(frame_datagrams(frame, SESSION), SESSION, seq - 2).frames
+    assert split_frame_id(received.header.frame_id) == (9, seq)
+
+
+def test_carry_counts_sent_bytes_and_loses_whole_frames(latent):
     frame = frame_of(latent)
-    received = frame_from_bytes(frame_to_bytes(frame.with_packets(frame.packets[::2])))
-    out, lost, report = depacketize_with_report(received)
-    assert report.lost == (1, 3) and lost.tolist() == [False, False, True, True, False, False, True]
-    assert np.array_equal(out[:, ~lost], latent[:, ~lost])
+    clean = carry(frame, SESSION, None)
+    assert clean.wire_bytes == wire_bytes(frame_datagrams(frame, SESSION)) and len(clean.received.packets) == 5
+    gone = carry(frame, SESSION, Channel(ChannelConfig(loss="bernoulli", loss_p=1.0)))
+    assert gone.received == lost_frame(SESSION, 5) and gone.wire_bytes == clean.wire_bytes
+    noisy = carry(frame, SESSION, Channel(ChannelConfig(ber=0.05, seed=1)))  # every datagram hit
+    assert noisy.received.packets == () and noisy.received.damaged == 5
 
 
-def test_truncated_payload_in_a_message_costs_its_rows(rng):
-    latent = latent_of(rng, "float16")
-    message = frame_to_message(frame_of(latent))
-    message.packets[1].payload = message.packets[1].payload[:-4]
-    out, lost, report = depacketize_with_report(frame_from_bytes(message.SerializeToString()))
-    assert report.corrupted == {1: "crc"} and lost.tolist() == [False, False, True, True, False, False, False]
-    assert np.array_equal(out[:, ~lost], latent[:, ~lost])
-
-
-def test_truncated_bytes_never_leak_decode_errors(rng):
-    data = frame_to_bytes(frame_of(latent_of(rng, "uint8")))
-    outcomes = set()
-    for cut in range(len(data)):
-        try:
-            frame = frame_from_bytes(data[:cut])
-        except MalformedFrame:
-            outcomes.add("malformed")
-        else:  # cut at a packet boundary: a valid frame with packets missing
-            depacketize(frame)
-            outcomes.add("decoded")
-    assert outcomes == {"malformed", "decoded"}
-    with pytest.raises(MalformedFrame, match="not a semlink.v1.FrameMessage"):
-        frame_from_bytes(data[:-1])
-
-
-@pytest.mark.parametrize("garbage", [b"\xff" * 10, b"\x0a\x05abc", b"\x12\xff\xff\xff\xff\x0f", b"", b"\x08\x01"])
-def test_garbage_bytes_raise_malformed(garbage):
-    with pytest.raises(MalformedFrame):
-        frame_from_bytes(garbage)
-
-
-def edit(rng, change):
-    message = frame_to_message(frame_of(latent_of(rng, "uint8")))
-    change(message)
-    return message.SerializeToString()
-
-
-@pytest.mark.parametrize(
-    "change, message",
-    [
-        (lambda m: setattr(m.header, "version", WIRE_VERSION + 1), "header.version is 2 .* speaks wire version 1"),
-        (lambda m: setattr(m.header, "version", 0), "header.version is 0"),
-        (lambda m: m.header.shape.append(1), "header.shape is .* expected 3 dims"),
-        (lambda m: m.header.ClearField("shape"), "header.shape is"),
-        (lambda m: m.header.feature_shape.pop(), "header.feature_shape"),
-        (lambda m: setattr(m.header, "packet_count", 3), "header.packet_count is 3 .* needs 4"),
-        (lambda m: setattr(m.header, "rows_per_packet", 3), "header.packet_count is 4 .* needs 3"),
-        (lambda m: setattr(m.header, "dtype", "float64"), "header.dtype 'float64'"),
-        (lambda m: setattr(m.packets[2], "frame_id", 1), "packet 2 has frame_id 1"),
-        (lambda m: setattr(m.packets[2], "index", 9), "index 9 is outside"),
-        (lambda m: setattr(m.packets[2], "index", 1), "index 1 appears twice"),
-        (lambda m: setattr(m.packets[2], "row_stop", 5), "claims rows"),
-        (lambda m: m.ClearField("header"), "no header"),
-    ],
-)
-def test_invalid_messages_raise_naming_the_field(rng, change, message):
-    with pytest.raises(MalformedFrame, match=message):
-        frame_from_bytes(edit(rng, change))
-
-
-def test_unknown_codec_is_refused_only_when_asked(rng):
-    data = frame_to_bytes(frame_of(latent_of(rng, "uint8")))
-    assert frame_from_bytes(data, known_codecs={"q8", "fp16"}).header.codec == "q8"
-    assert frame_from_bytes(data).header.codec == "q8"
-    with pytest.raises(UnknownCodec, match="codec 'q8' is not one of \\['fp16'\\]"):
-        frame_from_bytes(data, known_codecs={"fp16"})
-    assert issubclass(UnknownCodec, MalformedFrame) and issubclass(MalformedFrame, ValueError)
-
-
-def test_handwritten_message_with_defaults_is_malformed():
-    message = pb.FrameMessage(header=pb.FrameHeader(frame_id=1, shape=[1, 1, 1], feature_shape=[1, 1, 1]))
-    with pytest.raises(MalformedFrame, match="version is 0"):
-        message_to_frame(message)
-    message.header.version = WIRE_VERSION
-    with pytest.raises(MalformedFrame, match="dtype"):
-        message_to_frame(message)
-    message.header.dtype, message.header.rows_per_packet, message.header.packet_count = "uint8", 1, 1
-    assert message_to_frame(message).header.entropy_coder == ""  # proto3 default; depacketize refuses it
-    with pytest.raises(MalformedFrame, match="entropy_coder"):
-        depacketize(message_to_frame(message))
-
-
-def test_frame_with_replaced_header_round_trips(rng):
-    frame = frame_of(latent_of(rng, "uint8"))
-    frame = replace(frame, header=replace(frame.header, meta={}, scale=(), offset=()))
-    assert frame_from_bytes(frame_to_bytes(frame)) == frame
+def test_side_session_refuses_static_constants():
+    with pytest.raises(MalformedFrame, match="no static"):
+        message_to_session(session_to_message(replace(SESSION, scale=(1.0,) * 6, offset=(0.0,) * 6)))

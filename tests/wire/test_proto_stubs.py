@@ -1,15 +1,14 @@
-"""The committed stubs in semlink/v1/ are exactly what protoc makes from proto/, and they serve."""
+"""The committed stubs in semlink/v2/ are exactly what protoc makes from proto/, and they serve."""
 
 from concurrent import futures
 
 import grpc
-import numpy as np
 import pytest
 
-from semlink.packets import packetize
-from semlink.v1 import semlink_pb2 as pb
-from semlink.v1 import semlink_pb2_grpc as pb_grpc
-from semlink.wire import frame_to_message, message_to_frame
+from semlink.link.testing import make_frame, make_session
+from semlink.v2 import semlink_pb2 as pb
+from semlink.v2 import semlink_pb2_grpc as pb_grpc
+from semlink.wire import frame_datagrams, frame_message, message_to_session, parse_packets, session_to_message
 from semlink.wire.regen import GENERATED_FILES, REPO_ROOT, regenerate
 
 
@@ -25,28 +24,34 @@ def test_committed_stubs_match_a_fresh_regeneration(tmp_path):
 
 
 class EchoLink(pb_grpc.FeatureLinkServicer):
-    def Send(self, request, context):
-        frame = message_to_frame(request)
-        return pb.Ack(frame_id=frame.header.frame_id, status="ok", detail=f"{len(frame.packets)} packets")
+    """Accepts any valid session and acks each frame message with its packet count."""
 
     def Stream(self, request_iterator, context):
+        session = None
         for request in request_iterator:
-            yield self.Send(request, context)
+            if request.WhichOneof("kind") == "session":
+                session = message_to_session(request.session)
+                yield pb.Downlink(session=pb.SessionReply(session_id=session.session_id, accepted=True))
+            else:
+                [frame] = parse_packets(request.frame.packets, session, None).frames
+                yield pb.Downlink(ack=pb.Ack(frame_id=frame.header.frame_id, status="ok",
+                                             detail=f"{len(frame.packets)} packets"))
 
 
-def test_stubs_carry_frames_over_grpc():
+def test_stubs_carry_a_session_and_frames_over_grpc():
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
     pb_grpc.add_FeatureLinkServicer_to_server(EchoLink(), server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
-        latent = np.ones((2, 5, 3), dtype=np.float16)
-        messages = [frame_to_message(packetize(latent, frame_id=i, codec="fp16", fingerprint="f",
-                                               feature_shape=(2, 5, 3), rows_per_packet=2)) for i in range(3)]
+        session = make_session(packets=5)
+        frames = [make_frame(i, session=session) for i in range(3)]
+        messages = [pb.Uplink(session=session_to_message(session))]
+        messages += [frame_message(frame_datagrams(f, session)) for f in frames]
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            stub = pb_grpc.FeatureLinkStub(channel)
-            assert stub.Send(messages[0], timeout=10) == pb.Ack(frame_id=0, status="ok", detail="3 packets")
-            acks = list(stub.Stream(iter(messages), timeout=10))
-        assert [a.frame_id for a in acks] == [0, 1, 2]
+            replies = list(pb_grpc.FeatureLinkStub(channel).Stream(iter(messages), timeout=10))
+        assert replies[0].session.accepted and replies[0].session.session_id == session.session_id
+        assert [r.ack.frame_id for r in replies[1:]] == [f.header.frame_id for f in frames]
+        assert {r.ack.detail for r in replies[1:]} == {"5 packets"}
     finally:
         server.stop(grace=None)

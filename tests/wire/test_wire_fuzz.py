@@ -1,59 +1,77 @@
-"""Property tests: any bytes given to frame_from_bytes decode or raise MalformedFrame, never hang."""
+"""Property tests: any bytes offered as a session or as a frame's datagrams parse or raise MalformedFrame."""
 
 import numpy as np
+from google.protobuf.message import DecodeError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from semlink.packets import MalformedFrame, depacketize_with_report, packetize
-from semlink.wire import frame_from_bytes, frame_to_bytes
+from semlink.packets import MalformedFrame, Session, packetize, unpack
+from semlink.v2 import semlink_pb2 as pb
+from semlink.wire import frame_datagrams, message_to_session, parse_packets, session_to_message
 
 FUZZ = settings(max_examples=300, deadline=2000)
 
+SESSION = Session(session_id=3, codec="q8", codec_config="{}", fingerprint="f", feature_shape=(3, 8, 4),
+                  shape=(3, 8, 4), dtype="uint8", rows_per_packet=3, side_info=True, check="crc16")
 LATENT = (np.arange(3 * 8 * 4).reshape(3, 8, 4) % 251).astype(np.uint8)
-VALID = frame_to_bytes(packetize(LATENT, frame_id=9, codec="q8", fingerprint="f", feature_shape=(3, 8, 4),
-                                 rows_per_packet=3, scale=(0.5, 1.0, 2.0), offset=(0.0, 0.0, 1.0)))
+VALID = frame_datagrams(packetize(LATENT, frame_id=SESSION.frame_id(9), codec="q8", fingerprint="f",
+                                  feature_shape=(3, 8, 4), rows_per_packet=3, scale=(0.5, 1.0, 2.0),
+                                  offset=(0.0, 0.0, 1.0), side_info=True), SESSION)
+SESSION_BYTES = session_to_message(SESSION).SerializeToString()
 
 
-def decode_or_reject(data: bytes) -> str:
+def decode_or_reject(datagrams) -> str:
     try:
-        frame = frame_from_bytes(data)
-        out, lost, report = depacketize_with_report(frame)
+        parsed = parse_packets(datagrams, SESSION, 8)
     except MalformedFrame:
         return "malformed"
-    h = frame.header
-    assert out.shape == h.shape and lost.shape == (h.shape[1],) and not out[:, lost, :].any()
-    assert report.decoded_count + report.lost_count + report.corrupted_count == h.packet_count
-    return "decoded"
+    for frame in parsed.frames:
+        out = unpack(frame)
+        assert out.latent.shape == SESSION.shape and not out.latent[:, out.lost_rows, :].any()
+        r = out.report
+        assert r.decoded_count + r.lost_count + len(r.corrupted) == SESSION.packets_per_frame
+    return "decoded" if parsed.frames else "nothing"
 
 
 @FUZZ
-@given(st.binary(max_size=300))
-def test_random_bytes(data):
-    decode_or_reject(data)
+@given(st.lists(st.binary(max_size=60), max_size=6))
+def test_random_datagrams(datagrams):
+    decode_or_reject(datagrams)
 
 
-mutation = st.one_of(
-    st.tuples(st.just("set"), st.integers(0, len(VALID) - 1), st.integers(0, 255)),
-    st.tuples(st.just("insert"), st.integers(0, len(VALID)), st.binary(min_size=1, max_size=8)),
-    st.tuples(st.just("delete"), st.integers(0, len(VALID) - 1), st.integers(1, 8)),
-)
+mutation = st.tuples(st.integers(0, len(VALID) - 1), st.integers(0, 200), st.integers(0, 255),
+                     st.sampled_from(["set", "insert", "delete"]))
 
 
 @FUZZ
-@given(st.lists(mutation, min_size=1, max_size=6), st.integers(0, len(VALID)))
-def test_mutated_valid_frames(mutations, keep):
-    data = bytearray(VALID)
-    for kind, at, what in mutations:
-        at = min(at, len(data))
-        if kind == "set" and at < len(data):
-            data[at] = what
+@given(st.lists(mutation, min_size=1, max_size=6), st.sets(st.integers(0, len(VALID) - 1)))
+def test_mutated_valid_frames(mutations, drop):
+    datagrams = [bytearray(d) for d in VALID]
+    for which, at, value, kind in mutations:
+        d = datagrams[which]
+        at = min(at, len(d))
+        if kind == "set" and at < len(d):
+            d[at] = value
         elif kind == "insert":
-            data[at:at] = what
+            d[at:at] = bytes([value])
         elif kind == "delete":
-            del data[at:at + what]
-    decode_or_reject(bytes(data[: max(keep, len(data) // 2)]))
+            del d[at:at + 1]
+    decode_or_reject([bytes(d) for i, d in enumerate(datagrams) if i not in drop])
+
+
+@FUZZ
+@given(st.binary(max_size=200))
+def test_random_session_bytes(data):
+    try:
+        message = pb.Session.FromString(data)
+    except DecodeError:
+        return
+    try:
+        message_to_session(message)
+    except MalformedFrame:
+        pass
 
 
 def test_the_unmutated_frame_decodes():
     assert decode_or_reject(VALID) == "decoded"
-    assert decode_or_reject(VALID[:-1]) == "malformed"
+    assert message_to_session(pb.Session.FromString(SESSION_BYTES)) == SESSION

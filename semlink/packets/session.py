@@ -1,0 +1,111 @@
+"""A stream's session: everything about its frames that does not change from frame to frame, sent once.
+
+The transmitter opens every stream (and every reconnect) with its session; the
+receiver accepts or refuses it there, before any frame flows. A frame's id is
+``session_id << 32 | seq``: the session names the stream, the sequence number
+(whose low 16 bits each packet carries) names the frame within it, so frame ids
+stay exact integers in JSON and in JavaScript (below 2**53).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from semlink.packets.datagram import CHECK_BYTES, MAX_INDEX, overhead_bytes
+from semlink.packets.errors import MalformedFrame
+from semlink.packets.frame import WIRE_VERSION, FrameHeader
+from semlink.packets.validate import packet_count_for, validate_header
+
+SESSION_ID_BITS = 20
+SEQ_BITS = 32
+
+
+def frame_id_of(session_id: int, seq: int) -> int:
+    """The frame id of sequence number ``seq`` in session ``session_id``."""
+    return (session_id << SEQ_BITS) | (seq & ((1 << SEQ_BITS) - 1))
+
+
+def split_frame_id(frame_id: int) -> tuple[int, int]:
+    """``(session_id, seq)`` of a frame id."""
+    return frame_id >> SEQ_BITS, frame_id & ((1 << SEQ_BITS) - 1)
+
+
+@dataclass(frozen=True)
+class Session:
+    """The static part of every frame header of one stream.
+
+    ``codec_config`` is the codec's config as JSON; ``entropy_model`` the identity
+    of its entropy model's integer tables (empty for codecs coded with zstd);
+    ``scale``/``offset`` static dequantisation constants (empty when ``side_info``
+    sends them per frame, or when the codec has none); ``check`` the per-packet
+    check (``crc16`` or ``crc32``); ``image_size`` the ``(width, height)`` frames
+    have unless their packets say otherwise.
+    """
+
+    session_id: int
+    codec: str
+    codec_config: str
+    fingerprint: str
+    feature_shape: tuple[int, int, int]
+    shape: tuple[int, int, int]
+    dtype: str
+    rows_per_packet: int
+    scale: tuple[float, ...] = ()
+    offset: tuple[float, ...] = ()
+    side_info: bool = False
+    entropy_coder: str = "zstd"
+    entropy_model: str = ""
+    check: str = "crc32"
+    image_size: tuple[int, int] = (0, 0)
+    version: int = WIRE_VERSION
+
+    @property
+    def packet_count(self) -> int:
+        """Row packets per frame (the side packet, if any, comes on top)."""
+        return packet_count_for(self.shape[1], self.rows_per_packet)
+
+    @property
+    def packets_per_frame(self) -> int:
+        return self.packet_count + int(self.side_info)
+
+    def frame_id(self, seq: int) -> int:
+        return frame_id_of(self.session_id, seq)
+
+    def header(self, frame_id: int, image_size: tuple[int, int] | None = None) -> FrameHeader:
+        """The decoder's view of frame ``frame_id`` of this session."""
+        size = image_size or self.image_size
+        return FrameHeader(
+            frame_id=frame_id, codec=self.codec, fingerprint=self.fingerprint, shape=self.shape, dtype=self.dtype,
+            packet_count=self.packet_count, rows_per_packet=self.rows_per_packet, feature_shape=self.feature_shape,
+            scale=self.scale, offset=self.offset, entropy_coder=self.entropy_coder, side_info=self.side_info,
+            version=self.version, meta={"image_size": f"{size[0]},{size[1]}"} if size[0] else {},
+        )
+
+    def framing_bytes(self) -> int:
+        """Bytes each datagram adds to its payload (image size not counted)."""
+        return overhead_bytes(self.check)
+
+
+def validate_session(session: Session) -> None:
+    """Raise ``MalformedFrame`` naming the first field that makes ``session`` unusable."""
+    if not 0 < session.session_id < 1 << SESSION_ID_BITS:
+        raise MalformedFrame(f"session_id {session.session_id!r} is not in [1, 2**{SESSION_ID_BITS})")
+    if not isinstance(session.rows_per_packet, int) or session.rows_per_packet < 1:
+        raise MalformedFrame(f"session rows_per_packet is {session.rows_per_packet!r}, must be >= 1")
+    if session.check not in CHECK_BYTES:
+        raise MalformedFrame(f"session check {session.check!r} is not one of {', '.join(CHECK_BYTES)}")
+    validate_header(session.header(0))
+    if session.packets_per_frame > MAX_INDEX + 1:
+        raise MalformedFrame(
+            f"{session.packets_per_frame} packets per frame is over the wire's {MAX_INDEX + 1}; "
+            "send more latent rows per packet"
+        )
+    if not session.side_info and session.scale and len(session.scale) != session.shape[0]:
+        raise MalformedFrame(f"session has {len(session.scale)} scales for {session.shape[0]} latent channels")
+    if len(session.scale) != len(session.offset):
+        raise MalformedFrame(f"session has {len(session.scale)} scales but {len(session.offset)} offsets")
+    if session.side_info and session.scale:
+        raise MalformedFrame("a session with per-frame side information carries no static scale/offset")
+    width, height = session.image_size
+    if not (0 <= width < 1 << 16 and 0 <= height < 1 << 16):
+        raise MalformedFrame(f"session image_size {session.image_size} is not two uint16 values")
