@@ -1,17 +1,21 @@
-"""FrameSender against a real grpc.aio FeatureLink server on loopback: acks, losses, reconnects, backpressure."""
+"""FrameSender against a real grpc.aio FeatureLink server on loopback: sessions, acks, losses, reconnects, backpressure."""
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import random
 
 import pytest
 
 from semlink.link import Backoff, FrameSender, QueueFull, SenderClosed
-from semlink.link.testing import RecordingReceiver, free_port, make_frame
+from semlink.link.testing import RecordingReceiver, free_port, make_frame, make_session
 
 FAST = Backoff(initial_s=0.05, max_s=0.4)
+SESSION = make_session()
+
+
+def sender_to(target, **kw) -> FrameSender:
+    return FrameSender(target, backoff=FAST, session=SESSION, **kw)
 
 
 def run(coro, timeout=15):
@@ -36,7 +40,7 @@ def test_frames_are_delivered_in_order_and_acked():
     async def main():
         rx = await RecordingReceiver().start()
         try:
-            async with FrameSender(rx.target, backoff=FAST) as sender:
+            async with sender_to(rx.target) as sender:
                 frames = [make_frame(i) for i in range(200)]
                 deliveries = [await sender.submit(f) for f in frames]
                 outcomes = await asyncio.gather(*(d.outcome for d in deliveries))
@@ -44,27 +48,26 @@ def test_frames_are_delivered_in_order_and_acked():
                 stats = sender.stats()
             assert [o.status for o in outcomes] == ["ok"] * 200
             assert rx.frames == frames  # every byte through the wire module and back
-            assert stats["ok"] == 200 and stats["in_flight"] == 0 and stats["connected"]
+            assert rx.sessions == [SESSION]  # sent once, before the frames
+            assert stats["ok"] == 200 and stats["in_flight"] == 0 and stats["connected"] and stats["session_open"]
+            assert stats["bytes_sent"] == 200 * 4 * (32 + 7)  # 4 datagrams of 32 payload bytes, header and CRC-32
         finally:
             await rx.stop()
 
     run(main())
 
 
-def test_partial_and_rejected_acks_become_outcomes():
+def test_partial_acks_become_outcomes():
     async def main():
         rx = await RecordingReceiver().start()
         try:
-            async with FrameSender(rx.target, backoff=FAST) as sender:
+            async with sender_to(rx.target) as sender:
                 full = make_frame(1)
                 partial = full.with_packets(full.packets[:2])
-                bad = make_frame(2)
-                bad = dataclasses.replace(bad, header=dataclasses.replace(bad.header, version=99))
-                d1, d2 = await sender.submit(partial), await sender.submit(bad)
-                o1, o2 = await d1.outcome, await d2.outcome
+                d1 = await sender.submit(partial)
+                o1 = await d1.outcome
             assert (o1.status, o1.detail) == ("partial", "2 of 4 packets lost")
-            assert o2.status == "rejected" and "version" in o2.detail
-            assert o1.delivered and not o2.delivered
+            assert o1.delivered
         finally:
             await rx.stop()
 
@@ -74,7 +77,7 @@ def test_partial_and_rejected_acks_become_outcomes():
 def test_upstream_down_then_up_reconnects_and_every_frame_ends_with_a_reason():
     async def main():
         port = free_port()
-        async with FrameSender(f"127.0.0.1:{port}", backoff=FAST) as sender:
+        async with sender_to(f"127.0.0.1:{port}") as sender:
             # nobody listens: frames wait (not on the wire) while the sender backs off
             waiting = [await sender.submit(make_frame(i)) for i in range(5)]
             await asyncio.sleep(0.5)
@@ -105,7 +108,7 @@ def test_upstream_down_then_up_reconnects_and_every_frame_ends_with_a_reason():
 
 def test_bounded_queue_refuses_at_once_and_close_reports_the_rest():
     async def main():
-        sender = FrameSender(f"127.0.0.1:{free_port()}", queue_size=2, backoff=FAST)
+        sender = sender_to(f"127.0.0.1:{free_port()}", queue_size=2)
         await sender.start()
         accepted = []
         with pytest.raises(QueueFull, match="queue full"):
@@ -127,12 +130,47 @@ def test_unacked_frames_expire():
     async def main():
         rx = await RecordingReceiver(ack=False).start()
         try:
-            async with FrameSender(rx.target, ack_timeout_s=0.3, backoff=FAST) as sender:
+            async with sender_to(rx.target, ack_timeout_s=0.3) as sender:
                 delivery = await sender.submit(make_frame(7))
                 outcome = await delivery.outcome
         finally:
             await rx.stop()
         assert (outcome.status, outcome.detail) == ("lost", "no ack within 0.3 s")
         assert delivery.sent.result() is True
+
+    run(main())
+
+
+def test_a_refused_session_is_reported_and_no_frame_is_streamed_into_it():
+    async def main():
+        rx = await RecordingReceiver(refuse="fingerprint mismatch").start()
+        try:
+            async with sender_to(rx.target) as sender:
+                delivery = await sender.submit(make_frame(1))
+                assert await sender.wait_session(5) == "fingerprint mismatch: refused by the test receiver"
+                outcome = await asyncio.wait_for(delivery.outcome, 5)
+                stats = sender.stats()
+        finally:
+            await rx.stop()
+        assert outcome.status == "rejected" and "session refused: fingerprint mismatch" in outcome.detail
+        assert rx.frames == [] and stats["session_refused"].startswith("fingerprint mismatch")
+        assert not stats["session_open"]
+
+    run(main())
+
+
+def test_idle_sender_reports_its_last_frame_id():
+    async def main():
+        rx = await RecordingReceiver().start()
+        try:
+            async with sender_to(rx.target) as sender:
+                deliveries = [await sender.submit(make_frame(i)) for i in range(3)]
+                await asyncio.gather(*(d.outcome for d in deliveries))
+                tracked = sender.track(SESSION.frame_id(3))  # a frame whose every packet was lost upstream
+                await asyncio.sleep(0.4)
+        finally:
+            await rx.stop()
+        assert rx.reports and rx.reports[-1] == SESSION.frame_id(3)
+        assert tracked.outcome.done()  # ended when the sender closed: never left hanging
 
     run(main())

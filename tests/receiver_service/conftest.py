@@ -24,8 +24,8 @@ from semlink.packets import Frame
 from semlink.receiver import IMAGE_SIZE_KEY
 from semlink.runtime import load_codec_for, load_model
 from semlink.samples import sample_images
-from semlink.v1 import semlink_pb2_grpc as pb_grpc
-from semlink.wire import frame_to_message
+from semlink.link.testing import StreamClient
+from semlink.packets import Session, frame_id_of, split_frame_id
 
 MODEL, CODEC = "tiny-random", "q8"
 STARTUP_TIMEOUT_S = 15
@@ -56,15 +56,29 @@ def features(bundle, images):
     return VisionHalf(bundle).encode(images)
 
 
+SESSION_ID = 11
+
+
+@pytest.fixture(name="fid", scope="session")
+def fid_fixture():
+    """``fid(seq)``: the frame id of ``make_frame(seq)``."""
+    return lambda seq: frame_id_of(SESSION_ID, seq)
+
+
 class FrameFactory:
-    """Frames of the sample images, coded by the real codec, with ``meta["image_size"]`` as a transmitter sets it."""
+    """Frames of the sample images, coded by the real codec, with ``meta["image_size"]`` as a transmitter sets it.
+
+    ``make_frame(seq)`` is frame ``seq`` of ``session`` (the codec's session :data:`SESSION_ID` by default).
+    """
 
     def __init__(self, codec, features):
         self.codec = codec
         self.features = features
+        self.session = codec.session(SESSION_ID, IMAGE_SIZE)
 
-    def __call__(self, frame_id: int, image: int = 0) -> Frame:
-        frame = self.codec.compress(self.features[image:image + 1], [frame_id])[0]
+    def __call__(self, seq: int, image: int = 0, session: Session | None = None) -> Frame:
+        session = session or self.session
+        frame = self.codec.compress(self.features[image:image + 1], [session.frame_id(seq)])[0]
         meta = {IMAGE_SIZE_KEY: f"{IMAGE_SIZE[0]},{IMAGE_SIZE[1]}"}
         return replace(frame, header=replace(frame.header, meta=meta))
 
@@ -85,17 +99,22 @@ class RunningReceiver:
         self.http = httpx.Client(base_url=self.base_url, timeout=20)
         self.grpc_target = f"127.0.0.1:{self.receiver.grpc_port}"
         self.channel = grpc.insecure_channel(self.grpc_target)
-        self.stub = pb_grpc.FeatureLinkStub(self.channel)
 
     @property
     def receiver(self):
         return self.app.state.receiver
 
-    def send(self, frame: Frame, timeout: float = 10):
-        return self.stub.Send(frame_to_message(frame), timeout=timeout)
+    def open(self, session: Session, **kw) -> StreamClient:
+        """A stream of ``session`` to this receiver (close it, or use it in ``with``)."""
+        return StreamClient(self.channel, session, **kw)
 
-    def stream(self, frames, timeout: float = 10):
-        return list(self.stub.Stream(iter([frame_to_message(f) for f in frames]), timeout=timeout))
+    def send(self, frame: Frame, session: Session | None = None, timeout: float = 10):
+        """``frame`` alone on a stream of ``session`` (default: its codec's session of the frame's id); its ack."""
+        session = session or self.receiver.codec.session(split_frame_id(frame.header.frame_id)[0], IMAGE_SIZE)
+        with self.open(session) as link:
+            assert link.opened().accepted, link.session_reply
+            link.send(frame)
+            return link.ack(frame.header.frame_id, timeout)
 
     def ask(self, frame_id: int, task: str = "<CAPTION>", **body) -> httpx.Response:
         return self.http.post(f"/v1/frames/{frame_id}/tasks", json={"task": task, **body})

@@ -1,4 +1,4 @@
-"""Frames sent over real gRPC are acked, decoded and answered over real HTTP exactly as the in-process link does."""
+"""Frames streamed over real gRPC are acked once, decoded and answered over real HTTP as the in-process link does."""
 
 from __future__ import annotations
 
@@ -8,103 +8,147 @@ from dataclasses import replace
 
 import pytest
 
+from semlink.link.testing import StreamClient
 from semlink.pipeline import InProcessLink
-from semlink.v1 import semlink_pb2 as pb
-from semlink.wire import frame_to_message
+from semlink.receiver.ingest import GAP
+from semlink.v2 import semlink_pb2 as pb
+from semlink.wire import frame_datagrams, session_to_message, wire_bytes
 
-pytestmark = pytest.mark.timeout(20)
+pytestmark = pytest.mark.timeout(30)
 
 
-@pytest.mark.parametrize("task", ["<CAPTION>", "<OD>"])
-def test_answers_match_the_in_process_pipeline(rx, bundle, codec, images, make_frame, task):
-    link = InProcessLink(bundle, codec)
-    results = []
+def test_answers_match_the_in_process_pipeline_frame_by_frame(rx, bundle, codec, images, make_frame):
+    """Each path decodes one frame at a time (like with like: no batch of four against a batch of one)."""
+    session = make_frame.session
     for i in range(len(images)):
-        expected = link.run([images[i]], task)[0]
-        frame_id = 1000 + 10 * i + (task == "<OD>")
-        ack = rx.send(make_frame(frame_id, image=i))
-        assert (ack.frame_id, ack.status, ack.detail) == (frame_id, "ok", "")
-
-        response = rx.ask(frame_id, task)
-        assert response.status_code == 200, response.text
-        body = response.json()
-        assert body["result"] == expected.result
-        assert body["frame_id"] == frame_id and body["task"] == task
-        assert (body["model"], body["codec"]) == ("tiny-random", "q8")
-        assert (body["payload_bytes"], body["packets"], body["packets_lost"]) == (
-            expected.payload_bytes, expected.packets, 0)
-        assert body["latency_ms"] > 0
-        results.append(body["result"])
-    if task == "<OD>":  # boxes scaled to the 256x192 original prove meta["image_size"] was used
-        assert any(r["bboxes"] for r in results)
+        link = InProcessLink(bundle, codec)
+        link.session = session  # the same framing as the stream below
+        for task in ("<CAPTION>", "<OD>"):
+            expected = link.run([images[i]], task)[0]
+            frame = make_frame(100 + 2 * i + (task == "<OD>"), image=i)
+            ack = rx.send(frame, session)
+            assert (ack.frame_id, ack.status, ack.detail) == (frame.header.frame_id, "ok", "")
+            body = rx.ask(frame.header.frame_id, task).json()
+            assert body["result"] == expected.result, task
+            assert body["frame_id"] == frame.header.frame_id and body["task"] == task
+            assert (body["model"], body["codec"]) == ("tiny-random", "q8")
+            assert (body["wire_bytes"], body["payload_bytes"], body["packets"], body["packets_lost"]) == (
+                expected.wire_bytes, expected.payload_bytes, expected.packets, 0)
+            assert body["wire_bytes"] == wire_bytes(frame_datagrams(frame, session))
+            assert body["latency_ms"] > 0
 
 
 def test_one_transmission_many_questions(rx, make_frame):
-    rx.send(make_frame(2000))
-    answers = [rx.ask(2000, task) for task in ("<CAPTION>", "<DETAILED_CAPTION>", "<OD>", "<CAPTION>")]
+    frame = make_frame(200)
+    rx.send(frame, make_frame.session)
+    fid = frame.header.frame_id
+    answers = [rx.ask(fid, task) for task in ("<CAPTION>", "<DETAILED_CAPTION>", "<OD>", "<CAPTION>")]
     assert [a.status_code for a in answers] == [200] * 4
     assert answers[0].json()["result"] == answers[3].json()["result"]
     assert rx.metric("semlink_rx_frames_total", outcome="ok", reason="none") >= 1
 
 
 def test_dropped_packets_give_a_partial_ack_and_still_an_answer(rx, make_frame):
-    frame = make_frame(3000)
+    frame = make_frame(300)
     lossy = frame.with_packets(p for p in frame.packets if p.index != 1)
-    ack = rx.send(lossy)
-    assert ack.status == "partial"
-    assert "1 of 4 packets lost (1 missing, 0 corrupted)" in ack.detail
-
-    response = rx.ask(3000, "<CAPTION>")
+    ack = rx.send(lossy, make_frame.session)
+    n = frame.total_packets
+    assert ack.status == "partial" and f"1 of {n} packets lost (1 missing, 0 corrupted)" in ack.detail
+    fid = frame.header.frame_id
+    response = rx.ask(fid, "<CAPTION>")
     assert response.status_code == 200, response.text
     assert response.json()["packets_lost"] == 1
-    detail = rx.http.get("/v1/frames/3000").json()
+    detail = rx.http.get(f"/v1/frames/{fid}").json()
     assert (detail["status"], detail["packets_missing"], detail["lost_rows"]) == ("partial", 1, [1])
 
 
-def test_a_corrupted_packet_is_an_erasure(rx, make_frame):
-    frame = make_frame(3100)
-    bad = replace(frame.packets[2], payload=b"\x00" + frame.packets[2].payload[1:])
-    ack = rx.send(frame.with_packets([*frame.packets[:2], bad, *frame.packets[3:]]))
+def test_a_corrupted_datagram_is_an_erasure_header_and_all(rx, make_frame):
+    session = make_frame.session
+    frame = make_frame(310)
+    datagrams = frame_datagrams(frame, session)
+    datagrams[2] = bytes([datagrams[2][0] ^ 0x01]) + datagrams[2][1:]  # a bit of the header: the index
+    with rx.open(session) as link:
+        link.send(datagrams=datagrams)
+        ack = link.ack(frame.header.frame_id)
     assert ack.status == "partial" and "(0 missing, 1 corrupted)" in ack.detail
-    assert rx.ask(3100).json()["packets_lost"] == 1
+    assert rx.ask(frame.header.frame_id).json()["packets_lost"] == 1
 
 
-def test_a_frame_split_over_messages_is_merged_and_duplicates_are_acked_as_such(rx, make_frame):
-    frame = make_frame(3200)
+def test_a_frame_split_over_messages_is_merged_and_answered_once(rx, make_frame):
+    session = make_frame.session
+    frame = make_frame(320)
     first, second = frame.with_packets(frame.packets[:2]), frame.with_packets(frame.packets[2:])
-    acks = rx.stream([first, second])
-    assert [(a.frame_id, a.status) for a in acks] == [(3200, "ok"), (3200, "ok")]
-    assert rx.http.get("/v1/frames/3200").json()["messages"] == 2
-
-    again = rx.send(frame)
-    assert again.status == "ok" and again.detail.startswith("duplicate")
-    assert rx.metric("semlink_rx_duplicate_messages_total") >= 1
+    with rx.open(session) as link:
+        link.send(first)
+        link.send(second)
+        assert link.ack(frame.header.frame_id).status == "ok"
+        link.send(frame)  # a duplicate of a finished frame: late packets, no second answer
+        after = make_frame(321)
+        link.send(after)
+        assert link.ack(after.header.frame_id).status == "ok"
+        assert len(link.acks[frame.header.frame_id]) == 1
+    assert rx.http.get(f"/v1/frames/{frame.header.frame_id}").json()["messages"] == 2
+    assert rx.receiver.ingest.counts["late_packets"] >= frame.total_packets
 
 
 def test_a_stream_acks_every_frame(rx, make_frame):
-    frames = [make_frame(3300 + i, image=i % 4) for i in range(6)]
-    frames[3] = frames[3].with_packets(frames[3].packets[:-1])
-    acks = {a.frame_id: a.status for a in rx.stream(frames)}
-    assert acks == {3300: "ok", 3301: "ok", 3302: "ok", 3303: "partial", 3304: "ok", 3305: "ok"}
+    frames = [make_frame(330 + i, image=i % 4) for i in range(6)]
+    frames[3] = frames[3].with_packets(frames[3].packets[:-2])
+    with rx.open(make_frame.session) as link:
+        for f in frames:
+            link.send(f)
+        acks = {a.frame_id: a.status for a in link.wait_acks(6)}
+    assert acks == {f.header.frame_id: "partial" if i == 3 else "ok" for i, f in enumerate(frames)}
 
 
-@pytest.mark.parametrize("change, reason", [
-    (lambda h: replace(h, codec="fp16", dtype="float16", scale=(), offset=()), "unknown codec"),
-    (lambda h: replace(h, fingerprint="0123456789abcdef"), "fingerprint mismatch"),
-    (lambda h: replace(h, packet_count=h.packet_count + 1), "malformed"),
+def test_a_sequence_gap_and_a_report_end_unseen_frames_lost(rx, make_frame):
+    """Frames none of whose packets arrived are known from the gap (or the sender's report) and acked lost."""
+    session = make_frame.session
+    with rx.open(session) as link:
+        link.send(make_frame(400))
+        link.send(make_frame(403))  # 401 and 402 lost every packet
+        link.report(session.frame_id(405))  # 404 and 405 too, after the last frame that arrived
+        for seq in (401, 402, 404, 405):
+            ack = link.ack(session.frame_id(seq))
+            assert (ack.status, ack.detail) == ("lost", GAP)
+        assert link.ack(session.frame_id(403)).status == "ok"
+    assert rx.ask(session.frame_id(402), wait_ms=0).status_code == 404
+    assert "lost on the link" in rx.ask(session.frame_id(402), wait_ms=0).json()["detail"]
+
+
+@pytest.mark.parametrize("seq, change, reason", [
+    (501, dict(codec="fp16", dtype="float16", side_info=False), "unknown codec"),
+    (502, dict(fingerprint="0123456789abcdef"), "fingerprint mismatch"),
+    (503, dict(check="crc16"), "codec mismatch"),
+    (504, dict(version=1), "malformed"),
+    (505, dict(rows_per_packet=0), "malformed"),
 ])
-def test_bad_frames_are_rejected_and_the_server_stays_up(rx, make_frame, change, reason):
-    frame = make_frame(4000)
-    ack = rx.send(replace(frame, header=change(frame.header)))
-    assert ack.status == "rejected" and ack.detail.startswith(reason + ":"), ack.detail
-    assert rx.metric("semlink_rx_frames_total", outcome="rejected", reason=reason) >= 1
-    assert rx.ask(4000, wait_ms=0).status_code == 404
-    assert rx.send(make_frame(4001 + len(reason))).status == "ok"
+def test_bad_sessions_are_refused_with_the_reason_and_the_server_stays_up(rx, make_frame, seq, change, reason):
+    session = replace(make_frame.session, **change)
+    with StreamClient(rx.channel, None, open_with=pb.Uplink(session=_unchecked(session))) as link:
+        reply = link.opened()
+    assert not reply.accepted and reply.reason == reason, reply
+    assert rx.metric("semlink_rx_sessions_total", outcome=reason) >= 1
+    assert rx.send(make_frame(seq), make_frame.session).status == "ok"
 
 
-def test_a_message_without_header_is_rejected(rx):
-    ack = rx.stub.Send(pb.FrameMessage(packets=[pb.Packet(index=0)]), timeout=5)
-    assert ack.status == "rejected" and "no header" in ack.detail
+def _unchecked(session) -> pb.Session:
+    """The session message as a careless or hostile sender would build it (no validation)."""
+    width, height = session.image_size
+    return pb.Session(version=session.version, session_id=session.session_id, codec=session.codec,
+                      codec_config=session.codec_config, fingerprint=session.fingerprint,
+                      entropy_model=session.entropy_model, entropy_coder=session.entropy_coder,
+                      feature_shape=session.feature_shape, latent_shape=session.shape, dtype=session.dtype,
+                      rows_per_packet=session.rows_per_packet, side_info=session.side_info, check=session.check,
+                      image_width=width, image_height=height)
+
+
+def test_a_stream_must_open_with_a_session(rx, make_frame):
+    frame = make_frame(600)
+    datagrams = frame_datagrams(frame, make_frame.session)
+    with StreamClient(rx.channel, None, open_with=pb.Uplink(frame=pb.FramePackets(packets=datagrams))) as link:
+        reply = link.opened()
+    assert not reply.accepted and reply.reason == "malformed" and "open with a Session" in reply.detail
 
 
 def test_garbage_on_the_grpc_port_does_not_hurt(rx, make_frame):
@@ -116,15 +160,14 @@ def test_garbage_on_the_grpc_port_does_not_hurt(rx, make_frame):
                 conn.recv(1024)
             except OSError:
                 pass
-    # Bytes that are not a FrameMessage get a rejected ack, and the stream goes on.
-    raw_send = rx.channel.unary_unary("/semlink.v1.FeatureLink/Send", response_deserializer=pb.Ack.FromString)
-    ack = raw_send(b"\xff\xfe not a protobuf \x00" * 8, timeout=5)
-    assert ack.status == "rejected" and ack.detail.startswith("malformed:")
-    raw_stream = rx.channel.stream_stream("/semlink.v1.FeatureLink/Stream", response_deserializer=pb.Ack.FromString)
-    good = frame_to_message(make_frame(4101)).SerializeToString()
-    acks = list(raw_stream(iter([b"\x0a\xff\xff\xff\xff\x0f", good]), timeout=5))
-    assert [(a.status, a.frame_id) for a in acks] == [("rejected", 0), ("ok", 4101)]
-    assert rx.send(make_frame(4100)).status == "ok"
+    # Bytes that are not an Uplink get a rejected ack, and the stream goes on.
+    with rx.open(make_frame.session) as link:
+        link.put(b"\x0a\xff\xff\xff\xff\x0f")
+        good = make_frame(701)
+        link.send(good)
+        assert link.ack(good.header.frame_id).status == "ok"
+        [junk] = link.acks[0]
+    assert junk.status == "rejected" and junk.detail.startswith("malformed:")
     assert rx.http.get("/health/ready").status_code == 200
 
 
@@ -134,8 +177,10 @@ def test_events_report_frames_and_tasks(rx, make_frame):
         assert response.headers["content-type"].startswith("text/event-stream")
         lines = response.iter_lines()
         assert next(lines).startswith(":")  # subscribed: events from now on reach us
-        rx.send(make_frame(5000))
-        assert rx.ask(5000).status_code == 200
+        frame = make_frame(800)
+        fid = frame.header.frame_id
+        rx.send(frame, make_frame.session)
+        assert rx.ask(fid).status_code == 200
         events = []
         while len(events) < 2:
             line = next(lines)
@@ -143,19 +188,22 @@ def test_events_report_frames_and_tasks(rx, make_frame):
                 kind = line.split(":", 1)[1].strip()
                 data = json.loads(next(lines).split(":", 1)[1])
                 events.append((kind, data))
-    assert events[0][0] == "frame_received" and events[0][1]["frame_id"] == 5000
-    assert events[1][0] == "task_done" and events[1][1]["frame_id"] == 5000 and events[1][1]["task"] == "<CAPTION>"
+    assert events[0][0] == "frame_received" and events[0][1]["frame_id"] == fid
+    assert events[0][1]["wire_bytes"] == wire_bytes(frame_datagrams(frame, make_frame.session))
+    assert events[1][0] == "task_done" and events[1][1]["frame_id"] == fid and events[1][1]["task"] == "<CAPTION>"
 
 
 def test_listing_and_health(rx, make_frame):
-    rx.send(make_frame(6000))
+    frame = make_frame(900)
+    rx.send(frame, make_frame.session)
     frames = rx.http.get("/v1/frames", params={"limit": 5}).json()
-    assert frames[0]["frame_id"] == 6000
-    assert set(frames[0]) == {"frame_id", "codec", "status", "payload_bytes", "packets", "packets_lost", "age_s"}
+    assert frames[0]["frame_id"] == frame.header.frame_id
+    assert set(frames[0]) == {"frame_id", "codec", "status", "wire_bytes", "payload_bytes", "packets",
+                              "packets_lost", "age_s"}
     assert rx.http.get("/health/live").json()["status"] == "live"
     assert rx.http.get("/health/ready").json()["status"] == "ready"
     metrics = rx.http.get("/metrics").text
     for name in ("semlink_rx_task_queue_seconds", "semlink_rx_task_compute_seconds", "semlink_rx_batch_size",
-                 "semlink_rx_frames_total"):
+                 "semlink_rx_frames_total", "semlink_rx_wire_bytes_total", "semlink_rx_sessions_total"):
         assert name in metrics
     assert "/v1/frames/{frame_id}/tasks" in rx.http.get("/openapi.json").json()["paths"]

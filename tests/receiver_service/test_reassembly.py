@@ -38,13 +38,22 @@ def test_parts_merge_by_index_and_duplicates_are_harmless(frame):
     assert done.frame.packets == frame.packets and done.messages == 3 and len(r) == 0
 
 
-def test_a_good_copy_replaces_a_corrupted_one(frame):
-    bad = replace(frame.packets[1], payload=b"garbage")
+def test_a_corrupted_copy_then_a_good_one_completes_the_frame(frame):
+    """A datagram that failed its check arrives as ``damaged``; a later intact copy of it completes the frame."""
     r = Reassembler(0.1)
-    r.offer(frame.with_packets([frame.packets[0], bad]))
+    r.offer(replace(frame.with_packets([frame.packets[0]]), damaged=1))
     r.offer(frame.with_packets([frame.packets[1]]))
     (done,) = r.offer(frame.with_packets([frame.packets[2]]))
-    assert depacketize_with_report(done.frame)[2].complete
+    assert depacketize_with_report(done.frame)[2].complete and done.frame.damaged == 0
+
+
+def test_a_gap_frame_waits_for_its_deadline_and_ends_empty(frame):
+    clock = Clock()
+    r = Reassembler(0.2, clock=clock)
+    assert r.expect(frame.header) == [] and frame.header.frame_id in r
+    clock.now = 0.2
+    (done,) = r.expire()
+    assert done.frame.packets == () and done.timed_out
 
 
 def test_missing_packets_are_lost_at_the_deadline(frame):

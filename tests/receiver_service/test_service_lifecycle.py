@@ -44,17 +44,17 @@ def test_a_receiver_that_cannot_start_says_why(start_receiver):
         assert rx.ask(1).status_code == 503
 
 
-def test_auto_task_captions_every_frame_on_arrival(start_receiver, make_frame):
+def test_auto_task_captions_every_frame_on_arrival(start_receiver, make_frame, fid):
     with start_receiver(auto_task="<CAPTION>") as rx:
         rx.send(make_frame(800))
         deadline = time.monotonic() + 10
-        while (auto := rx.http.get("/v1/frames/800").json()["auto_result"]) is None:
+        while (auto := rx.http.get(f"/v1/frames/{fid(800)}").json()["auto_result"]) is None:
             assert time.monotonic() < deadline, "no auto caption within 10 s"
             time.sleep(0.05)
-        assert auto == rx.ask(800).json()["result"]
+        assert auto == rx.ask(fid(800)).json()["result"]
 
 
-def test_an_incomplete_frame_is_finished_at_its_deadline_and_parts_are_merged(start_receiver, make_frame):
+def test_an_incomplete_frame_is_finished_at_its_deadline_and_parts_are_merged(start_receiver, make_frame, fid):
     with start_receiver(frame_deadline_ms=300) as rx:
         frame = make_frame(900)
         started = time.monotonic()
@@ -62,15 +62,13 @@ def test_an_incomplete_frame_is_finished_at_its_deadline_and_parts_are_merged(st
         waited = time.monotonic() - started
         assert ack.status == "partial" and 0.3 <= waited < 3
 
-        # Two parts of one frame in two calls: both wait for the frame, which completes with the second.
+        # Two parts of one frame in two messages: one ack, when the second completes it.
         frame = make_frame(901)
-        acks = {}
         part_one, part_two = frame.with_packets(frame.packets[:2]), frame.with_packets(frame.packets[2:])
-        first = threading.Thread(target=lambda: acks.setdefault("first", rx.send(part_one)))
-        first.start()
-        time.sleep(0.05)
-        acks["second"] = rx.send(part_two)
-        first.join(timeout=5)
-        assert acks["first"].status == acks["second"].status == "ok"
-        detail = rx.http.get("/v1/frames/901").json()
+        with rx.open(make_frame.session) as link:
+            link.send(part_one)
+            time.sleep(0.05)
+            link.send(part_two)
+            assert link.ack(fid(901)).status == "ok" and len(link.wait_acks(1)) == 1
+        detail = rx.http.get(f"/v1/frames/{fid(901)}").json()
         assert (detail["messages"], detail["packets_lost"]) == (2, 0)

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.timeout(10)
 
 def received(fid: int) -> ReceivedFrame:
     return ReceivedFrame(frame_id=fid, codec="q8", fingerprint="f", features=torch.zeros(2, 2, 2),
-                         lost_rows=torch.zeros(2, dtype=torch.bool), image_size=(4, 4), payload_bytes=10,
+                         lost_rows=torch.zeros(2, dtype=torch.bool), image_size=(4, 4), wire_bytes=24, payload_bytes=10,
                          packets=2, packets_missing=0, packets_corrupted=0)
 
 
