@@ -19,7 +19,7 @@ def create_app(settings: ChannelSimSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         proxy = Proxy(settings.initial_spec(), settings.upstream, queue_size=settings.queue_size,
-                      ack_timeout_s=settings.ack_timeout_s)
+                      ack_timeout_s=settings.ack_timeout_s, session_timeout_s=settings.session_timeout_s)
         server = grpc.aio.server(options=SERVER_OPTIONS)
         add_to_server(FeatureLinkProxy(proxy), server)
         app.state.proxy = proxy

@@ -73,6 +73,7 @@ class FeatureLinkProxy:
                         sink.outstanding += 1
                         sink.reply(pb.Ack(status="rejected", detail="channel_sim internal error (see its log)"))
                 elif kind != "report":  # reports: the hop's own sender reports what it forwarded and erased
+                    self.proxy.stats.frames["rejected"] += 1
                     sink.outstanding += 1
                     sink.reply(pb.Ack(status="rejected", detail=f"channel_sim: unexpected {kind or 'bytes'} "
                                                                 "on an open stream"))

@@ -23,6 +23,8 @@ class ChannelSimSettings(ChannelSpec, BaseSettings):
     upstream: str = Field("localhost:50051", description="gRPC FeatureLink to forward to (the receiver)")
     queue_size: int = Field(256, ge=1, description="frames waiting for upstream; beyond it they are lost")
     ack_timeout_s: float = Field(30.0, gt=0, description="a forwarded frame unacked this long is reported lost")
+    session_timeout_s: float = Field(10.0, gt=0, description="how long a stream's session waits for the receiver's "
+                                     "answer before it is refused as 'upstream unreachable'")
     log_level: str = Field("info", description="debug, info, warning, error")
 
     def initial_spec(self) -> ChannelSpec:

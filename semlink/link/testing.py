@@ -28,10 +28,11 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
-def make_session(packets: int = 4, session_id: int = TEST_SESSION_ID) -> Session:
-    """A session of ``packets`` one-row packets per frame (``q8``-shaped latent, no side information)."""
+def make_session(packets: int = 4, session_id: int = TEST_SESSION_ID, payload_bytes: int = 256) -> Session:
+    """A session of ``packets`` one-row packets per frame, rows of ``payload_bytes`` uint8 symbols (no side info)."""
     return Session(session_id=session_id, codec="q8", codec_config="{}", fingerprint="test",
-                   feature_shape=(4, packets, 4), shape=(4, packets, 4), dtype="uint8", rows_per_packet=1)
+                   feature_shape=(1, packets, payload_bytes), shape=(1, packets, payload_bytes), dtype="uint8",
+                   rows_per_packet=1)
 
 
 def make_frame(seq: int, packets: int = 4, payload_bytes: int = 32, seed: int = 0,
@@ -51,6 +52,16 @@ class _Stream:
     def __init__(self, session: Session):
         self.session = session
         self.highest: int | None = None
+        self.seen: set[int] = set()
+
+    def unseen_up_to(self, last_frame_id: int) -> list[pb.Ack]:
+        """``lost`` acks for the frames up to ``last_frame_id`` of which nothing arrived (a sender's report)."""
+        last = last_frame_id & 0xFFFFFFFF
+        first = min(self.seen, default=0)
+        acks = [pb.Ack(frame_id=self.session.frame_id(seq), status="lost", detail="no packet arrived")
+                for seq in range(first, last + 1) if seq not in self.seen]
+        self.seen.update(range(first, last + 1))
+        return acks
 
     def take(self, datagrams) -> tuple[list[Frame], list[pb.Ack]]:
         """The test receivers' acks: ``ok`` complete, ``partial`` with packets missing, ``rejected`` if malformed."""
@@ -61,6 +72,7 @@ class _Stream:
         self.highest = parsed.highest_seq
         acks = []
         for frame in parsed.frames:
+            self.seen.add(frame.header.frame_id & 0xFFFFFFFF)
             lost = frame.lost_indices()
             acks.append(pb.Ack(frame_id=frame.header.frame_id, status="partial",
                                detail=f"{len(lost)} of {frame.total_packets} packets lost") if lost
@@ -138,6 +150,9 @@ class RecordingReceiver(pb_grpc.FeatureLinkServicer):
                 yield reply
             elif kind == "report":
                 self.reports.append(message.report.last_frame_id)
+                if stream is not None and self.ack:
+                    for ack in stream.unseen_up_to(message.report.last_frame_id):
+                        yield pb.Downlink(ack=ack)
             elif stream is not None:
                 frames, acks = stream.take(message.frame.packets)
                 self.frames += frames
@@ -225,6 +240,9 @@ class ThreadedReceiver(pb_grpc.FeatureLinkServicer):
             if kind == "session":
                 stream, reply = _open(message, None)
                 yield reply
+            elif kind == "report" and stream is not None and self.ack:
+                for ack in stream.unseen_up_to(message.report.last_frame_id):
+                    yield pb.Downlink(ack=ack)
             elif kind == "frame" and stream is not None:
                 frames, acks = stream.take(message.frame.packets)
                 with self._cond:

@@ -1,4 +1,4 @@
-"""channel_sim as a real process: realised loss, REST validation, and garbage on its gRPC port."""
+"""channel_sim as a real process: realised loss over whole datagrams, REST validation, garbage on its gRPC port."""
 
 from __future__ import annotations
 
@@ -10,15 +10,17 @@ import grpc
 import httpx
 
 from semlink.link import FrameSender
-from semlink.link.testing import make_frame
-from semlink.v1 import semlink_pb2 as pb
+from semlink.link.testing import StreamClient, make_frame, make_session
+from semlink.v2 import semlink_pb2 as pb
+from semlink.wire import frame_datagrams, session_to_message
 
 FRAMES, PACKETS = 300, 8
+SESSION = make_session(PACKETS)
 
 
-def send_frames(target: str, frames, timeout: float = 15.0):
+def send_frames(target: str, frames, timeout: float = 15.0, session=SESSION):
     async def main():
-        async with FrameSender(target) as sender:
+        async with FrameSender(target, session=session) as sender:
             deliveries = [await sender.submit(f) for f in frames]
             return await asyncio.gather(*(d.outcome for d in deliveries))
 
@@ -31,20 +33,22 @@ def test_loss_0_3_is_realised_over_a_few_hundred_frames(channel_sim_process, rec
     httpx.post(f"{url}/v1/channel/reset").raise_for_status()
     httpx.put(f"{url}/v1/channel", json={"loss": 0.3, "seed": 11}).raise_for_status()
 
-    outcomes = send_frames(target, [make_frame(i, packets=PACKETS) for i in range(FRAMES)])
-    frames = receiver.wait_for(FRAMES)
+    outcomes = send_frames(target, [make_frame(i, packets=PACKETS, session=SESSION) for i in range(FRAMES)])
     stats = httpx.get(f"{url}/v1/stats").json()
+    erased = stats["frames"]["erased"]
+    frames = receiver.wait_for(FRAMES - erased)
 
     n = FRAMES * PACKETS
     assert stats["packets"]["in"] == n
     assert abs(stats["realised_loss_rate"] - 0.3) < 5 * math.sqrt(0.3 * 0.7 / n)  # 5 sigma: ±0.047
-    # every header got through; the receiver holds exactly the packets the proxy let out
-    assert sorted(f.header.frame_id for f in frames) == list(range(FRAMES))
+    # the receiver holds exactly the packets the proxy let out, and nothing of the frames it erased
+    assert len({f.header.frame_id for f in frames}) == FRAMES - erased
     assert sum(len(f.packets) for f in frames) == stats["packets"]["out"] == n - stats["packets"]["dropped"]
-    # and each transmitter frame got the receiver's ack, relayed
-    assert {o.status for o in outcomes} <= {"ok", "partial"}
+    assert stats["wire_bytes"]["in"] == n * (32 + 7)  # 32 payload bytes, a 3-byte header and a CRC-32 each
+    # and each transmitter frame got the receiver's ack, relayed (an erased one: lost, from the sender's report)
+    assert {o.status for o in outcomes} <= {"ok", "partial", "lost"}
     assert sum(o.status == "partial" for o in outcomes) == sum(1 for f in frames if f.lost_indices())
-    assert stats["acks"]["partial"] + stats["acks"].get("ok", 0) == FRAMES
+    assert sum(o.status == "lost" for o in outcomes) == erased
 
 
 def test_put_channel_validates_and_names_the_field(channel_sim_process):
@@ -73,22 +77,21 @@ def test_garbage_on_the_grpc_port_does_not_kill_it(channel_sim_process, receiver
         with socket.create_connection((host, int(port)), timeout=2) as sock:  # not even HTTP/2
             sock.sendall(garbage)
 
-    async def grpc_garbage():
-        async with grpc.aio.insecure_channel(target) as channel:
-            call = channel.stream_stream("/semlink.v1.FeatureLink/Stream")()  # raw bytes in and out
-            await call.write(b"\xff\xfe not a protobuf")
-            first = pb.Ack.FromString(await call.read())
-            await call.write(pb.FrameMessage(header=pb.FrameHeader(frame_id=5, version=1)).SerializeToString())
-            second = pb.Ack.FromString(await call.read())
-            await call.done_writing()
-            return first, second
+    with grpc.insecure_channel(target) as channel:
+        with StreamClient(channel, None, open_with=b"\xff\xfe not a protobuf") as link:
+            refused = link.opened()
+        with StreamClient(channel, SESSION) as link:
+            assert link.opened().accepted
+            link.send(datagrams=[b"\x00" * 5000])  # longer than any packet of this session
+            link.put(b"\xff\xfe not a protobuf")
+            rejected = link.wait_acks(2)
 
-    first, second = asyncio.run(asyncio.wait_for(grpc_garbage(), 10))
-    assert first.status == "rejected" and "not a semlink.v1.FrameMessage" in first.detail
-    assert (second.frame_id, second.status) == (5, "rejected") and "channel_sim: frame 5" in second.detail
+    assert not refused.accepted and refused.reason == "malformed"
+    assert [a.status for a in rejected] == ["rejected"] * 2
+    assert any("over the" in a.detail for a in rejected) and any("unexpected" in a.detail for a in rejected)
 
     receiver.clear()
-    outcomes = send_frames(target, [make_frame(1000 + i) for i in range(3)])
+    outcomes = send_frames(target, [make_frame(1000 + i, packets=PACKETS, session=SESSION) for i in range(3)])
     assert [o.status for o in outcomes] == ["ok"] * 3
     assert proc.poll() is None
     assert httpx.get(f"{url}/v1/stats").json()["frames"]["rejected"] == 2

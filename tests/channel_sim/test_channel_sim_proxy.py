@@ -1,4 +1,4 @@
-"""channel_sim in this process (real gRPC and HTTP on loopback): impairments, ack relay, upstream outages."""
+"""channel_sim in this process (real gRPC and HTTP on loopback): sessions, impairments, ack relay, upstream outages."""
 
 from __future__ import annotations
 
@@ -14,21 +14,22 @@ from channel_sim.main import create_app
 from channel_sim.settings import ChannelSimSettings
 from semlink.link import Backoff, FrameSender
 from semlink.link.serve import parse_settings
-from semlink.link.testing import RecordingReceiver, free_port, make_frame, serving
-from semlink.v1 import semlink_pb2 as pb
-from semlink.wire import frame_to_message
+from semlink.link.testing import RecordingReceiver, free_port, make_frame, make_session, serving
+
+SESSION = make_session()
+SESSION8 = make_session(packets=8)
 
 
 def run(coro, timeout=15):
     return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
-async def through_proxy(frames, upstream: str, **channel):
+async def through_proxy(frames, upstream: str, session=SESSION, **channel):
     """Send ``frames`` through an in-process channel_sim; returns (outcomes, stats)."""
     grpc_port = free_port()
     settings = ChannelSimSettings(upstream=upstream, grpc_port=grpc_port, **channel)
     async with serving(create_app(settings)) as url, httpx.AsyncClient(base_url=url) as client:
-        async with FrameSender(f"127.0.0.1:{grpc_port}") as sender:
+        async with FrameSender(f"127.0.0.1:{grpc_port}", session=session) as sender:
             deliveries = [await sender.submit(f) for f in frames]
             outcomes = await asyncio.gather(*(d.outcome for d in deliveries))
         return outcomes, (await client.get("/v1/stats")).json()
@@ -53,8 +54,8 @@ def test_delay_and_bit_errors_are_applied_and_reported():
     async def main():
         rx = await RecordingReceiver().start()
         try:
-            frames = [make_frame(i, packets=8, payload_bytes=256) for i in range(40)]
-            outcomes, stats = await through_proxy(frames, rx.target, delay_ms=30, ber=1e-3, seed=3)
+            frames = [make_frame(i, packets=8, payload_bytes=256, session=SESSION8) for i in range(40)]
+            outcomes, stats = await through_proxy(frames, rx.target, SESSION8, delay_ms=30, ber=1e-4, seed=3)
         finally:
             await rx.stop()
         return outcomes, stats
@@ -64,55 +65,68 @@ def test_delay_and_bit_errors_are_applied_and_reported():
     assert stats["delay"]["count"] == 40 and stats["delay"]["mean_ms"] >= 29.0
     buckets = stats["delay"]["buckets"]
     assert sum(buckets[k] for k in ("le_0ms", "le_1ms", "le_2ms", "le_5ms", "le_10ms", "le_20ms")) == 0
-    bits = 40 * 8 * 256 * 8
-    assert stats["bits"]["total"] == bits
-    assert abs(stats["realised_ber"] - 1e-3) < 5 * math.sqrt(1e-3 / bits)
+    bits = 40 * 8 * (256 + 7) * 8  # every bit of every datagram: header, payload and CRC-32
+    assert stats["bits"]["total"] == bits and stats["wire_bytes"]["in"] == bits // 8
+    assert abs(stats["realised_ber"] - 1e-4) < 5 * math.sqrt(1e-4 / bits)
     assert stats["packets"]["corrupted"] > 0 and stats["packets"]["dropped"] == 0
+    assert any(o.status == "partial" for o in outcomes)  # a corrupted datagram is a lost packet
 
 
-def test_upstream_down_then_up_frames_are_delivered_or_lost_with_a_reason():
+def test_upstream_down_the_session_is_refused_then_frames_flow_when_it_is_up():
     async def main():
         upstream = free_port()
         grpc_port = free_port()
-        settings = ChannelSimSettings(upstream=f"127.0.0.1:{upstream}", grpc_port=grpc_port, queue_size=4)
+        settings = ChannelSimSettings(upstream=f"127.0.0.1:{upstream}", grpc_port=grpc_port, session_timeout_s=0.5)
         async with serving(create_app(settings)) as url, httpx.AsyncClient(base_url=url) as client:
-            async with FrameSender(f"127.0.0.1:{grpc_port}", backoff=Backoff(0.05, 0.5)) as sender:
-                deliveries = [await sender.submit(make_frame(i)) for i in range(12)]
-                await asyncio.sleep(0.5)
-                early = [d.outcome.result() for d in deliveries if d.outcome.done()]
+            async with FrameSender(f"127.0.0.1:{grpc_port}", backoff=Backoff(0.05, 0.5), session=SESSION) as sender:
+                early = [await sender.submit(make_frame(i)) for i in range(3)]
+                refused = await asyncio.gather(*(d.outcome for d in early))
                 ready = (await client.get("/health/ready")).json()
+                refusal = sender.refusal
                 rx = await RecordingReceiver(port=upstream).start()
                 try:
-                    outcomes = await asyncio.gather(*(d.outcome for d in deliveries))
+                    later = [await sender.submit(make_frame(10 + i)) for i in range(3)]
+                    outcomes = await asyncio.gather(*(d.outcome for d in later))
                 finally:
                     await rx.stop()
-        return early, ready, outcomes
+        return refused, ready, refusal, outcomes
 
-    early, ready, outcomes = run(main())
+    refused, ready, refusal, outcomes = run(main())
     assert ready["ready"] and not ready["upstream_connected"]
-    # the proxy's upstream queue holds 4 (+1 being written); the rest are refused at once, with the reason
-    assert early and all(o.status == "lost" and "queue full" in o.detail for o in early)
-    statuses = Counter(o.status for o in outcomes)
-    assert statuses["ok"] >= 4 and statuses["ok"] + statuses["lost"] == 12
-    assert all(o.detail.startswith("channel_sim upstream: ") for o in outcomes if o.status == "lost")
+    assert all(o.status == "rejected" and "upstream unreachable" in o.detail for o in refused)
+    assert refusal.startswith("upstream unreachable")
+    assert [o.status for o in outcomes] == ["ok"] * 3
 
 
-def test_unary_send_is_proxied():
+def test_the_receivers_refusal_comes_back_through_the_proxy():
     async def main():
-        rx = await RecordingReceiver().start()
+        rx = await RecordingReceiver(refuse="fingerprint mismatch").start()
         grpc_port = free_port()
         try:
             settings = ChannelSimSettings(upstream=rx.target, grpc_port=grpc_port)
             async with serving(create_app(settings)):
-                async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
-                    from semlink.v1 import semlink_pb2_grpc as pb_grpc
-
-                    return await pb_grpc.FeatureLinkStub(channel).Send(frame_to_message(make_frame(3)), timeout=5)
+                async with FrameSender(f"127.0.0.1:{grpc_port}", session=SESSION) as sender:
+                    delivery = await sender.submit(make_frame(3))
+                    return await sender.wait_session(5), await delivery.outcome, rx.frames
         finally:
             await rx.stop()
 
-    ack = run(main())
-    assert isinstance(ack, pb.Ack) and (ack.frame_id, ack.status) == (3, "ok")
+    refusal, outcome, arrived = run(main())
+    assert refusal.startswith("fingerprint mismatch") and outcome.status == "rejected" and arrived == []
+
+
+def test_a_frame_that_lost_every_packet_sends_nothing_and_is_acked_lost():
+    async def main():
+        rx = await RecordingReceiver().start()
+        try:
+            outcomes, stats = await through_proxy([make_frame(i) for i in range(6)], rx.target, loss=1.0)
+        finally:
+            await rx.stop()
+        return outcomes, stats, rx.frames
+
+    outcomes, stats, arrived = run(main())
+    assert arrived == [] and stats["frames"]["erased"] == 6 and stats["wire_bytes"]["out"] == 0
+    assert {(o.status, o.detail) for o in outcomes} == {("lost", "no packet arrived")}  # from the sender's report
 
 
 def test_settings_from_environment_and_flags(monkeypatch):
