@@ -14,7 +14,17 @@ def model_dir(model: str) -> Path:
     return SHIPPED.get(model, Path(model))
 
 
-def codec_beside(model: str) -> Path | None:
-    """The trained ``learned`` codec shipped beside ``model`` (a built-in name or a local directory), if any."""
-    path = model_dir(model) / DEFAULT_CODEC_FILE
+def codec_beside(model: str, point: str = "") -> Path | None:
+    """The trained ``learned`` codec shipped beside ``model`` (a built-in name or a local directory), if any.
+
+    ``point`` names one of its other operating points: ``codec-learned-<point>.safetensors``.
+    """
+    name = f"codec-learned-{point}.safetensors" if point else DEFAULT_CODEC_FILE
+    path = model_dir(model) / name
     return path if path.is_file() else None
+
+
+def operating_points(model: str) -> list[str]:
+    """Names of the learned codec's other operating points shipped beside ``model`` (``learned:<name>``)."""
+    return sorted(p.name[len("codec-learned-"):-len(".safetensors")]
+                  for p in model_dir(model).glob("codec-learned-*.safetensors"))

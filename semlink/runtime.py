@@ -16,8 +16,8 @@ from pathlib import Path
 
 import torch
 
-from semlink.builtin import codec_beside
-from semlink.codecs import Codec, build_codec, codec_names, load_codec
+from semlink.builtin import codec_beside, operating_points
+from semlink.codecs import Codec, CodecError, build_codec, codec_names, load_codec
 from semlink.codecs.registry import is_checkpoint
 from semlink.florence import FlorenceBundle, VisionHalf, load_florence
 from semlink.samples import sample_images
@@ -67,6 +67,13 @@ def load_codec_for(bundle: FlorenceBundle, spec: str, **config) -> Codec:
         codec = load_codec(shipped, fingerprint=bundle.fingerprint)
     elif spec == UNTRAINED:
         codec = build_codec("learned", bundle.feature_shape, bundle.fingerprint, **config)
+    elif spec.startswith("learned:"):
+        point = spec.split(":", 1)[1]
+        if (path := codec_beside(bundle.name, point)) is None:
+            known = ", ".join(f"learned:{p}" for p in operating_points(bundle.name)) or "none"
+            raise CodecError(f"no operating point {spec!r} is shipped beside {bundle.name} (known: {known}, and "
+                             f"{UNTRAINED}); or pass a codec checkpoint's path")
+        codec = load_codec(path, fingerprint=bundle.fingerprint)
     else:
         codec = build_codec(spec, bundle.feature_shape, bundle.fingerprint, **config)
         if spec == "pca":

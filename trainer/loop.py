@@ -17,7 +17,7 @@ import math
 import resource
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from semlink.codecs import LearnedCodec, build_codec, load_codec, save_codec
+from semlink.codecs.registry import repacketized
 from semlink.florence import FlorenceBundle, LanguageHalf, VisionHalf
 from semlink.runtime import load_model, resolve_device
 
@@ -158,12 +159,8 @@ def _build_codec(config: TrainConfig, bundle: FlorenceBundle, read: FeatureReade
         codec = load_codec(config.codec.init, fingerprint=bundle.fingerprint)
         if not isinstance(codec, LearnedCodec):
             raise ValueError(f"codec.init {config.codec.init} is a {codec.codec_id!r} codec, not a learned one")
-        if codec.config.rows_per_packet != config.codec.rows_per_packet:
-            # The architecture comes from the checkpoint; packetisation is not a weight and follows this run.
-            state = codec.state_dict()
-            cfg = replace(codec.config, rows_per_packet=config.codec.rows_per_packet)
-            codec = build_codec("learned", codec.feature_shape, codec.fingerprint, **cfg.__dict__)
-            codec.load_state_dict(state)
+        # The architecture comes from the checkpoint; packetisation is not a weight and follows this run.
+        codec = repacketized(codec, config.codec.rows_per_packet)
     else:
         cfg = config.codec.learned_config()
         codec = build_codec("learned", bundle.feature_shape, bundle.fingerprint, **cfg.__dict__)

@@ -37,3 +37,17 @@ def build_codec(name: str, feature_shape, fingerprint: str, **config) -> Codec:
 
 def is_checkpoint(name: str) -> bool:
     return name.endswith(".safetensors") or Path(name).is_file()
+
+
+def repacketized(codec: Codec, rows_per_packet: int) -> Codec:
+    """The same codec (same weights) cutting its latent into packets of ``rows_per_packet`` rows.
+
+    Packetisation is not a weight: it trades framing bytes against what one lost packet costs.
+    """
+    if codec.rows_per_packet == rows_per_packet:
+        return codec
+    config = {**codec.config_dict(), "rows_per_packet": rows_per_packet}
+    again = build_codec(codec.codec_id, codec.feature_shape, codec.fingerprint, **config)
+    again.load_state_dict(codec.state_dict())
+    again.label = f"{getattr(codec, 'label', codec.codec_id)}@{rows_per_packet}rows"
+    return again.to(codec.device).train(codec.training)

@@ -10,7 +10,7 @@ from PIL import Image
 from semlink.cli.main import main
 from semlink.codecs import build_codec
 from semlink.evaluation import evaluate, folder_samples, shapes_samples
-from semlink.evaluation.image_baselines import encode_image, image_frame, received_bytes, send_image
+from semlink.evaluation.image_baselines import encode_image, image_datagrams, received_bytes, send_image
 from semlink.evaluation.runner import PixelBaseline, channel_for
 
 
@@ -27,18 +27,20 @@ def test_jpeg_lost_packet_truncates_the_stream():
 
     image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (128, 128, 3), dtype=np.uint8))
     data = encode_image(image, "jpeg", 95, (128, 128))
-    frame = image_frame(data, 1)
-    assert frame.header.packet_count > 2
-    assert received_bytes(frame) == data
-    cut = frame.with_packets(p for p in frame.packets if p.index != 1)
-    assert received_bytes(cut) == data[: len(frame.packets[0].payload)]
+    datagrams = image_datagrams(data, 1)
+    assert len(datagrams) > 2 and sum(map(len, datagrams)) == len(data) + 5 * len(datagrams)  # the same framing
+    assert received_bytes(datagrams, len(datagrams)) == (data, 0)
+    cut = [d for i, d in enumerate(datagrams) if i != 1]
+    assert received_bytes(cut, len(datagrams)) == (data[: len(datagrams[0]) - 5], 1)
+    flipped = [datagrams[0], datagrams[1][:-1] + bytes([datagrams[1][-1] ^ 1]), *datagrams[2:]]
+    assert received_bytes(flipped, len(datagrams)) == (data[: len(datagrams[0]) - 5], 1)
 
 
 def test_pixel_baseline_clean_vs_lossy():
     image = shapes_samples(1)[0].image
-    clean, nbytes, packets, lost = send_image(image, "webp", 50, None, 1, (128, 128))
-    assert lost == 0 and nbytes > 0 and clean.size == (128, 128)
-    lossy, _, _, lost = send_image(image, "jpeg", 95, channel_for(0.9, None, seed=1), 2, (128, 128))
+    clean, (wire, payload, packets, lost) = send_image(image, "webp", 50, None, 1, (128, 128))
+    assert lost == 0 and payload > 0 and wire == payload + 5 * packets and clean.size == (128, 128)
+    lossy, (_, _, _, lost) = send_image(image, "jpeg", 95, channel_for(0.9, None, seed=1), 2, (128, 128))
     assert lost > 0
 
 
@@ -50,7 +52,8 @@ def test_raw_codec_agrees_with_itself_and_loss_is_reported(tiny):
     assert again.metrics["agreement"] == 1.0
     assert "exact_match" in again.metrics and "cider" in again.metrics
     lossy, _ = evaluate(tiny, raw, samples, "<CAPTION>", loss=0.5, seed=3, reference=answers, progress=False)
-    assert lossy.packets_lost > 0 and lossy.payload_bytes == clean.payload_bytes
+    assert lossy.packets_lost > 0 and lossy.wire_bytes == clean.wire_bytes > clean.payload_bytes
+    assert clean.session_bytes > 0
 
 
 def test_od_is_scored_with_map(tiny):
@@ -74,7 +77,8 @@ def test_eval_cli_json_and_plots(tmp_path, capsys):
     assert code == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(rows) == 2
-    for key in ("model", "codec", "task", "n", "payload_bytes", "exact_match", "cider", "agreement"):
+    for key in ("model", "codec", "task", "n", "wire_bytes", "payload_bytes", "session_bytes", "exact_match",
+                "cider", "agreement"):
         assert key in rows[0]
     assert rows[1]["packets_lost"] > 0
     assert (tmp_path / "results.json").exists() and (tmp_path / "caption_quality_vs_loss.png").exists()

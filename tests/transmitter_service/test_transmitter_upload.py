@@ -41,11 +41,13 @@ def test_upload_arrives_with_the_right_codec_and_shape(running_transmitter, imag
     for frame in frames:
         h = frame.header
         assert (h.codec, h.dtype, h.shape, h.feature_shape) == ("q8", "uint8", (64, 4, 4), (64, 4, 4))
-        assert len(frame.packets) == h.packet_count and not frame.lost_indices()
+        assert len(frame.packets) == h.packet_count + 1 and not frame.lost_indices()  # q8: rows + side packet
         assert h.meta == {"image_size": "64,48"}  # the original size, for the receiver's boxes
-    assert status["status"] == "acked" and status["packets"] == frames[0].header.packet_count
+    assert status["status"] == "acked" and status["packets"] == frames[0].total_packets
     assert status["payload_bytes"] == frames[0].payload_bytes > 0
-    assert stats["frames"]["acked"] == 2 and stats["link"]["connected"]
+    assert multipart.json()["wire_bytes"] == status["wire_bytes"] == frames[0].payload_bytes + 7 * 5 + 4 * 5
+    assert stats["frames"]["acked"] == 2 and stats["link"]["connected"] and stats["session"]["open"]
+    assert stats["session"]["id"] == ids[0] >> 32 and stats["session"]["bytes"] > 0
     assert 'semlink_tx_frames_total{event="acked"} 2.0' in metrics
 
 
