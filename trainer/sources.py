@@ -210,16 +210,13 @@ class SourceCheck:
 
 def validate(source: ImageSource, name: str, needed_tasks: Sequence[str], workers: int = 4) -> SourceCheck:
     """Open every image of ``source`` and look up a reference for each of ``needed_tasks``."""
-    reasons: list[str | None] = [None] * len(source)
-    for i in range(len(source)):
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        reasons: list[str | None] = list(pool.map(source.problem, range(len(source))))
+    for i in (i for i, r in enumerate(reasons) if r is None):
         refs = source.references(i) if needed_tasks else {}
         lacking = [t for t in needed_tasks if not refs.get(t)]
         if lacking:
             reasons[i] = f"no reference for {'/'.join(lacking)}"
-    todo = [i for i, r in enumerate(reasons) if r is None]
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        for i, problem in zip(todo, pool.map(source.problem, todo)):
-            reasons[i] = problem
     skipped: dict[str, list[str]] = defaultdict(list)
     for i, reason in enumerate(reasons):
         if reason is not None:
