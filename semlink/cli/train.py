@@ -72,7 +72,7 @@ def _cost_report(r: dict) -> str:
              f"  peak memory {r['peak_memory_mb']:.0f} MB"]
     if c["enabled"]:
         lines.append(f"  cache       {gb(c['bytes_total'])} in {c['dtype']} for {c['images']} images "
-                     f"({gb(c['bytes_on_disk'])} on disk now, {c['to_encode']} to encode, {gb(c['bytes_free'])} free"
+                     f"({c['to_encode']} to encode; its directories hold {gb(c['bytes_on_disk'])} now, {gb(c['bytes_free'])} free"
                      f"{'' if c['fits'] else ': WILL NOT FIT'})")
     else:
         lines.append("  cache       off (data.cache: false): the vision tower runs every step")
