@@ -20,6 +20,8 @@ from semlink.codecs import LearnedConfig
 AMP_MODES = ("auto", "off", "bf16", "fp16")
 SOURCES = ("shapes", "folder", "coco")
 TARGET_MODES = ("labels", "teacher")
+ON_MISSING = ("fail", "skip")
+CACHE_DTYPES = ("auto", "float32", "float16", "bfloat16")
 
 
 def _range(name: str, value, low: float | None = None, high: float | None = None) -> tuple[float, float]:
@@ -147,6 +149,15 @@ class DataSection:
     ``look_alike_repeats`` (shapes only): each epoch holds a scene whose caption
     counts look-alikes ("two red circles") that many times; those are the scenes
     a codec gets wrong most often (1 = every scene once).
+
+    Before any work every image is opened and checked for the references the
+    targets need; ``on_missing`` says what an unusable one does: ``fail`` stops
+    the run at once with the counts, ``skip`` leaves it out with a summary.
+    ``train_subset`` (folder/coco): train on, and cache, a seeded random N of the
+    usable training images (0 = all), e.g. 10,000 of COCO's 118k.
+    ``cache_dtype``: how features are stored (``auto`` = the model's dtype;
+    ``float16``/``bfloat16`` halve a float32 cache); they are read back in the
+    model's dtype. 8-bit storage is not offered: it has not been measured harmless.
     """
 
     source: str = "shapes"
@@ -161,8 +172,12 @@ class DataSection:
     cache: bool = True
     cache_dir: str = ".cache/semlink-features"
     cache_shard_size: int = 1024
+    cache_dtype: str = "auto"
     workers: int = 0
     look_alike_repeats: int = 1
+    on_missing: str = "fail"
+    train_subset: int = 0
+    subset_seed: int = 0
 
     def __post_init__(self):
         if self.source not in SOURCES:
@@ -185,6 +200,15 @@ class DataSection:
             raise ValueError(f"data.workers must be >= 0, got {self.workers}")
         if self.look_alike_repeats < 1:
             raise ValueError(f"data.look_alike_repeats must be >= 1, got {self.look_alike_repeats}")
+        if self.on_missing not in ON_MISSING:
+            raise ValueError(f"data.on_missing must be one of {ON_MISSING}, got {self.on_missing!r}")
+        if self.cache_dtype not in CACHE_DTYPES:
+            raise ValueError(f"data.cache_dtype must be one of {CACHE_DTYPES}, got {self.cache_dtype!r}")
+        if self.train_subset < 0:
+            raise ValueError(f"data.train_subset must be >= 0 (0 = all images), got {self.train_subset}")
+        if self.train_subset and self.source == "shapes":
+            raise ValueError("data.train_subset is for folder/coco sources; the shapes world sizes itself with "
+                             "data.train_size")
         if self.look_alike_repeats > 1 and self.source != "shapes":
             raise ValueError("data.look_alike_repeats needs data.source: shapes (only shapes scenes know their look-alikes)")
 

@@ -142,16 +142,29 @@ def _references(language, source, read, config, cache, processes) -> dict | None
     return refs
 
 
+def cache_dtype(config: TrainConfig, bundle: FlorenceBundle) -> torch.dtype:
+    """How cached features are stored: ``data.cache_dtype``, ``auto`` = the model's dtype."""
+    name = config.data.cache_dtype
+    return bundle.dtype if name == "auto" else getattr(torch, name)
+
+
+def cache_dirs(config: TrainConfig, bundle: FlorenceBundle, sources) -> list[Path]:
+    dtype = cache_dtype(config, bundle)
+    return [FeatureCache.location(config.data.cache_dir, bundle.fingerprint, dtype, s) for s in sources]
+
+
 def _caches(config: TrainConfig, bundle: FlorenceBundle, vision: VisionHalf, sources, processes) -> list:
     if not config.data.cache:
         return [None for _ in sources]
-    dirs = [FeatureCache.location(config.data.cache_dir, bundle.fingerprint, bundle.dtype, s) for s in sources]
+    dirs = cache_dirs(config, bundle, sources)
+    dtype = cache_dtype(config, bundle)
     if processes.main:
         for directory, source in zip(dirs, sources):
             FeatureCache(directory).build(source, vision.encode, config.run.eval_batch_size,
-                                          config.data.cache_shard_size, config.run.progress)
+                                          config.data.cache_shard_size, config.run.progress, dtype=dtype,
+                                          feature_shape=bundle.feature_shape)
     distributed.barrier(processes)
-    return [FeatureCache(d) for d in dirs]
+    return [FeatureCache(d, read_dtype=bundle.dtype) for d in dirs]
 
 
 def _build_codec(config: TrainConfig, bundle: FlorenceBundle, read: FeatureReader, n_train: int) -> LearnedCodec:
@@ -283,7 +296,9 @@ def _train(config, processes, device, resume, stop_at, bundle) -> TrainResult:
     batches = iter(loader)
 
     result = TrainResult(out_dir=out_dir, state=state, main=processes.main)
-    bar = tqdm(total=last, initial=state.step, desc="train", unit="step", disable=not (run.progress and processes.main))
+    bar = tqdm(total=last, initial=state.step, desc="train", unit="step", disable=not (run.progress and processes.main),
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}, ETA {remaining}, "
+                          "{rate_fmt}{postfix}]")
     window: dict[str, float] = {}
     window_images, window_start = 0, time.perf_counter()
     train_seconds, train_images = 0.0, 0
@@ -310,7 +325,7 @@ def _train(config, processes, device, resume, stop_at, bundle) -> TrainResult:
         for name, value in totals.items():
             window[name] = window.get(name, 0.0) + value
         bar.update(1)
-        bar.set_postfix(loss=f"{totals['loss']:.4f}")
+        bar.set_postfix_str(f"{train_images / max(train_seconds, 1e-9):.1f} frames/s, loss {totals['loss']:.4f}")
 
         if state.step % run.log_every == 0 or state.step == last:
             steps_in_window = run.log_every if state.step % run.log_every == 0 else state.step % run.log_every

@@ -1,4 +1,4 @@
-"""``semlink up``: start receiver, channel_sim and transmitter locally with one configuration; Ctrl-C stops all."""
+"""``semlink up``: start receiver, channel_sim and transmitter locally, restart any that dies; Ctrl-C stops all."""
 
 from __future__ import annotations
 
@@ -6,7 +6,15 @@ import argparse
 import logging
 import sys
 
-from semlink.launch import LinkConfig, LinkPorts, LocalLink, interrupt_on_stop_signals, prefixed_sink
+from semlink.launch import (
+    LinkConfig,
+    LinkPorts,
+    LocalLink,
+    RestartPolicy,
+    Supervisor,
+    interrupt_on_stop_signals,
+    prefixed_sink,
+)
 from semlink.launch.config import CHANNEL, RECEIVER, TRANSMITTER
 from semlink.launch.defaults import best_builtin_model, best_codec
 from semlink.launch.link import READY_TIMEOUT_S, stopped_cleanly
@@ -17,10 +25,19 @@ and device, waits until each answers /health/ready, prints their URLs, then
 streams their logs, each line prefixed with the service's name. Ctrl-C (or
 SIGTERM) stops all three: transmitter first, receiver last. Default ports are
 the contract's (receiver 8000/50051, transmitter 8001, channel_sim 8002/50052);
---free-ports picks free ones instead. Examples:
+--free-ports picks free ones instead.
+
+A service that exits after it was ready is restarted on the same ports, after
+0.5 s, then 1 s, 2 s, ... (at most 15 s), while the other two keep running;
+the senders reconnect on their own. Past --max-restarts restarts of one service
+in a minute, `up` gives up, says why with its last log lines, and stops all
+three. A service that exits before it was ever ready stops everything at once.
+Examples:
   semlink up
   semlink up --model florence-community/Florence-2-base --codec q8 --device cuda
   semlink up --loss 0.1 --delay-ms 20 --jitter-ms 5
+  semlink up --max-restarts 2          # give up on the third crash in a minute
+  semlink up --no-restart              # any exit stops everything
 Then, from another terminal:  semlink caption photo.jpg
 """
 
@@ -51,6 +68,11 @@ def register(sub) -> None:
     p.add_argument("--host", default="127.0.0.1", help="interface the services listen on (default: 127.0.0.1)")
     p.add_argument("--free-ports", action="store_true", help="pick free ports instead of the contract's defaults")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument("--max-restarts", type=int, default=RestartPolicy.max_per_minute, metavar="N",
+                   help="restarts allowed per service in any minute before giving up "
+                        f"(default: {RestartPolicy.max_per_minute})")
+    p.add_argument("--no-restart", action="store_true",
+                   help="do not restart a service that exits: stop everything (same as --max-restarts 0)")
     p.set_defaults(func=run)
 
 
@@ -81,8 +103,12 @@ def run(args) -> int:
     if busy := ports.busy(args.host):
         raise RuntimeError(f"port(s) {', '.join(map(str, busy))} already in use on {args.host}; "
                            "stop what holds them or pass --free-ports")
+    if args.max_restarts < 0:
+        raise ValueError(f"--max-restarts must be 0 or more, got {args.max_restarts}")
+    policy = RestartPolicy(max_per_minute=0 if args.no_restart else args.max_restarts)
     config = link_config(args, ports, args.host, args.log_level)
     link = LocalLink(config, sink=prefixed_sink(sys.stdout), ready_timeout=args.ready_timeout)
+    supervisor = Supervisor(link, policy, report=lambda line: print(f"semlink up: {line}", flush=True))
     print(f"semlink up: model={config.model} codec={config.codec} device={config.device}"
           + (f" channel={config.channel}" if config.channel else ""), flush=True)
     with interrupt_on_stop_signals():
@@ -91,13 +117,25 @@ def run(args) -> int:
             for name in (RECEIVER, CHANNEL, TRANSMITTER):
                 print(f"{name:<20} {link.urls[name]:<28} pid {link.pids[name]}", flush=True)
             print(f"ready: send an image with  semlink caption IMAGE --transmitter {link.urls[TRANSMITTER]} "
-                  f"--receiver {link.urls[RECEIVER]}   (Ctrl-C stops all three)", flush=True)
-            raise link.wait()
+                  f"--receiver {link.urls[RECEIVER]}   (Ctrl-C stops all three; {restarting(policy)})", flush=True)
+            raise supervisor.run()
         except KeyboardInterrupt:
             print("stopping...", flush=True)
             codes = link.stop()
-            print("stopped: " + ", ".join(name if stopped_cleanly(code) else f"{name} (exit {code})"
+            print("stopped: " + ", ".join(stopped_line(name, code, supervisor.restarts[name])
                                           for name, code in codes.items()), flush=True)
             return 0 if all(stopped_cleanly(code) for code in codes.values()) else 1
         finally:
             link.stop()
+
+
+def restarting(policy: RestartPolicy) -> str:
+    if policy.max_per_minute == 0:
+        return "a service that exits stops all three"
+    return f"a service that exits is restarted, at most {policy.max_per_minute} times a minute"
+
+
+def stopped_line(name: str, code: int | None, restarts: int) -> str:
+    """``"receiver_service"``, ``"channel_sim (exit 3)"``, ``"transmitter_service (restarted 2x)"``."""
+    notes = ([] if stopped_cleanly(code) else [f"exit {code}"]) + ([f"restarted {restarts}x"] if restarts else [])
+    return name + (f" ({', '.join(notes)})" if notes else "")

@@ -6,6 +6,7 @@ from semlink.launch.defaults import best_builtin_model, best_codec
 from semlink.launch.link import LocalLink, interrupt_on_stop_signals, prefixed_sink
 from semlink.launch.ports import LinkPorts, free_ports
 from semlink.launch.process import ServiceFailed
+from semlink.launch.supervise import RestartPolicy, Supervisor
 
 __all__ = [
     "CHANNEL",
@@ -16,7 +17,9 @@ __all__ = [
     "LinkConfig",
     "LinkPorts",
     "LocalLink",
+    "RestartPolicy",
     "ServiceFailed",
+    "Supervisor",
     "best_builtin_model",
     "best_codec",
     "free_ports",

@@ -6,6 +6,7 @@
 All three start at once (model loading overlaps); readiness is awaited in
 dependency order (receiver, channel_sim, transmitter), and they stop in the
 reverse order, so the transmitter drains into a link that is still up.
+While it runs, :class:`~semlink.launch.supervise.Supervisor` restarts a service that exits.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from contextlib import contextmanager
 import httpx
 
 from semlink.launch.config import SERVICES, LinkConfig
-from semlink.launch.process import LogSink, ServiceFailed, ServiceProcess
+from semlink.launch.process import LogSink, ServiceProcess
 
 log = logging.getLogger(__name__)
 
@@ -97,12 +98,6 @@ class LocalLink:
     def failed(self) -> ServiceProcess | None:
         """The first service that has exited on its own, if any."""
         return next((s for s in self.services.values() if s.proc is not None and not s.running()), None)
-
-    def wait(self, poll: float = 0.5) -> ServiceFailed:
-        """Block until a service exits (returned as an error to raise); Ctrl-C raises ``KeyboardInterrupt``."""
-        while (dead := self.failed()) is None:
-            time.sleep(poll)
-        return dead.failure(f"exited with code {dead.returncode}")
 
     def __enter__(self) -> "LocalLink":
         self.start()

@@ -1,4 +1,4 @@
-"""One service as a child process: start it, pump its log lines, wait until it is ready, stop it.
+"""One service as a child process: start (or restart) it, pump its log lines, wait until it is ready, stop it.
 
 Each child runs in its own session, so a Ctrl-C in the terminal reaches only the
 launcher, which stops the children in order; on Linux each child also gets
@@ -67,6 +67,10 @@ class ServiceProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def start(self) -> None:
+        """Start the process; after it exited, start it again with the same environment (so the same ports)."""
+        if self.running():
+            raise RuntimeError(f"{self.name} is already running (pid {self.pid})")
+        self._drain()
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", self.module],
@@ -94,21 +98,22 @@ class ServiceProcess:
 
     def wait_ready(self, deadline: float, client: httpx.Client) -> None:
         """Poll ``GET {url}/health/ready`` until 200; raise :class:`ServiceFailed` on exit or at ``deadline``."""
-        url = self.url + READY_ROUTE
-        last = "no answer yet"
         while True:
             if not self.running():
                 raise self.failure(f"exited with code {self.returncode} before it was ready")
-            try:
-                response = client.get(url, timeout=2.0)
-                if response.status_code == 200:
-                    return
-                last = f"{response.status_code} {response.text[:200]}"
-            except httpx.HTTPError as err:
-                last = f"{type(err).__name__}: {err}"
+            if (last := self.not_ready(client)) is None:
+                return
             if time.monotonic() > deadline:
-                raise self.failure(f"was not ready at {url} in time (last answer: {last})")
+                raise self.failure(f"was not ready at {self.url + READY_ROUTE} in time (last answer: {last})")
             time.sleep(0.5)
+
+    def not_ready(self, client: httpx.Client) -> str | None:
+        """One ``GET {url}/health/ready``: ``None`` if it answered 200, else what it answered."""
+        try:
+            response = client.get(self.url + READY_ROUTE, timeout=2.0)
+        except httpx.HTTPError as err:
+            return f"{type(err).__name__}: {err}"
+        return None if response.status_code == 200 else f"{response.status_code} {response.text[:200]}"
 
     def failure(self, what: str) -> ServiceFailed:
         self._drain()

@@ -1,8 +1,15 @@
-"""`python -m semlink.shapes --out DIR --n N`: write sample scenes (PNGs, annotations.jsonl, sheet.png)."""
+"""`python -m semlink.shapes --out DIR --n N`: write sample scenes (PNGs, annotations.jsonl) and a contact sheet.
+
+The contact sheet goes beside the folder, as ``DIR-sheet.png``, not into it: ``DIR``
+holds the scenes and nothing else, so it is a training folder as it stands
+(``data.source: folder``, ``data.path: DIR``, ``data.captions: DIR/annotations.jsonl``).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 from semlink.shapes.dataset import SPLITS, write_sample
 from semlink.shapes.scene import COLORS, KINDS, SceneConfig
 
@@ -46,7 +53,16 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(str(e))
     split = None if args.split == "stream" else args.split
     out = write_sample(args.out, args.n, split=split, seed=args.seed, config=config)
-    print(f"wrote {args.n} scenes to {out} (annotations.jsonl, sheet.png)")
+    sheet = sheet_path(out)
+    if (out / "sheet.png").exists():
+        os.replace(out / "sheet.png", sheet)  # out of the image set: see the module docstring
+    print(f"wrote {args.n} scenes to {out} (with annotations.jsonl); contact sheet {sheet}")
+
+
+def sheet_path(out: str | Path) -> Path:
+    """Where the contact sheet of the scenes in ``out`` goes: beside the folder, ``<out>-sheet.png``."""
+    out = Path(out).resolve()
+    return out.parent / f"{out.name}-sheet.png"
 
 
 if __name__ == "__main__":

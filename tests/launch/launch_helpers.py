@@ -1,10 +1,20 @@
-"""Helpers for the launcher tests: the services' settings classes, a fake service module, process checks."""
+"""Helpers for the launcher tests: the services' settings classes, a fake service, process checks, `semlink up`'s
+output and a caption through running services."""
 
 from __future__ import annotations
 
 import importlib
+import json
+import queue
+import re
+import subprocess
+import threading
+import time
 
 from pydantic_settings import BaseSettings
+
+from semlink.launch.ports import free_ports
+from semlink.launch.process import LogSink, ServiceProcess
 
 FAKE_SERVICE = '''
 """A stand-in service: answers /health/ready with 200 after READY_AFTER_S, logs, handles SIGTERM."""
@@ -33,6 +43,14 @@ print("fake: stopped cleanly", flush=True)
 '''
 
 
+def fake(fake_service: tuple[str, dict], sink: LogSink | None = None, **env: str) -> ServiceProcess:
+    """A :class:`ServiceProcess` of the fake service on a free port (``env``: ``READY_AFTER_S``, ``FAKE_FAIL``)."""
+    module, base = fake_service
+    port = free_ports(1)[0]
+    env = {**base, "FAKE_HTTP_PORT": str(port), **env}
+    return ServiceProcess("fake", module, env, f"http://127.0.0.1:{port}", sink)
+
+
 def settings_class(service: str) -> type[BaseSettings]:
     """The one ``BaseSettings`` subclass in ``<service>.settings``."""
     module = importlib.import_module(f"{service}.settings")
@@ -50,3 +68,52 @@ def gone(pid: int) -> bool:
             return "\nState:\tZ" in f.read()
     except FileNotFoundError:
         return True
+
+
+class Lines:
+    """``proc``'s stdout lines, read by a thread so that every wait is bounded."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self.seen: list[str] = []
+        self._queue: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, args=(proc,), daemon=True).start()
+
+    def _read(self, proc: subprocess.Popen) -> None:
+        for line in proc.stdout:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def until(self, pattern: str, timeout: float) -> list[str]:
+        """Lines up to the first one matching ``pattern`` (``None``: up to the end of the output)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=1.0)
+            except queue.Empty:
+                continue
+            if line is None:
+                if pattern is None:
+                    return self.seen
+                break
+            self.seen.append(line)
+            if pattern is not None and re.search(pattern, line):
+                return self.seen
+        raise AssertionError(f"no line matching {pattern!r}; output so far:\n" + "\n".join(self.seen[-40:]))
+
+
+def listed_services(lines: list[str]) -> dict[str, tuple[str, int]]:
+    """``semlink up``'s table: service name → (URL, pid)."""
+    rows = [m.groups() for line in lines if (m := re.search(r"^(\w+)\s+(http://\S+)\s+pid (\d+)$", line))]
+    return {name: (url, int(pid)) for name, url, pid in rows}
+
+
+def caption(image, urls: dict[str, str], capsys, wait_ms: int | None = None) -> dict:
+    """``semlink caption IMAGE --json`` against running services (in this process: the client is all it is)."""
+    from semlink.cli.main import main
+
+    capsys.readouterr()
+    wait = ["--wait-ms", str(wait_ms)] if wait_ms is not None else []
+    code = main(["caption", str(image), "--transmitter", urls["transmitter_service"],
+                 "--receiver", urls["receiver_service"], "--json", *wait])
+    assert code == 0
+    return json.loads(capsys.readouterr().out)

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import queue
 import signal
 import subprocess
 import sys
-import threading
-import time
 
 import pytest
-from launch_helpers import gone
+from launch_helpers import Lines, caption, gone, listed_services
 
 from semlink.samples import sample_images
 
@@ -36,48 +32,6 @@ def test_demo_prints_one_json_line_per_frame():
     assert len({row["frame_id"] for row in rows}) == 2
 
 
-class Lines:
-    """``proc``'s stdout lines, read by a thread so that every wait is bounded."""
-
-    def __init__(self, proc: subprocess.Popen):
-        self.seen: list[str] = []
-        self._queue: queue.Queue = queue.Queue()
-        threading.Thread(target=self._read, args=(proc,), daemon=True).start()
-
-    def _read(self, proc: subprocess.Popen) -> None:
-        for line in proc.stdout:
-            self._queue.put(line.rstrip("\n"))
-        self._queue.put(None)
-
-    def until(self, pattern: str, timeout: float) -> list[str]:
-        """Lines up to the first one matching ``pattern`` (``None``: up to the end of the output)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self._queue.get(timeout=1.0)
-            except queue.Empty:
-                continue
-            if line is None:
-                if pattern is None:
-                    return self.seen
-                break
-            self.seen.append(line)
-            if pattern is not None and re.search(pattern, line):
-                return self.seen
-        raise AssertionError(f"no line matching {pattern!r}; output so far:\n" + "\n".join(self.seen[-40:]))
-
-
-def caption(image, urls: dict[str, str], capsys) -> dict:
-    """``semlink caption IMAGE --json`` against running services (in this process: the client is all it is)."""
-    from semlink.cli.main import main
-
-    capsys.readouterr()
-    code = main(["caption", str(image), "--transmitter", urls["transmitter_service"],
-                 "--receiver", urls["receiver_service"], "--json"])
-    assert code == 0
-    return json.loads(capsys.readouterr().out)
-
-
 @pytest.mark.timeout(150)
 def test_up_serves_caption_then_stops_every_service_on_sigint(tmp_path, capsys):
     proc = subprocess.Popen([*SEMLINK, "up", "--free-ports", *FAST], stdout=subprocess.PIPE,
@@ -86,13 +40,13 @@ def test_up_serves_caption_then_stops_every_service_on_sigint(tmp_path, capsys):
     try:
         output = Lines(proc)
         lines = output.until(r"^ready:", timeout=120)
-        listed = [m.groups() for line in lines if (m := re.search(r"^(\w+)\s+(http://\S+)\s+pid (\d+)$", line))]
-        pids = [int(pid) for _, _, pid in listed]
+        listed = listed_services(lines)
+        pids = [pid for _, pid in listed.values()]
         assert len(pids) == 3, lines
         assert not any(gone(pid) for pid in pids)
         image = tmp_path / "scene.png"
         sample_images(1)[0].save(image)
-        answer = caption(image, {name: url for name, url, _ in listed}, capsys)
+        answer = caption(image, {name: url for name, (url, _) in listed.items()}, capsys)
         assert answer["task"] == "<CAPTION>" and answer["packets_lost"] == 0
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)

@@ -9,17 +9,10 @@ import time
 
 import httpx
 import pytest
-from launch_helpers import gone
+from launch_helpers import fake, gone
 
 from semlink.launch.ports import free_ports
-from semlink.launch.process import ServiceFailed, ServiceProcess
-
-
-def fake(fake_service, sink=None, **env):
-    module, base = fake_service
-    port = free_ports(1)[0]
-    env = {**base, "FAKE_HTTP_PORT": str(port), **env}
-    return ServiceProcess("fake", module, env, f"http://127.0.0.1:{port}", sink)
+from semlink.launch.process import ServiceFailed
 
 
 def test_waits_for_ready_then_stops_with_sigterm(fake_service):

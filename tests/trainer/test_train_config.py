@@ -9,7 +9,7 @@ from trainer.config import TrainConfig, apply_overrides, load_config
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
-@pytest.mark.parametrize("name", ["tiny.yaml", "shapes.yaml", "coco-base.yaml"])
+@pytest.mark.parametrize("name", ["tiny.yaml", "first-run.yaml", "shapes.yaml", "coco-base.yaml"])
 def test_shipped_configs_load(name):
     config = load_config(CONFIGS / name)
     assert TrainConfig.from_dict(config.to_dict()) == config
