@@ -12,8 +12,9 @@ entropy model giving the rate term, as in CompressAI. On the wire the same entro
 model codes the symbols: its densities are discretised to integer tables
 (:meth:`LearnedCodec.update`, run when the codec is saved; the tables are part of
 the checkpoint, so both ends code with the very same integers) and each packet is
-one ANS stream (:mod:`semlink.entropy`). The bits the rate term estimates and the
-bytes sent differ only by the coder's per-stream overhead.
+one range-coded stream (:mod:`semlink.entropy`). The bits the rate term estimates
+and the bytes sent differ only by the coder's per-stream ending (a third of a byte
+on average).
 """
 
 from __future__ import annotations
@@ -133,9 +134,9 @@ class FactorizedLogistic(nn.Module):
 
 
 class EntropyPayloadCoder:
-    """A packet's rows as one ANS stream under the codec's integer tables (channel ``k`` uses table ``k``)."""
+    """A packet's rows as one range-coded stream under the codec's integer tables (channel ``k``, table ``k``)."""
 
-    name = "ans"
+    name = "range"
 
     def __init__(self, tables: CdfTables):
         self.tables = tables
@@ -147,7 +148,7 @@ class EntropyPayloadCoder:
         try:
             return decode(self.tables, data, shape)
         except EntropyDecodeError as err:
-            raise PayloadError("ans", str(err)) from err
+            raise PayloadError("range", str(err)) from err
 
 
 class LearnedCodec(Codec):
