@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
-# Train the shapes-tiny learned codec's rate-quality operating points (semlink/assets/shapes-tiny/codec-learned-*.safetensors):
-# a chain of `semlink train` runs from the shipped default codec, each at a larger rate weight (loss.rate), two latent
-# rows per packet (the packetisation docs/rate-quality.md chose). About 7 minutes a point on 2 CPU cores.
-#   scripts/train-rate-points.sh [OUT] [RATE ...]     # OUT defaults to runs/rate-points; rates to 1 3 8 20
+# Retrain the shapes-tiny learned codec's rate-quality operating points (semlink/assets/shapes-tiny/CODEC.md):
+# `semlink train` runs continuing the codec shipped before them (the 228-byte one, 4 one-row packets), each at a
+# rate weight (loss.rate: bits per feature element from the entropy model that also codes the wire), all on
+# 2 CPU cores, ~5 minutes per 700 steps.
+#   scripts/train-rate-points.sh [OUT]        # OUT defaults to runs/rate-points
+# Ship them with: scripts/ship-rate-points.sh OUT
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/rate-points}
-shift || true
-RATES=("${@:-1 3 8 20}")
-read -r -a RATES <<< "${RATES[*]}"
 SEMLINK=${SEMLINK:-.venv/bin/semlink}
-STEPS=${STEPS:-700}
-init=semlink/assets/shapes-tiny/codec-learned.safetensors
-for rate in "${RATES[@]}"; do
-  "$SEMLINK" train configs/shapes.yaml --set run.progress=false --set codec.init="$init" \
-      --set codec.rows_per_packet=2 --set loss.rate="$rate" --set optim.steps="$STEPS" --set optim.lr=2e-4 \
-      --set optim.warmup_steps=30 --set run.eval_every="$STEPS" --set run.checkpoint_every="$STEPS" \
-      --set run.out_dir="$OUT/rate-$rate"
-  init="$OUT/rate-$rate/codec-learned.safetensors"
-done
-echo "operating points in $OUT/rate-*/codec-learned.safetensors"
+START=${START:-runs/shapes-codec/5/codec-learned.safetensors}  # scripts/retrain-shapes-codec.sh: the 228-byte default before this curve
+train() {  # train NAME INIT ROWS RATE STEPS [LR]
+  "$SEMLINK" train configs/shapes.yaml --set run.progress=false --set codec.init="$2" \
+      --set codec.rows_per_packet="$3" --set loss.rate="$4" --set optim.steps="$5" --set optim.lr="${6:-2e-4}" \
+      --set optim.warmup_steps=30 --set run.eval_every="$5" --set run.checkpoint_every="$5" \
+      --set run.out_dir="$OUT/$1"
+}
+ckpt() { echo "$OUT/$1/codec-learned.safetensors"; }
+# Two latent rows per packet (2 packets a frame), rising rate weights, each run continuing the last.
+train rate-1 "$START" 2 1 700
+train rate-3 "$(ckpt rate-1)" 2 3 700
+train rate-8 "$(ckpt rate-3)" 2 8 700
+train rate-20 "$(ckpt rate-8)" 2 20 700
+train rate-50 "$(ckpt rate-20)" 2 50 700
+train rate-120 "$(ckpt rate-50)" 2 120 700
+# The default: one row per packet (4 packets a frame: a lost packet costs a quarter of the latent).
+train rate-8-rows1 "$(ckpt rate-8)" 1 8 700
+train rate-5-rows1-long "$(ckpt rate-8-rows1)" 1 5 1500
+train rate-5-rows1-long2 "$(ckpt rate-5-rows1-long)" 1 5 1200 1e-4
+echo "operating points in $OUT/*/codec-learned.safetensors; ship them with scripts/ship-rate-points.sh $OUT"

@@ -30,3 +30,26 @@ def test_each_run_of_the_codec_recipe_resolves_to_a_valid_config(tmp_path):
         if k > 1:
             assert config["codec"]["init"] == str(tmp_path / "runs" / str(k - 1) / "codec-learned.safetensors")
     assert configs[-1]["optim"]["batch_size"] == 128 and configs[-1]["run"]["amp"] == "off"
+
+
+def test_the_rate_points_recipe_resolves_and_chains(tmp_path):
+    """scripts/train-rate-points.sh: nine runs, each a valid config continuing the run it names."""
+    shim = tmp_path / "semlink"
+    shim.write_text(f'#!/bin/sh\nexec {sys.executable} -m semlink.cli "$@" --print-config\n')
+    shim.chmod(0o755)
+    out = subprocess.run(["bash", str(ROOT / "scripts/train-rate-points.sh"), str(tmp_path / "runs")],
+                         env={**os.environ, "SEMLINK": str(shim)}, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    decoder = json.JSONDecoder()
+    text, configs = out.stdout, []
+    while (start := text.find("{")) >= 0:
+        config, end = decoder.raw_decode(text[start:])
+        configs.append(config)
+        text = text[start + end:]
+    runs = {Path(c["run"]["out_dir"]).name: c for c in configs}
+    assert list(runs)[:2] == ["rate-1", "rate-3"] and len(runs) == 9
+    assert runs["rate-1"]["codec"]["init"] == "runs/shapes-codec/5/codec-learned.safetensors"
+    assert runs["rate-120"]["codec"]["init"].endswith("rate-50/codec-learned.safetensors")
+    assert runs["rate-120"]["loss"]["rate"] == 120 and runs["rate-120"]["codec"]["rows_per_packet"] == 2
+    default = runs["rate-5-rows1-long2"]
+    assert default["codec"]["rows_per_packet"] == 1 and default["optim"]["lr"] == 1e-4
