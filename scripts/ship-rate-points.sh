@@ -13,7 +13,7 @@ from pathlib import Path
 from semlink.codecs import load_codec, save_codec
 
 out, assets = Path(sys.argv[1]), Path("semlink/assets/shapes-tiny")
-points = {"": "rate-5-rows1-long2", "rate1": "rate-1", "rate20": "rate-20", "rate50": "rate-50", "rate120": "rate-120"}
+points = {"": "rate-5-rows1-long", "rate1": "rate-1", "rate20": "rate-20", "rate50": "rate-50", "rate120": "rate-120"}
 for name, run in points.items():
     target = assets / (f"codec-learned-{name}.safetensors" if name else "codec-learned.safetensors")
     save_codec(load_codec(out / run / "codec-learned.safetensors"), target)

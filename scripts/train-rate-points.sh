@@ -27,5 +27,4 @@ train rate-120 "$(ckpt rate-50)" 2 120 700
 # The default: one row per packet (4 packets a frame: a lost packet costs a quarter of the latent).
 train rate-8-rows1 "$(ckpt rate-8)" 1 8 700
 train rate-5-rows1-long "$(ckpt rate-8-rows1)" 1 5 1500
-train rate-5-rows1-long2 "$(ckpt rate-5-rows1-long)" 1 5 1200 1e-4
 echo "operating points in $OUT/*/codec-learned.safetensors; ship them with scripts/ship-rate-points.sh $OUT"

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from semlink.evaluation.data import shapes_samples
 from semlink.evaluation.runner import channel_for, run_link, score
+from semlink.florence import VisionHalf
 from semlink.runtime import load_codec_for, load_model
 
 MAX_WIRE_BYTES = 96  # every packet's header, payload and check
-# Measured on 1,000 fresh scenes (seed 9): 0.960 clean, 0.926 at 20% loss. The floors leave room for the
-# spread of 100 scenes; an untrained or mismatched codec scores 0.
+# Measured on 300 fresh scenes (seed 21): 0.963 clean, 0.913 at 20% loss (CODEC.md has the verdict set). The
+# floors leave room for the spread of 100 scenes; an untrained or mismatched codec scores 0.
 MIN_CLEAN, MIN_LOSSY = 0.88, 0.80
 
 
@@ -28,3 +30,14 @@ def test_shipped_codec_keeps_captions_within_the_byte_budget(link, loss, floor):
     exact = score("<CAPTION>", answers, samples, None)["exact_match"]
     assert exact >= floor, (exact, answers[:3])
     assert max(wire for wire, _, _, _ in stats) <= MAX_WIRE_BYTES  # every byte the channel carries
+
+
+def test_the_bytes_sent_are_the_rate_the_codec_was_trained_on(link):
+    """The rate term (the entropy model's bits of the rounded latent) and the payload sent agree within 3%."""
+    bundle, codec, samples = link
+    x = VisionHalf(bundle).encode([s.image for s in samples[:50]]).float()
+    with torch.no_grad():
+        y = codec.analysis(x)
+        estimated = codec.entropy_model.bits(torch.round(codec._clamp(y))).sum().item() / 8
+    sent = sum(f.payload_bytes for f in codec.compress(x, range(50)))
+    assert estimated <= sent <= 1.03 * estimated, (sent, estimated)
