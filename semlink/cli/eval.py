@@ -11,7 +11,7 @@ from semlink.builtin import operating_points
 from semlink.codecs.registry import repacketized
 from semlink.cli.options import DEFAULT_MODEL, add_model_options
 from semlink.evaluation import coco_samples, evaluate, folder_samples, shapes_samples
-from semlink.evaluation.bd_rate import bd_rate
+from semlink.evaluation.bd_rate import bd_rate, curve_of
 from semlink.evaluation.plots import plot_sweep
 from semlink.evaluation.runner import PixelBaseline
 from semlink.runtime import load_codec_for, load_model
@@ -152,22 +152,12 @@ def _codec_specs(text: str, model: str) -> list[str]:
     return specs
 
 
-def _family(codec: str) -> str | None:
-    """The rate-quality curve a row belongs to: every trained learned codec, or one pixel format."""
-    if codec.startswith("learned") and codec != "learned:untrained":
-        return "learned"
-    for fmt in ("jpeg", "webp"):
-        if codec.startswith(f"{fmt}-q"):
-            return fmt
-    return None
-
-
 def bd_rates(results) -> list[dict]:
     """BD-rate of the learned curve against each pixel codec's, per task and channel point (``bd_rate.py``)."""
     groups: dict[tuple, dict[str, list]] = {}
     for r in results:
-        family = _family(r.codec)
-        if family is not None and r.quality == r.quality:
+        family = curve_of(r.codec)
+        if family in ("learned", "jpeg", "webp") and r.quality == r.quality:
             groups.setdefault((r.task, r.loss, r.snr_db), {}).setdefault(family, []).append(r)
     rates = []
     for (task, loss, snr), families in groups.items():

@@ -17,6 +17,14 @@ from collections.abc import Sequence
 import numpy as np
 
 
+def curve_of(codec: str) -> str:
+    """The rate–quality curve a row's codec belongs to: ``learned`` (every trained operating point), ``jpeg``,
+    ``webp``, or the codec itself (a single point: fp16, q8, pca, an untrained codec)."""
+    if codec.startswith("learned") and codec != "learned:untrained":
+        return "learned"
+    return codec.split("-q")[0]
+
+
 def envelope(points: Sequence[tuple[float, float]]) -> np.ndarray:
     """The points ``(bytes, quality)`` sorted by bytes, keeping only those that raise the quality: ``(n, 2)``."""
     kept: list[tuple[float, float]] = []

@@ -10,15 +10,13 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from semlink.evaluation.bd_rate import curve_of  # noqa: E402
 from semlink.evaluation.runner import EvalResult  # noqa: E402
 
 
-def _family(codec: str) -> str:
-    return codec.split("-q")[0]
-
-
 def plot_sweep(results: list[EvalResult], out_dir: str | Path) -> list[Path]:
-    """Write ``quality_vs_bytes.png``, ``quality_vs_loss.png``, ``quality_vs_snr.png`` (where there is data)."""
+    """Write ``quality_vs_bytes.png`` (a panel per loss rate; every learned operating point on one curve),
+    ``quality_vs_loss.png``, ``quality_vs_snr.png`` (where there is data)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -28,19 +26,22 @@ def plot_sweep(results: list[EvalResult], out_dir: str | Path) -> list[Path]:
         if metric is None:
             continue
         slug = task.strip("<>").lower()
-        clean = [r for r in rows if r.loss == 0 and r.snr_db is None]
-        if clean:
-            fig, ax = plt.subplots(figsize=(6, 4))
-            groups = defaultdict(list)
-            for r in clean:
-                groups[_family(r.codec)].append(r)
-            for family, rs in sorted(groups.items()):
-                rs.sort(key=lambda r: r.wire_bytes)
-                ax.plot([r.wire_bytes for r in rs], [r.metrics[metric] for r in rs], "o-", label=family)
-            ax.set_xscale("log")
-            ax.set(xlabel="wire bytes per frame (log)", ylabel=metric, title=f"{task}: quality vs bytes (clean)")
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=8)
+        losses = sorted({r.loss for r in rows if r.snr_db is None})
+        if losses:
+            fig, axes = plt.subplots(1, len(losses), figsize=(6 * len(losses), 4), squeeze=False, sharey=True)
+            for ax, loss in zip(axes[0], losses):
+                groups = defaultdict(list)
+                for r in rows:
+                    if r.loss == loss and r.snr_db is None:
+                        groups[curve_of(r.codec)].append(r)
+                for family, rs in sorted(groups.items()):
+                    rs.sort(key=lambda r: r.wire_bytes)
+                    ax.plot([r.wire_bytes for r in rs], [r.metrics[metric] for r in rs], "o-", label=family)
+                ax.set_xscale("log")
+                ax.set(xlabel="wire bytes per frame (log)", ylabel=metric,
+                       title=f"{task}: quality vs bytes, {_loss_label(loss, rows)}")
+                ax.grid(alpha=0.3)
+                ax.legend(fontsize=8)
             written.append(_save(fig, out_dir / f"{slug}_quality_vs_bytes.png"))
         for axis, key, label in (("loss", "loss", "packet loss rate"), ("snr", "snr_db", "SNR (dB, Es/N0)")):
             varied = [r for r in rows if (r.snr_db is None if axis == "loss" else r.loss == 0 and r.snr_db is not None)]
@@ -59,6 +60,13 @@ def plot_sweep(results: list[EvalResult], out_dir: str | Path) -> list[Path]:
             ax.legend(fontsize=7)
             written.append(_save(fig, out_dir / f"{slug}_quality_vs_{axis}.png"))
     return written
+
+
+def _loss_label(loss: float, rows: list[EvalResult]) -> str:
+    if loss == 0:
+        return "clean channel"
+    bursts = {r.burst for r in rows if r.loss == loss and r.burst}
+    return f"{100 * loss:g}% packet loss" + (f", bursts of {bursts.pop():g}" if len(bursts) == 1 else "")
 
 
 def _save(fig, path: Path) -> Path:

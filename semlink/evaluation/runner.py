@@ -49,6 +49,7 @@ class EvalResult:
     packets_lost: float
     latency_ms: float
     metrics: dict[str, float] = field(default_factory=dict)
+    burst: float | None = None  # mean loss burst length (Gilbert-Elliott); None: independent losses
 
     def row(self) -> dict[str, Any]:
         out = asdict(self)
@@ -163,6 +164,6 @@ def evaluate(bundle: FlorenceBundle, codec: Codec | PixelBaseline, samples: Sequ
         model=bundle.name, codec=name, task=task, n=n, loss=loss, snr_db=snr_db,
         wire_bytes=sum(s[0] for s in stats) / n, payload_bytes=sum(s[1] for s in stats) / n, session_bytes=once,
         packets=sum(s[2] for s in stats) / n, packets_lost=sum(s[3] for s in stats) / n,
-        latency_ms=elapsed, metrics=score(task, answers, samples, reference),
+        latency_ms=elapsed, metrics=score(task, answers, samples, reference), burst=burst if loss > 0 else None,
     )
     return result, answers
