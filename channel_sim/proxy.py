@@ -69,11 +69,13 @@ class Proxy:
     """The channel, the delay line and the upstream sender, with live reconfiguration and stats."""
 
     def __init__(self, spec: ChannelSpec, upstream: str, *, queue_size: int = 256, ack_timeout_s: float = 30.0,
+                 delay_line_frames: int = 1024, delay_line_bytes: int = 256 * 2**20,
                  metrics: ProxyMetrics | None = None):
         self.initial = spec
         self.spec = spec
         self.channel = Channel(spec.channel_config())
-        self.line = DelayLine(Network(spec.network_config()), self._forward)
+        self.line = DelayLine(Network(spec.network_config()), self._forward, refuse=self._refuse,
+                              max_items=delay_line_frames, max_bytes=delay_line_bytes)
         self.sender = FrameSender(upstream, queue_size=queue_size, ack_timeout_s=ack_timeout_s,
                                   name="channel_sim upstream")
         self.stats = ProxyStats()
@@ -86,7 +88,7 @@ class Proxy:
 
     async def close(self) -> None:
         for item in self.line.clear():
-            self._answer(item, Outcome(item.frame_id, "lost", "channel_sim stopped"))
+            self._drop(item, "channel_sim stopped")
         await self.sender.close(grace_s=1.0)
 
     # --- control -------------------------------------------------------------------------------
@@ -98,7 +100,10 @@ class Proxy:
         log.info("channel now %s", spec.spec_dict())
 
     def reset(self) -> None:
-        """Back to the initial channel, every random stream rewound, stats zeroed."""
+        """Back to the initial channel, every random stream rewound, stats zeroed; messages still in the
+        delay line are dropped, each acked ``lost``."""
+        for item in self.line.clear():
+            self._drop(item, "channel_sim reset")
         self.configure(self.initial)
         self.stats = ProxyStats()
         self.line.counts = Counter()
@@ -146,6 +151,17 @@ class Proxy:
             self._answer(item, Outcome(item.frame_id, "lost", str(err)))
             return
         delivery.outcome.add_done_callback(lambda done: self._answer(item, done.result()))
+
+    def _refuse(self, item: InTransit, reason: str) -> None:
+        self.stats.frames["lost_delay_line"] += 1
+        self.metrics.frames.labels("lost_delay_line").inc()
+        self._drop(item, f"channel_sim: {reason}")
+
+    def _drop(self, item: InTransit, detail: str) -> None:
+        """Ack ``item`` lost with ``detail``, without it reaching upstream."""
+        if not item.answered:
+            item.answered = True
+            self._reply(item.sink, pb.Ack(frame_id=item.frame_id, status="lost", detail=detail))
 
     def _answer(self, item: InTransit, outcome: Outcome) -> None:
         if item.answered:  # a duplicate's second outcome

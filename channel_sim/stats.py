@@ -50,7 +50,7 @@ class ProxyStats:
         r = self.report
         return {
             "frames": {k: self.frames[k] for k in ("in", "rejected", "forwarded", "duplicated", "reordered",
-                                                    "lost_upstream")},
+                                                    "lost_upstream", "lost_delay_line")},
             "packets": {
                 "in": r.packets_in,
                 "out": r.packets_delivered,

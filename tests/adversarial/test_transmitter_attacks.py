@@ -35,6 +35,7 @@ def jpeg_bytes(size=(320, 240)) -> bytes:
     return buffer.getvalue()
 
 
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # PIL warns; the service refuses
 def test_a_decompression_bomb_is_413_from_its_header_and_memory_stays_low(running_transmitter, peak_memory):
     bomb = bomb_png()
     assert len(bomb) < 64 * 1024
