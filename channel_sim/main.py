@@ -11,6 +11,7 @@ from channel_sim.proxy import Proxy
 from channel_sim.routes import router
 from channel_sim.service import SERVER_OPTIONS, FeatureLinkProxy, add_to_server
 from channel_sim.settings import ChannelSimSettings
+from semlink.link.http_errors import add_error_handlers
 
 
 def create_app(settings: ChannelSimSettings | None = None) -> FastAPI:
@@ -19,7 +20,8 @@ def create_app(settings: ChannelSimSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         proxy = Proxy(settings.initial_spec(), settings.upstream, queue_size=settings.queue_size,
-                      ack_timeout_s=settings.ack_timeout_s, session_timeout_s=settings.session_timeout_s)
+                      ack_timeout_s=settings.ack_timeout_s, session_timeout_s=settings.session_timeout_s,
+                      delay_line_frames=settings.delay_line_frames, delay_line_bytes=settings.delay_line_bytes)
         server = grpc.aio.server(options=SERVER_OPTIONS)
         add_to_server(FeatureLinkProxy(proxy), server)
         app.state.proxy = proxy
@@ -34,5 +36,6 @@ def create_app(settings: ChannelSimSettings | None = None) -> FastAPI:
         await proxy.close()
 
     app = FastAPI(title="semlink channel_sim", version="1", lifespan=lifespan)
+    add_error_handlers(app)
     app.include_router(router)
     return app

@@ -77,6 +77,7 @@ class Proxy:
     """The channel, the delay line and the upstream hops, with live reconfiguration and stats."""
 
     def __init__(self, spec: ChannelSpec, upstream: str, *, queue_size: int = 256, ack_timeout_s: float = 30.0,
+                 delay_line_frames: int = 1024, delay_line_bytes: int = 256 * 2**20,
                  metrics: ProxyMetrics | None = None, session_timeout_s: float = 10.0):
         self.initial = spec
         self.spec = spec
@@ -85,7 +86,8 @@ class Proxy:
         self.ack_timeout_s = ack_timeout_s
         self.session_timeout_s = session_timeout_s
         self.channel = Channel(spec.channel_config())
-        self.line = DelayLine(Network(spec.network_config()), self._forward)
+        self.line = DelayLine(Network(spec.network_config()), self._forward, refuse=self._refuse,
+                              max_items=delay_line_frames, max_bytes=delay_line_bytes)
         self.hops: set[Hop] = set()
         self.stats = ProxyStats()
         self.metrics = metrics or ProxyMetrics()
@@ -100,7 +102,7 @@ class Proxy:
 
     async def close(self) -> None:
         for item in self.line.clear():
-            self._answer(item, Outcome(item.frame_id, "lost", "channel_sim stopped"))
+            self._drop(item, "channel_sim stopped")
         await asyncio.gather(*(self.close_hop(h) for h in list(self.hops)), return_exceptions=True)
         if self._probe is not None:
             await self._probe.close()
@@ -120,7 +122,10 @@ class Proxy:
         log.info("channel now %s", spec.spec_dict())
 
     def reset(self) -> None:
-        """Back to the initial channel, every random stream rewound, stats zeroed."""
+        """Back to the initial channel, every random stream rewound, stats zeroed; messages still in the
+        delay line are dropped, each acked ``lost``."""
+        for item in self.line.clear():
+            self._drop(item, "channel_sim reset")
         self.configure(self.initial)
         self.stats = ProxyStats()
         self.line.counts = Counter()
@@ -220,6 +225,17 @@ class Proxy:
             self._answer(item, Outcome(item.frame_id, "lost", str(err)))
             return
         delivery.outcome.add_done_callback(lambda done: self._answer(item, done.result()))
+
+    def _refuse(self, item: InTransit, reason: str) -> None:
+        self.stats.frames["lost_delay_line"] += 1
+        self.metrics.frames.labels("lost_delay_line").inc()
+        self._drop(item, f"channel_sim: {reason}")
+
+    def _drop(self, item: InTransit, detail: str) -> None:
+        """Ack ``item`` lost with ``detail``, without it reaching upstream."""
+        if not item.answered:
+            item.answered = True
+            self._reply(item.hop.sink, pb.Ack(frame_id=item.frame_id, status="lost", detail=detail))
 
     def _answer(self, item: InTransit, outcome: Outcome) -> None:
         if item.answered:  # a duplicate's second outcome

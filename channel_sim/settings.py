@@ -22,6 +22,10 @@ class ChannelSimSettings(ChannelSpec, BaseSettings):
     http_port: int = Field(8002, ge=0, le=65535, description="REST control port")
     upstream: str = Field("localhost:50051", description="gRPC FeatureLink to forward to (the receiver)")
     queue_size: int = Field(256, ge=1, description="frames waiting for upstream; beyond it they are lost")
+    delay_line_frames: int = Field(1024, ge=1, description="frame messages the delay line may hold (delay, rate "
+                                   "cap); beyond, a new one is acked lost at once")
+    delay_line_bytes: int = Field(256 * 2**20, ge=1, description="bytes the delay line may hold; beyond, a new "
+                                  "message is acked lost at once")
     ack_timeout_s: float = Field(30.0, gt=0, description="a forwarded frame unacked this long is reported lost")
     session_timeout_s: float = Field(10.0, gt=0, description="how long a stream's session waits for the receiver's "
                                      "answer before it is refused as 'upstream unreachable'")

@@ -16,11 +16,18 @@ if TYPE_CHECKING:  # imported where used: the channel brings torch, and --help s
     from semlink.link.network import NetworkConfig
 
 
+# sane maxima: past these a setting only holds frames (and memory) for hours or overflows the BER formula
+MAX_DELAY_MS = 60_000.0
+MIN_RATE_KBPS = 1.0
+MAX_RATE_KBPS = 100_000_000.0
+MIN_SNR_DB, MAX_SNR_DB = -50.0, 100.0
+
+
 class ChannelSpec(BaseModel):
     """What the proxy does to each frame message. ``loss_model`` unset means: ``bernoulli`` when
     ``loss`` > 0, ``gilbert_elliott`` when ``ge_p`` > 0, else ``none``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     loss_model: Literal["none", "bernoulli", "gilbert_elliott"] | None = Field(
         None, description="packet loss model: none, bernoulli (LOSS), gilbert_elliott (GE_*)")
@@ -30,17 +37,23 @@ class ChannelSpec(BaseModel):
     ge_h: float = Field(0.0, ge=0.0, le=1.0, description="Gilbert-Elliott P(deliver | bad) (netem 1-h is loss)")
     ge_k: float = Field(1.0, ge=0.0, le=1.0, description="Gilbert-Elliott P(deliver | good) (netem 1-k is loss)")
     ber: float | None = Field(None, ge=0.0, le=1.0, description="bit error rate on payload bits (or set SNR_DB)")
-    snr_db: float | None = Field(None, description="Es/N0 per BPSK symbol in dB; BER derived over FADING")
+    snr_db: float | None = Field(None, ge=MIN_SNR_DB, le=MAX_SNR_DB,
+                                 description="Es/N0 per BPSK symbol in dB; BER derived over FADING")
     fading: Literal["awgn", "rayleigh"] = Field("awgn", description="awgn or rayleigh, for SNR_DB")
     seed: int = Field(0, ge=0, description="seed of every random draw of the channel")
-    delay_ms: float = Field(0.0, ge=0.0, description="added delay per frame message, ms")
-    jitter_ms: float = Field(0.0, ge=0.0, description="uniform jitter around DELAY_MS, ms (keeps order)")
-    rate_kbps: float = Field(0.0, ge=0.0, description="bandwidth cap in kbit/s (token bucket); 0 = unlimited")
+    delay_ms: float = Field(0.0, ge=0.0, le=MAX_DELAY_MS, description="added delay per frame message, ms")
+    jitter_ms: float = Field(0.0, ge=0.0, le=MAX_DELAY_MS, description="uniform jitter around DELAY_MS, ms "
+                             "(keeps order)")
+    rate_kbps: float = Field(0.0, ge=0.0, le=MAX_RATE_KBPS, description=f"bandwidth cap in kbit/s (token bucket), "
+                             f"at least {MIN_RATE_KBPS:g}; 0 = unlimited")
     duplicate: float = Field(0.0, ge=0.0, le=1.0, description="probability a frame message is sent twice")
     reorder: float = Field(0.0, ge=0.0, le=1.0, description="probability a frame message swaps with the next")
 
     @model_validator(mode="after")
     def _consistent(self) -> ChannelSpec:
+        if 0 < self.rate_kbps < MIN_RATE_KBPS:
+            raise ValueError(f"rate_kbps={self.rate_kbps:g} is below the minimum of {MIN_RATE_KBPS:g} kbit/s "
+                             "(a frame would take hours); use 0 for unlimited")
         if self.loss and self.loss_model not in (None, "bernoulli"):
             raise ValueError(f"loss={self.loss} is the Bernoulli loss probability; with loss_model="
                              f"{self.loss_model!r} leave loss at 0 (Gilbert-Elliott uses ge_p, ge_r, ge_h, ge_k)")

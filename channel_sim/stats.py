@@ -50,7 +50,7 @@ class ProxyStats:
         r = self.report
         return {
             "frames": {k: self.frames[k] for k in ("in", "rejected", "forwarded", "erased", "duplicated",
-                                                    "reordered", "lost_upstream")},
+                                                    "reordered", "lost_upstream", "lost_delay_line")},
             "wire_bytes": {"in": self.frames["wire_bytes_in"], "out": self.frames["wire_bytes_out"]},
             "packets": {
                 "in": r.packets_in,

@@ -3,29 +3,37 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 
-from semlink.florence import UnknownTask
+from semlink.florence import PromptTooLong, UnknownTask
+from semlink.link.http_errors import ErrorResponse, error_response
+from semlink.link.http_errors import add_error_handlers as add_http_error_handlers
 from semlink.receiver import Overloaded
-from receiver_service.receiver import FrameNotFound, NotReady
+from receiver_service.receiver import FrameNotFound, NotReady, TaskFailed
 
 RETRY_AFTER_S = "1"
 
 
 def add_error_handlers(app: FastAPI) -> None:
-    async def unknown_task(_: Request, err: UnknownTask) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=422)
+    add_http_error_handlers(app)
 
-    async def not_found(_: Request, err: FrameNotFound) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=404)
+    async def bad_task(_: Request, err: UnknownTask | PromptTooLong) -> ErrorResponse:
+        return error_response(422, str(err))
 
-    async def overloaded(_: Request, err: Overloaded) -> JSONResponse:
-        return JSONResponse({"detail": f"overloaded: {err}"}, status_code=503, headers={"Retry-After": RETRY_AFTER_S})
+    async def not_found(_: Request, err: FrameNotFound) -> ErrorResponse:
+        return error_response(404, str(err))
 
-    async def not_ready(_: Request, err: NotReady) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=503, headers={"Retry-After": RETRY_AFTER_S})
+    async def overloaded(_: Request, err: Overloaded) -> ErrorResponse:
+        return error_response(503, f"overloaded: {err}", {"Retry-After": RETRY_AFTER_S})
 
-    app.add_exception_handler(UnknownTask, unknown_task)
+    async def not_ready(_: Request, err: NotReady) -> ErrorResponse:
+        return error_response(503, str(err), {"Retry-After": RETRY_AFTER_S})
+
+    async def failed(_: Request, err: TaskFailed) -> ErrorResponse:
+        return error_response(500, str(err))
+
+    app.add_exception_handler(UnknownTask, bad_task)
+    app.add_exception_handler(PromptTooLong, bad_task)
     app.add_exception_handler(FrameNotFound, not_found)
     app.add_exception_handler(Overloaded, overloaded)
     app.add_exception_handler(NotReady, not_ready)
+    app.add_exception_handler(TaskFailed, failed)

@@ -27,6 +27,7 @@ from semlink.receiver import (
     FeatureStore,
     FrameDecoder,
     FrameIngest,
+    Overloaded,
     ReceivedFrame,
     TaskJob,
     TaskRunner,
@@ -46,6 +47,10 @@ class FrameNotFound(LookupError):
 
 class NotReady(RuntimeError):
     """The receiver is still loading its model (or failed to)."""
+
+
+class TaskFailed(RuntimeError):
+    """The model could not answer this request (the requests batched with it were answered without it)."""
 
 
 @dataclass(frozen=True)
@@ -204,7 +209,7 @@ class Receiver:
     async def ask(self, frame_id: int, task: str, text: str | None, wait_ms: int) -> TaskAnswer:
         """Answer ``task`` on frame ``frame_id``, waiting up to ``wait_ms`` for the frame to arrive.
 
-        Raises ``NotReady``, ``UnknownTask``, ``FrameNotFound`` or ``Overloaded``.
+        Raises ``NotReady``, ``UnknownTask``, ``PromptTooLong``, ``FrameNotFound``, ``Overloaded`` or ``TaskFailed``.
         """
         if not self.ready:
             raise NotReady(self.failed or "the receiver is still loading its model; retry shortly")
@@ -219,9 +224,13 @@ class Receiver:
         started = time.perf_counter()
         try:
             result, timing = await self.batcher.submit(TaskJob(frame, task, text))
-        except Exception as err:
-            self.metrics.tasks.labels(task, type(err).__name__.lower()).inc()
+        except Overloaded:
+            self.metrics.tasks.labels(task, "overloaded").inc()
             raise
+        except Exception as err:
+            self.metrics.tasks.labels(task, "failed").inc()
+            raise TaskFailed(f"the model could not answer {task} on frame {frame.frame_id} "
+                             f"({type(err).__name__}: {err}); other requests were not affected") from err
         self.metrics.tasks.labels(task, "ok").inc()
         answer = TaskAnswer(frame, task, result, (time.perf_counter() - started) * 1000, timing.queue_s * 1000,
                             timing.compute_s * 1000, timing.batch_size)

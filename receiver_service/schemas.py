@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from semlink.receiver import ReceivedFrame
 
@@ -23,6 +23,17 @@ class TaskBody(BaseModel):
                          "arrived yet before answering 404")
 
     model_config = {"json_schema_extra": {"examples": [{"task": "<CAPTION>", "text": None, "wait_ms": 2000}]}}
+
+    @field_validator("task", "text")
+    @classmethod
+    def _unicode(cls, value: str | None) -> str | None:
+        """Text that cannot be UTF-8 (a lone surrogate such as ``"\\ud800"``) is refused here, not by the tokenizer."""
+        if value is not None:
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as err:
+                raise ValueError(f"not valid Unicode text: {err.reason} at character {err.start}") from None
+        return value
 
 
 class TaskResult(BaseModel):

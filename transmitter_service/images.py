@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
+
+# the explicit pixel limit in decode_image decides; PIL's own warning (at Image.MAX_IMAGE_PIXELS) would only add
+# a log line for images that limit lets through
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 IMAGE_SUFFIXES = frozenset(ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN)
 
@@ -15,23 +20,51 @@ class NotAnImage(ValueError):
 
 
 class CorruptImage(ValueError):
-    """The bytes look like an image but do not decode (truncated, damaged, or too large)."""
+    """The bytes look like an image but do not decode (truncated or damaged)."""
 
 
-def decode_image(data: bytes) -> Image.Image:
-    """Bytes → a fully loaded RGB image; raises :class:`NotAnImage` or :class:`CorruptImage`."""
+class ImageTooLarge(ValueError):
+    """The image has more pixels than the limit (a decompression bomb, or just too big to encode)."""
+
+
+DEFAULT_MAX_PIXELS = 40_000_000
+
+
+def too_large(width: int, height: int, max_pixels: int) -> ImageTooLarge:
+    return ImageTooLarge(
+        f"image is {width}×{height} = {width * height / 1e6:.4g} Mpx, over the limit of {max_pixels / 1e6:.4g} Mpx; "
+        "send a smaller image, or raise the limit (SEMLINK_TX_MAX_IMAGE_PIXELS)"
+    )
+
+
+def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Bytes → a fully loaded RGB image; raises :class:`NotAnImage`, :class:`CorruptImage` or :class:`ImageTooLarge`.
+
+    The size is checked from the header, before a single pixel is decoded, so a small file that
+    claims a huge image costs nothing; PIL's own bomb check (``Image.MAX_IMAGE_PIXELS``) answers the same.
+    """
     if not data:
         raise NotAnImage("empty body: send an image file (PNG, JPEG, ...) as multipart field 'file' or as the body")
     try:
         image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
-        raise NotAnImage(f"{len(data)} bytes are not an image PIL can identify; send PNG, JPEG, WebP, BMP...") from None
-    except Image.DecompressionBombError as err:
-        raise CorruptImage(f"image refused: {err}") from None
+        raise NotAnImage(f"{len(data)} bytes are not an image PIL can identify; send PNG, JPEG, WebP, "
+                         "BMP...") from None
+    except Image.DecompressionBombError:
+        raise ImageTooLarge(f"image refused as a decompression bomb (over PIL's limit of "
+                            f"{2 * Image.MAX_IMAGE_PIXELS / 1e6:.4g} Mpx); send a smaller image") from None
+    except (OSError, SyntaxError, ValueError) as err:  # e.g. a JPEG cut before its frame header
+        raise CorruptImage(f"{len(data)} bytes start like an image but its header does not read "
+                           f"(truncated or damaged?): {err}") from None
+    width, height = image.size
+    if width * height > max_pixels:
+        raise too_large(width, height, max_pixels)
     try:
         image.load()
         return image.convert("RGB")
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+    except Image.DecompressionBombError:
+        raise too_large(width, height, max_pixels) from None
+    except (OSError, SyntaxError, ValueError) as err:
         raise CorruptImage(f"{image.format} image does not decode: {err}") from None
 
 

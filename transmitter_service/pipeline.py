@@ -1,6 +1,7 @@
 """The transmitter's core: a bounded image queue, a micro-batching encoder, and the frame sender.
 
-Images (uploads or a folder loop) wait in a bounded queue; one task takes up to
+Images (uploads or a folder loop) wait in a queue bounded by count and by decoded
+bytes (``queue_size``, ``max_queued_bytes``); one task takes up to
 ``max_batch`` of them (waiting at most ``max_delay_ms`` after the first), runs the
 vision tower and the codec on the device in a worker thread, and hands the frames
 to a :class:`~semlink.link.FrameSender`. Each frame has a :class:`FrameRecord`
@@ -29,6 +30,7 @@ from semlink.pipeline import session_bytes, with_image_size
 from semlink.runtime import load_codec_for, load_model
 from transmitter_service.images import (
     CorruptImage,
+    ImageTooLarge,
     NotAnImage,
     decode_image,
     list_images,
@@ -94,6 +96,7 @@ class Transmitter:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="encoder")
         self._tasks: list[asyncio.Task] = []
         self._encode_s = 0.0
+        self.queued_bytes = 0  # decoded bytes of the images queued or being encoded
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -140,8 +143,11 @@ class Transmitter:
         self.sender.set_session(self.codec.session(self.session_id, (width, height)))
 
     # --- taking images -------------------------------------------------------------------------
-    def has_room(self) -> bool:
-        return self._queue is not None and not self._queue.full()
+    def has_room(self, nbytes: int = 0) -> bool:
+        """Whether an image of ``nbytes`` decoded bytes fits now (one always fits an empty queue)."""
+        if self._queue is None or self._queue.full():
+            return False
+        return self.queued_bytes == 0 or self.queued_bytes + nbytes <= self.settings.max_queued_bytes
 
     def accept(self, image: Image.Image, source: str = "upload") -> FrameRecord:
         """Queue ``image`` for encoding, or raise :class:`NotReady` / :class:`Busy` at once."""
@@ -150,9 +156,18 @@ class Transmitter:
         if self._queue.full():
             self.counts["queue_full"] += 1
             raise Busy(f"image queue full ({self.settings.queue_size} waiting); retry shortly or send slower")
+        if not self.has_room(decoded_bytes(image)):
+            self.counts["queue_full"] += 1
+            raise Busy(f"image queue full ({self.queued_bytes / 2**20:.1f} MiB of decoded images waiting, "
+                       f"max_queued_bytes {self.settings.max_queued_bytes / 2**20:.1f} MiB); retry shortly or "
+                       "send smaller images")
         record = self._new_record(source)
-        self._queue.put_nowait((record, image))
+        self._put(record, image)
         return record
+
+    def _put(self, record: FrameRecord, image: Image.Image) -> None:
+        self.queued_bytes += decoded_bytes(image)
+        self._queue.put_nowait((record, image))
 
     def not_ready_reason(self) -> str:
         if self.load_error:
@@ -194,11 +209,13 @@ class Transmitter:
         while True:
             for path in files:
                 try:
-                    image = await asyncio.to_thread(_read_image, path)
-                except (OSError, NotAnImage, CorruptImage) as err:
+                    image = await asyncio.to_thread(_read_image, path, self.settings.max_image_pixels)
+                except (OSError, NotAnImage, CorruptImage, ImageTooLarge) as err:
                     log.warning("skipping %s: %s", path, err)
                     continue
-                await self._queue.put((self._new_record(f"folder:{path.name}"), image))
+                while not self.has_room(decoded_bytes(image)):
+                    await asyncio.sleep(period / 4)  # the folder waits for room; it never drops its own images
+                self._put(self._new_record(f"folder:{path.name}"), image)
                 next_at += period
                 now = loop.time()
                 if next_at < now - period:  # fell behind: do not burst to catch up
@@ -248,6 +265,8 @@ class Transmitter:
             for record in records:
                 self._lose(record, f"encode failed: {type(err).__name__}: {err}")
             return
+        finally:
+            self.queued_bytes -= sum(decoded_bytes(image) for _, image in batch)
         elapsed = time.perf_counter() - started
         self._encode_s += elapsed
         self.counts["batches"] += 1
@@ -322,6 +341,7 @@ class Transmitter:
                         "bytes": session_bytes(self.sender.session) if self.sender.session else None},
             "queue_depth": self._queue.qsize() if self._queue is not None else 0,
             "queue_size": self.settings.queue_size,
+            "queued_bytes": self.queued_bytes,
             "frames": {k: c[k] for k in ("accepted", "sent", "acked", "partial", "lost")},
             "lost_reasons": {k.removeprefix("lost: "): v for k, v in c.items() if k.startswith("lost: ")},
             "uploads_refused": {k: c[k] for k in ("queue_full", "too_large", "not_image", "corrupt_image")},
@@ -332,5 +352,10 @@ class Transmitter:
         }
 
 
-def _read_image(path: Path) -> Image.Image:
-    return decode_image(Path(path).read_bytes())
+def decoded_bytes(image: Image.Image) -> int:
+    """What a decoded image holds in memory: width × height × bytes per pixel."""
+    return image.width * image.height * len(image.getbands())
+
+
+def _read_image(path: Path, max_pixels: int) -> Image.Image:
+    return decode_image(Path(path).read_bytes(), max_pixels)

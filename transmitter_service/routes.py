@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
 from semlink.link.serve import metrics_response
-from transmitter_service.images import CorruptImage, NotAnImage, decode_image
+from transmitter_service.images import CorruptImage, ImageTooLarge, NotAnImage, decode_image
 from transmitter_service.pipeline import Busy, NotReady, Transmitter
 
 router = APIRouter()
@@ -70,12 +70,16 @@ async def upload_frame(request: Request, tx: TransmitterDep):
         raise HTTPException(429, "image queue full; retry shortly or send slower", headers={"Retry-After": "1"})
     try:
         data = await read_upload(request, tx.settings.max_upload_bytes)
-        image = await asyncio.to_thread(decode_image, data)
+        image = await asyncio.to_thread(decode_image, data, tx.settings.max_image_pixels)
     except HTTPException as err:
         if err.status_code == 413:
             tx.counts["too_large"] += 1
             tx.metrics.uploads_refused.labels("too_large").inc()
         raise
+    except ImageTooLarge as err:
+        tx.counts["too_large"] += 1
+        tx.metrics.uploads_refused.labels("too_large").inc()
+        raise HTTPException(413, str(err)) from None
     except NotAnImage as err:
         tx.counts["not_image"] += 1
         tx.metrics.uploads_refused.labels("not_image").inc()

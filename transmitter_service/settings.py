@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from transmitter_service.images import DEFAULT_MAX_PIXELS
+
 
 class TransmitterSettings(BaseSettings):
     """Everything the transmitter reads from flags or ``SEMLINK_TX_*`` environment variables."""
@@ -22,6 +24,10 @@ class TransmitterSettings(BaseSettings):
     max_batch: int = Field(8, ge=1, description="most images encoded in one batch")
     max_delay_ms: float = Field(10.0, ge=0, description="longest wait for a batch to fill after its first image")
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1, description="largest accepted upload (413 above)")
+    max_image_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=1, description="largest image, width × height, checked "
+                                  "from its header before decoding (413 above)")
+    max_queued_bytes: int = Field(512 * 1024 * 1024, ge=1, description="decoded image bytes waiting for or in the "
+                                  "encoder; uploads get 429 beyond it")
     folder: str | None = Field(None, description="a directory of images, one image, or a .txt list of image paths")
     rate_fps: float = Field(1.0, gt=0, description="frames per second taken from FOLDER")
     loop: bool = Field(True, description="go round FOLDER forever (else one pass)")

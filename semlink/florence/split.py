@@ -24,6 +24,10 @@ class UnknownTask(ValueError):
     """A task prompt Florence-2 does not know, or one missing its text input."""
 
 
+class PromptTooLong(ValueError):
+    """A task's input (image tokens, task prompt, text) has more tokens than the language model has positions."""
+
+
 def known_tasks(processor) -> list[str]:
     return sorted({*processor.task_prompts_without_inputs, *processor.task_prompts_with_input})
 
@@ -105,13 +109,36 @@ class LanguageHalf(nn.Module):
         weight = projector.image_projection.weight
         return projector(features.to(weight.device, weight.dtype))
 
-    def prompt_ids(self, tasks: Sequence[str], texts: Sequence[str | None]) -> dict[str, torch.Tensor]:
-        """Token ids and mask for ``tasks``, laid out exactly as ``Florence2Processor`` does with an image."""
+    @property
+    def max_input_tokens(self) -> int:
+        """The most tokens the encoder takes (image tokens included): the language model's position embeddings."""
+        return self.model.config.text_config.max_position_embeddings
+
+    def prompt_strings(self, tasks: Sequence[str], texts: Sequence[str | None]) -> list[str]:
+        """The encoder's input for each task as text: image tokens, ``<s>``, the task's prompt, ``</s>``."""
         for task, text in zip(tasks, texts):
             check_task(self.processor, task, text)
         prompts = self.processor._construct_prompts([t + (x or "") for t, x in zip(tasks, texts)])
         image_tokens = self.processor.image_token * self.processor.num_image_tokens
-        strings = [image_tokens + self.tokenizer.bos_token + p + self.tokenizer.eos_token for p in prompts]
+        return [image_tokens + self.tokenizer.bos_token + p + self.tokenizer.eos_token for p in prompts]
+
+    def check_length(self, task: str, text: str | None) -> None:
+        """Raise :class:`PromptTooLong` (saying how many tokens ``text`` may have) when the input will not fit."""
+        [string] = self.prompt_strings([task], [text])
+        total = len(self.tokenizer(string, add_special_tokens=False)["input_ids"])
+        limit = self.max_input_tokens
+        if total <= limit:
+            return
+        own = len(self.tokenizer(text or "", add_special_tokens=False)["input_ids"])
+        raise PromptTooLong(
+            f"task {task} with this text is {total} tokens ({own} of them the text, "
+            f"{self.processor.num_image_tokens} image tokens), over the model's limit of {limit} tokens "
+            f"(max_position_embeddings); shorten 'text' to at most {max(0, limit - (total - own))} tokens"
+        )
+
+    def prompt_ids(self, tasks: Sequence[str], texts: Sequence[str | None]) -> dict[str, torch.Tensor]:
+        """Token ids and mask for ``tasks``, laid out exactly as ``Florence2Processor`` does with an image."""
+        strings = self.prompt_strings(tasks, texts)
         encoded = self.tokenizer(strings, add_special_tokens=False, padding=True, return_tensors="pt")
         device = self.model.device
         return {"input_ids": encoded["input_ids"].to(device), "attention_mask": encoded["attention_mask"].to(device)}

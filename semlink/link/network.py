@@ -12,6 +12,10 @@ and releases them on plan.
 - duplicate: with probability ``duplicate`` a message is sent twice;
 - reorder: with probability ``reorder`` a message is held back and sent right after
   the next one (or after ``hold_ms`` if none comes).
+
+The delay line holds at most ``max_items`` copies and ``max_bytes`` bytes; a message that
+would go past either is refused at once (``refuse(item, reason)``), never queued, and
+costs the token bucket nothing.
 """
 
 from __future__ import annotations
@@ -125,21 +129,36 @@ class Network:
         return Plan(tuple(times), held)
 
 
+class DelayLineFull(RuntimeError):
+    """The delay line holds as many messages or bytes as it may."""
+
+
 class DelayLine:
     """Release items through ``deliver`` at the times a :class:`Network` plans, in an asyncio loop.
 
     ``deliver(item, delay_s)`` is called for each copy of each item with the delay the
     line added. Without impairments items are delivered at once, in the caller's turn.
+    ``refuse(item, reason)`` is called instead for an item the line has no room for
+    (without ``refuse``, :meth:`push` raises :class:`DelayLineFull`).
     """
 
-    def __init__(self, network: Network, deliver: Callable[[Any, float], None]):
+    def __init__(self, network: Network, deliver: Callable[[Any, float], None], *,
+                 refuse: Callable[[Any, str], None] | None = None, max_items: int = 1024,
+                 max_bytes: int = 256 * 2**20):
+        if max_items < 1 or max_bytes < 1:
+            raise ValueError(f"max_items and max_bytes must be >= 1, got {max_items}, {max_bytes}")
         self.network = network
         self.deliver = deliver
-        self._heap: list[tuple[float, int, float, Any]] = []  # (release_at, seq, arrived_at, item)
-        self._held: list[tuple[float, Any, int, asyncio.TimerHandle]] = []  # (arrived_at, item, copies, timer)
+        self.refuse = refuse
+        self.max_items = max_items
+        self.max_bytes = max_bytes
+        self.held_bytes = 0
+        self._heap: list[tuple[float, int, float, Any, int]] = []  # (release_at, seq, arrived_at, item, nbytes)
+        # held for reordering: (arrived_at, item, copies, timer, nbytes)
+        self._held: list[tuple[float, Any, int, asyncio.TimerHandle, int]] = []
         self._seq = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
-        self.counts: Counter[str] = Counter()  # duplicated, reordered
+        self.counts: Counter[str] = Counter()  # duplicated, reordered, refused
 
     def __len__(self) -> int:
         return len(self._heap) + len(self._held)
@@ -147,32 +166,43 @@ class DelayLine:
     def push(self, item: Any, nbytes: int) -> None:
         loop = asyncio.get_running_loop()
         now = loop.time()
+        if not self.network.config.impaired and not self._heap:
+            self.deliver(item, 0.0)
+            return
+        if len(self) + 1 > self.max_items or self.held_bytes + nbytes > self.max_bytes:
+            self.counts["refused"] += 1
+            reason = (f"delay line full ({len(self)} messages, {self.held_bytes} bytes held; at most "
+                      f"{self.max_items} messages, {self.max_bytes} bytes)")
+            if self.refuse is None:
+                raise DelayLineFull(reason)
+            self.refuse(item, reason)
+            return
         plan = self.network.plan(nbytes, now)
-        self.counts["duplicated"] += len(plan.release_at) - 1
+        copies = len(plan.release_at)
+        self.counts["duplicated"] += copies - 1
+        self.held_bytes += copies * nbytes
         if plan.held:
             self.counts["reordered"] += 1
             hold_until = plan.release_at[0] + self.network.config.hold_ms / 1000
             handle = loop.call_at(hold_until, self._release_held)
-            self._held.append((now, item, len(plan.release_at), handle))
-            return
-        if not self.network.config.impaired and not self._heap:
-            self.deliver(item, 0.0)
+            self._held.append((now, item, copies, handle, nbytes))
             return
         for release in plan.release_at:
-            heapq.heappush(self._heap, (release, next(self._seq), now, item))
+            heapq.heappush(self._heap, (release, next(self._seq), now, item, nbytes))
         # messages held for reordering go out right after this one
-        for arrived, held_item, copies, handle in self._held:
+        for arrived, held_item, held_copies, handle, held_bytes in self._held:
             handle.cancel()
-            for _ in range(copies):
-                heapq.heappush(self._heap, (plan.release_at[-1], next(self._seq), arrived, held_item))
+            for _ in range(held_copies):
+                heapq.heappush(self._heap, (plan.release_at[-1], next(self._seq), arrived, held_item, held_bytes))
         self._held.clear()
         self._arm(loop)
 
     def _release_held(self) -> None:
         now = asyncio.get_running_loop().time()
         held, self._held = self._held, []
-        for arrived, item, copies, handle in held:
+        for arrived, item, copies, handle, nbytes in held:
             handle.cancel()
+            self.held_bytes -= copies * nbytes
             for _ in range(copies):
                 self.deliver(item, now - arrived)
 
@@ -185,19 +215,21 @@ class DelayLine:
         loop = asyncio.get_running_loop()
         now = loop.time()
         while self._heap and self._heap[0][0] <= now:
-            _, _, arrived, item = heapq.heappop(self._heap)
+            _, _, arrived, item, nbytes = heapq.heappop(self._heap)
+            self.held_bytes -= nbytes
             self.deliver(item, now - arrived)
         self._timer = None
         self._arm(loop)
 
     def clear(self) -> list[Any]:
         """Drop everything waiting (each item once, whatever its copies) and return it."""
-        dropped = {id(item): item for _, _, _, item in self._heap}
-        for _, item, _, handle in self._held:
+        dropped = {id(item): item for _, _, _, item, _ in self._heap}
+        for _, item, _, handle, _ in self._held:
             handle.cancel()
             dropped[id(item)] = item
         self._held.clear()
         self._heap.clear()
+        self.held_bytes = 0
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

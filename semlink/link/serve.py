@@ -54,11 +54,16 @@ def metrics_response(registry):
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def validation_detail(err: ValidationError) -> str:
-    """One line naming each bad field, for a 422 ``{"detail": ...}``."""
+def validation_detail(err) -> str:
+    """One line naming each bad field, for a 422 ``{"detail": ...}``; ``err`` is pydantic's or FastAPI's
+    ``ValidationError``. Inputs are echoed as ``repr``, shortened: no raw NaN, infinity or surrogate leaks out."""
+    errors = err.errors(include_url=False) if isinstance(err, ValidationError) else err.errors()
     parts = []
-    for e in err.errors(include_url=False):
+    for e in errors:
         field = ".".join(map(str, e["loc"]))
-        got = f" (got {e['input']!r})" if "input" in e and not isinstance(e["input"], dict) else ""
+        got = ""
+        if "input" in e and not isinstance(e["input"], dict):
+            shown = repr(e["input"])
+            got = f" (got {shown[:60]}...)" if len(shown) > 64 else f" (got {shown})"
         parts.append(f"{field}: {e['msg']}{got}" if field else f"{e['msg']}")
     return "; ".join(parts)

@@ -5,6 +5,8 @@ first waiting item, keeps collecting until ``max_batch`` items or ``max_delay_s`
 after that first one, and runs ``run_batch`` on the whole list in an executor
 thread, so the event loop stays free. When ``queue_size`` items already wait,
 ``submit`` raises :class:`Overloaded` at once instead of queueing without bound.
+When a batch fails, its items are run again one by one, so only the item that
+breaks ``run_batch`` fails (with its own error) and the others are answered.
 """
 
 from __future__ import annotations
@@ -110,29 +112,46 @@ class DynamicBatcher(Generic[T, R]):
         loop = asyncio.get_running_loop()
         while True:
             jobs = await self._collect()
-            jobs = [j for j in jobs if not j.future.done()]  # a caller that gave up cancelled its future
-            if not jobs:
-                continue
-            started = time.perf_counter()
-            try:
-                results = await loop.run_in_executor(self.executor, self.run_batch, [j.item for j in jobs])
-                if len(results) != len(jobs):
-                    raise RuntimeError(f"run_batch returned {len(results)} results for {len(jobs)} items")
-            except Exception as err:  # one failed batch fails its callers, never the worker
-                log.exception("batch of %d failed", len(jobs))
-                for j in jobs:
-                    if not j.future.done():
-                        j.future.set_exception(err)
-                continue
-            compute = time.perf_counter() - started
-            timings = [BatchTiming(started - j.enqueued, compute, len(jobs)) for j in jobs]
-            self.batches += 1
-            self.largest_batch = max(self.largest_batch, len(jobs))
-            for j, result, timing in zip(jobs, results, timings):
-                if not j.future.done():
-                    j.future.set_result((result, timing))
-            if self.on_batch is not None:
-                self.on_batch(timings)
+            failed = await self._run(loop, jobs)
+            if failed is not None and len(jobs) > 1:  # so that only the request that breaks the model fails
+                log.warning("batch of %d failed (%s: %s); answering its requests one by one", len(jobs),
+                            type(failed).__name__, failed)
+                for job in jobs:
+                    self._fail([job], await self._run(loop, [job]))
+            else:
+                self._fail(jobs, failed)
+
+    async def _run(self, loop: asyncio.AbstractEventLoop, jobs: list[_Job]) -> Exception | None:
+        """Run ``jobs`` as one batch and answer their callers; on failure return the error, answering none."""
+        jobs = [j for j in jobs if not j.future.done()]  # a caller that gave up cancelled its future
+        if not jobs:
+            return None
+        started = time.perf_counter()
+        try:
+            results = await loop.run_in_executor(self.executor, self.run_batch, [j.item for j in jobs])
+            if len(results) != len(jobs):
+                raise RuntimeError(f"run_batch returned {len(results)} results for {len(jobs)} items")
+        except Exception as err:  # a failed batch fails its callers, never the worker
+            return err
+        compute = time.perf_counter() - started
+        timings = [BatchTiming(started - j.enqueued, compute, len(jobs)) for j in jobs]
+        self.batches += 1
+        self.largest_batch = max(self.largest_batch, len(jobs))
+        for j, result, timing in zip(jobs, results, timings):
+            if not j.future.done():
+                j.future.set_result((result, timing))
+        if self.on_batch is not None:
+            self.on_batch(timings)
+        return None
+
+    @staticmethod
+    def _fail(jobs: list[_Job], err: Exception | None) -> None:
+        if err is None:
+            return
+        log.warning("request failed: %s: %s", type(err).__name__, err)
+        for j in jobs:
+            if not j.future.done():
+                j.future.set_exception(err)
 
     async def _collect(self) -> list[_Job]:
         while not self._jobs:

@@ -95,8 +95,10 @@ class TaskRunner:
         self.generate_kwargs = generate_kwargs
 
     def check(self, task: str, text: str | None) -> None:
-        """Raise ``UnknownTask`` (naming the known tasks) before a bad request reaches a batch."""
+        """Raise ``UnknownTask`` (naming the known tasks) or ``PromptTooLong`` (naming the token limit)
+        before a bad request reaches a batch."""
         check_task(self.processor, task, text)
+        self.language.check_length(task, text)
 
     def __call__(self, jobs: Sequence[TaskJob]) -> list[Any]:
         features = torch.stack([job.frame.features for job in jobs])
