@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
-import grpc
 import httpx
 import pytest
 import torch
@@ -21,8 +20,8 @@ from semlink.link.testing import serving
 from semlink.receiver import IMAGE_SIZE_KEY
 from semlink.runtime import load_codec_for, load_model
 from semlink.samples import sample_images
-from semlink.v1 import semlink_pb2_grpc as pb_grpc
-from semlink.wire import frame_to_message
+from semlink.link import FrameSender
+from semlink.packets import Frame
 from transmitter_service.main import create_app as transmitter_app
 from transmitter_service.settings import TransmitterSettings
 
@@ -35,19 +34,39 @@ def bundle():
     return load_model(MODEL, "cpu")
 
 
+SESSION_ID = 13
+
+
 @pytest.fixture(scope="session")
 def frame_message(bundle):
-    """``frame_message(frame_id)``: a FrameMessage of a sample image, coded as a transmitter codes it."""
+    """``frame_message(seq)``: frame ``seq`` of a sample image in session :data:`SESSION_ID`, coded as a
+    transmitter codes it (its ``frame_id`` is what REST asks for)."""
     codec = load_codec_for(bundle, CODEC)
     image = sample_images(1)[0]
     features = VisionHalf(bundle).encode([image])
+    session = codec.session(SESSION_ID, image.size)
 
-    def make(frame_id: int):
-        frame = codec.compress(features, [frame_id])[0]
+    def make(seq: int) -> Frame:
+        frame = codec.compress(features, [session.frame_id(seq)])[0]
         meta = {IMAGE_SIZE_KEY: "{},{}".format(*image.size)}
-        return frame_to_message(replace(frame, header=replace(frame.header, meta=meta)))
+        return replace(frame, header=replace(frame.header, meta=meta))
 
+    make.session = session
     return make
+
+
+class FrameLink:
+    """Sends frames of a session to a receiver over a real stream; ``await Send(frame)`` returns its outcome."""
+
+    def __init__(self, target: str, codec):
+        self.target = target
+        self.codec = codec
+
+    async def Send(self, frame: Frame, timeout: float = 10):  # noqa: N802 (named like the gRPC call it replaced)
+        session = self.codec.session(frame.header.frame_id >> 32, (0, 0))
+        async with FrameSender(self.target, session=session) as sender:
+            delivery = await sender.submit(frame)
+            return await asyncio.wait_for(delivery.outcome, timeout)
 
 
 @asynccontextmanager
@@ -62,8 +81,7 @@ async def running_receiver(bundle, **overrides):
                 break
             await asyncio.sleep(0.01)
         assert receiver.ready, receiver.failed or "the receiver did not start within 15 s"
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{receiver.grpc_port}") as channel:
-            yield client, app, pb_grpc.FeatureLinkStub(channel)
+        yield client, app, FrameLink(f"127.0.0.1:{receiver.grpc_port}", receiver.codec)
 
 
 @pytest.fixture(name="running_receiver")

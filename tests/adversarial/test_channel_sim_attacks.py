@@ -13,7 +13,7 @@ from attack_helpers import run, strict_json
 from channel_sim.main import create_app
 from channel_sim.settings import ChannelSimSettings
 from semlink.link import FrameSender
-from semlink.link.testing import RecordingReceiver, free_port, make_frame, serving
+from semlink.link.testing import RecordingReceiver, free_port, make_frame, make_session, serving
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -42,7 +42,7 @@ def test_settings_past_sane_maxima_are_422_naming_the_field(body, field):
     assert (channel["delay_ms"], channel["snr_db"]) == (0.0, None)  # unchanged
 
 
-@pytest.mark.parametrize("bound", [{"delay_line_frames": 5}, {"delay_line_bytes": 5 * 300}])
+@pytest.mark.parametrize("bound", [{"delay_line_frames": 5}, {"delay_line_bytes": 5 * 4 * (40 + 7)}])  # 4 datagrams of 47 B
 def test_a_full_delay_line_answers_new_frames_lost_at_once_and_reset_flushes_it(bound):
     async def main():
         rx = await RecordingReceiver().start()
@@ -51,7 +51,7 @@ def test_a_full_delay_line_answers_new_frames_lost_at_once_and_reset_flushes_it(
         try:
             async with serving(create_app(settings)) as url, httpx.AsyncClient(base_url=url) as client:
                 assert (await client.put("/v1/channel", json={"delay_ms": 60_000})).status_code == 200
-                async with FrameSender(f"127.0.0.1:{grpc_port}") as sender:
+                async with FrameSender(f"127.0.0.1:{grpc_port}", session=make_session()) as sender:
                     frames = [make_frame(i, packets=4, payload_bytes=40) for i in range(12)]
                     started = time.perf_counter()
                     deliveries = [await sender.submit(f) for f in frames]

@@ -21,7 +21,8 @@ def test_a_prompt_over_the_token_limit_is_422_and_the_requests_beside_it_are_ans
     async def main():
         async with running_receiver(max_batch=8, max_delay_ms=200) as (client, app, stub):
             await stub.Send(frame_message(1), timeout=10)
-            ask = lambda **body: client.post("/v1/frames/1/tasks", json=body)  # noqa: E731
+            url = f"/v1/frames/{frame_message.session.frame_id(1)}/tasks"
+            ask = lambda **body: client.post(url, json=body)  # noqa: E731
             hostile = [ask(task=GROUNDING, text=text) for text in HOSTILE_TEXTS]
             ordinary = [ask(task="<CAPTION>") for _ in range(6)]
             responses = await asyncio.gather(*hostile, *ordinary)
@@ -43,7 +44,8 @@ def test_a_request_that_fails_inside_the_model_fails_alone(running_receiver, fra
         async with running_receiver(max_batch=8, max_delay_ms=200) as (client, app, stub):
             await stub.Send(frame_message(2), timeout=10)
             app.state.receiver.runner.check = lambda task, text: None  # let the hostile text reach the batch
-            ask = lambda **body: client.post("/v1/frames/2/tasks", json=body)  # noqa: E731
+            url = f"/v1/frames/{frame_message.session.frame_id(2)}/tasks"
+            ask = lambda **body: client.post(url, json=body)  # noqa: E731
             started = time.perf_counter()
             responses = await asyncio.gather(ask(task=GROUNDING, text=HOSTILE_TEXTS[0]),
                                              *(ask(task="<CAPTION>") for _ in range(6)))
