@@ -15,6 +15,7 @@ import grpc
 from google.protobuf.message import DecodeError
 
 from channel_sim.proxy import AckSink, Proxy
+from semlink.link.sender import MESSAGE_SIZE_OPTIONS
 from semlink.packets import MalformedFrame
 from semlink.v2 import semlink_pb2 as pb
 from semlink.wire import message_to_session
@@ -22,9 +23,7 @@ from semlink.wire import message_to_session
 log = logging.getLogger(__name__)
 
 SERVICE = pb.DESCRIPTOR.services_by_name["FeatureLink"].full_name
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # Florence-2-large features in float32 are ~4.7 MB, above grpc's 4 MB default
-SERVER_OPTIONS = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                  ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
+SERVER_OPTIONS = MESSAGE_SIZE_OPTIONS  # the same limit as every other hop: a frame that fits one fits all
 
 
 def _parse(data: bytes) -> pb.Uplink | None:

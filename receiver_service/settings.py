@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from semlink.link.sender import MAX_MESSAGE_BYTES
+
 
 class ReceiverSettings(BaseSettings):
     """semlink receiver: takes coded Florence-2 vision features over gRPC (FeatureLink), keeps the
@@ -49,6 +51,7 @@ flags override the environment. REST API docs: http://HOST:HTTP_PORT/docs."""
     max_new_tokens: int | None = Field(None, ge=1, description="cap on generated tokens; unset: the model's "
                                                                "generation config")
     max_request_bytes: int = Field(64 * 1024, ge=1, description="largest REST request body (413 above)")
-    max_grpc_message_bytes: int = Field(32 * 1024 * 1024, ge=1024, description="largest gRPC FrameMessage")
+    max_grpc_message_bytes: int = Field(MAX_MESSAGE_BYTES, ge=1024, description="largest gRPC message (the "
+                                        "transmitter and channel_sim use the same limit)")
     grace_s: float = Field(5.0, ge=0, description="graceful shutdown: seconds for in-flight gRPC and HTTP work")
     torch_threads: int = Field(0, ge=0, description="torch CPU threads (0: torch's default)")

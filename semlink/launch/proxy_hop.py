@@ -22,14 +22,13 @@ import httpx
 from semlink.launch.config import CHANNEL, LinkConfig
 from semlink.launch.ports import LinkPorts
 from semlink.launch.process import ServiceProcess
+from semlink.link.sender import MESSAGE_SIZE_OPTIONS
 from semlink.packets import CorruptDatagram, Frame, Session, decode_datagram
 from semlink.v2 import semlink_pb2 as pb
 from semlink.v2 import semlink_pb2_grpc as pb_grpc
 from semlink.wire import frame_datagrams, frame_message, message_to_session, session_to_message
 
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-GRPC_OPTIONS = [("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)]
+GRPC_OPTIONS = MESSAGE_SIZE_OPTIONS
 _DONE = object()
 
 

@@ -34,6 +34,11 @@ log = logging.getLogger(__name__)
 CONNECTION_LOST = "connection lost"
 SENDER_CLOSED = "sender closed"
 ACK_STATUSES = ("ok", "partial", "rejected", "lost")
+# One message-size limit end to end (transmitter, channel_sim, receiver): a frame that fits one hop fits all.
+# Florence-2-large's features in float32 are ~4.7 MB a frame, above grpc's 4 MB default.
+MAX_MESSAGE_BYTES = 32 * 2**20
+MESSAGE_SIZE_OPTIONS = [("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)]
 REPORT_AFTER_S = 0.1  # idle time after which the sender reports its last frame id
 SESSION_TIMEOUT_S = 30.0
 
@@ -179,7 +184,8 @@ class FrameSender:
         self._started = True
         self._queue = asyncio.Queue(self.queue_size)
         self._window = asyncio.Semaphore(self.max_in_flight)
-        self._channel = grpc.aio.insecure_channel(self.target, options=self.backoff.channel_options())
+        self._channel = grpc.aio.insecure_channel(self.target,
+                                                  options=[*self.backoff.channel_options(), *MESSAGE_SIZE_OPTIONS])
         self._tasks = [
             asyncio.create_task(self._run(), name=f"{self.name}-stream"),
             asyncio.create_task(self._watch_state(), name=f"{self.name}-state"),
