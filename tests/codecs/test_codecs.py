@@ -171,3 +171,33 @@ def test_interleaved_wire_order_scatters_a_lost_packet_and_round_trips(x):
     x_plain, _ = plain.decompress(plain.compress(x, [0, 1, 2]))
     torch.testing.assert_close(x_hat, x_plain)  # same weights, clean channel: the order changes nothing
     assert not lost.any()
+
+
+def test_a_learned_checkpoint_from_before_the_entropy_tables_loads(tmp_path, x):
+    """Checkpoints written before the wire coded with the entropy model get their tables from it on load."""
+    from safetensors.torch import load_file, save_file
+    from safetensors import safe_open
+
+    codec = make("learned")
+    path = save_codec(codec, tmp_path / "new.safetensors")
+    with safe_open(str(path), framework="pt") as f:
+        metadata = f.metadata()
+    old = {k: v for k, v in load_file(str(path)).items() if k != "entropy_tables"}
+    save_file(old, str(tmp_path / "old.safetensors"), metadata=metadata)
+    again = load_codec(tmp_path / "old.safetensors", fingerprint=FP)
+    assert again.entropy_model_id() == codec.entropy_model_id()
+    torch.testing.assert_close(again.decompress(through_wire(again, x))[0], codec.decompress(through_wire(codec, x))[0])
+
+
+def test_a_checkpoint_that_does_not_fit_says_what_to_do(tmp_path):
+    from safetensors.torch import load_file, save_file
+    from safetensors import safe_open
+
+    path = save_codec(make("learned"), tmp_path / "c.safetensors")
+    with safe_open(str(path), framework="pt") as f:
+        metadata = f.metadata()
+    state = load_file(str(path))
+    state["compressor.net.0.weight"] = state["compressor.net.0.weight"][:1]
+    save_file(state, str(tmp_path / "bad.safetensors"), metadata=metadata)
+    with pytest.raises(CodecError, match="retrain it with `semlink train`"):
+        load_codec(tmp_path / "bad.safetensors", fingerprint=FP)
