@@ -139,8 +139,6 @@ class Transmitter:
         bundle = load_model(s.model, s.device, s.dtype)
         self.codec = load_codec_for(bundle, s.codec)
         self.vision = VisionHalf(bundle)
-        height, width = bundle.image_size
-        self.sender.set_session(self.codec.session(self.session_id, (width, height)))
 
     # --- taking images -------------------------------------------------------------------------
     def has_room(self, nbytes: int = 0) -> bool:
@@ -273,6 +271,10 @@ class Transmitter:
         self.counts["encoded"] += len(batch)
         self.metrics.encode_seconds.observe(elapsed)
         self.metrics.batch_size.observe(len(batch))
+        if self.sender.session is None:
+            # The stream's session opens with the first frame's image size: a camera's frames then carry none
+            # (a frame of another size carries its own, 4 bytes a packet).
+            self.sender.set_session(self.codec.session(self.session_id, batch[0][1].size))
         for record, frame in zip(records, frames):
             record.payload_bytes = frame.payload_bytes
             record.packets = frame.total_packets
