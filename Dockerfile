@@ -1,11 +1,14 @@
 # One image for the three semlink services; compose picks the service with its command:
 #   python -m receiver_service | python -m channel_sim | python -m transmitter_service
-# Torch goes first, pinned: from PyPI it is the CUDA build (what the GPU services want);
-# for a CPU-only image:  docker build --build-arg TORCH_INDEX=https://download.pytorch.org/whl/cpu .
+# Torch goes first, pinned, from pip's default index (there it is the CUDA build, what the GPU services want).
+# To install from another index (a mirror, or a CPU-only torch build), pass it as a build argument:
+#   docker build --build-arg INDEX_URL=<your index> .              (torch and every other package)
+#   docker build --build-arg TORCH_INDEX_URL=<your torch index> .  (torch only)
 FROM python:3.11-slim
 
 ARG TORCH_SPEC=torch==2.13.0
-ARG TORCH_INDEX=https://pypi.org/simple
+ARG INDEX_URL=
+ARG TORCH_INDEX_URL=
 
 ENV PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -14,13 +17,13 @@ ENV PYTHONUNBUFFERED=1 \
 
 WORKDIR /app
 
-RUN pip install --index-url "${TORCH_INDEX}" "${TORCH_SPEC}"
+RUN INDEX="${TORCH_INDEX_URL:-$INDEX_URL}" && pip install ${INDEX:+--index-url "$INDEX"} "${TORCH_SPEC}"
 
 # The project's dependencies in their own layer (torch above already satisfies its pin), then the code.
 COPY pyproject.toml ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt
+    && pip install ${INDEX_URL:+--index-url "$INDEX_URL"} -r /tmp/requirements.txt
 
 COPY README.md ./
 COPY proto ./proto

@@ -181,7 +181,40 @@ def test_cpu_override_runs_the_builtin_model_on_cpu(cpu):
         assert defaults(env[PREFIX[service] + "MODEL"]) == "shapes-tiny"
         assert defaults(env[PREFIX[service] + "DEVICE"]) == "cpu"
     for service in SERVICES:
-        assert "whl/cpu" in cpu["services"][service]["build"]["args"]["TORCH_INDEX"]
+        args = cpu["services"][service]["build"]["args"]
+        assert set(args) == {"INDEX_URL", "TORCH_INDEX_URL"} and all(defaults(v) == "" for v in args.values())
+
+
+def test_no_package_registry_is_named_the_image_uses_pips_default_index():
+    for name in ("Dockerfile", "docker-compose.yml", "docker-compose.cpu.yml"):
+        text = (ROOT / name).read_text()
+        assert not re.search(r"https?://(?!127\.0\.0\.1|localhost)", text), f"{name} names a host"
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "ARG INDEX_URL=\n" in dockerfile and "ARG TORCH_INDEX_URL=\n" in dockerfile
+
+
+def test_the_header_examples_are_accepted_by_channel_sim():
+    """Every `-d '{...}'` body in docker-compose.yml's header is a channel change channel_sim takes (200)."""
+    import asyncio
+    import json
+
+    import httpx
+
+    from channel_sim.main import create_app
+    from channel_sim.settings import ChannelSimSettings
+    from semlink.link.testing import free_port, serving
+
+    header = "".join(line for line in (ROOT / "docker-compose.yml").read_text().splitlines() if line.startswith("#"))
+    bodies = [json.loads(b) for b in re.findall(r"-d '(\{.*?\})'", header)]
+    assert bodies
+
+    async def main():
+        settings = ChannelSimSettings(upstream=f"127.0.0.1:{free_port()}", grpc_port=free_port())
+        async with serving(create_app(settings)) as url, httpx.AsyncClient(base_url=url) as client:
+            return [await client.put("/v1/channel", json=body) for body in bodies]
+
+    for response in asyncio.run(main()):
+        assert response.status_code == 200, response.text
 
 
 def test_dockerfile_installs_pinned_torch_before_the_project():
