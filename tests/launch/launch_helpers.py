@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import queue
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -99,6 +101,23 @@ class Lines:
             if pattern is not None and re.search(pattern, line):
                 return self.seen
         raise AssertionError(f"no line matching {pattern!r}; output so far:\n" + "\n".join(self.seen[-40:]))
+
+
+def interrupt(proc: subprocess.Popen, output: "Lines") -> str:
+    """Ctrl-C ``semlink up`` as a user would and return everything it printed."""
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=30)
+    return "\n".join(output.until(None, timeout=5))
+
+
+def reap(proc: subprocess.Popen, pids) -> None:
+    """Leave nothing behind, even when a test failed: ``semlink up`` and every service process it started."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    for pid in pids:
+        if not gone(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 def listed_services(lines: list[str]) -> dict[str, tuple[str, int]]:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 
 import pytest
-from launch_helpers import Lines, caption, gone, listed_services
+from launch_helpers import Lines, caption, gone, interrupt, listed_services, reap
 
 from semlink.samples import sample_images
 
@@ -48,16 +46,9 @@ def test_up_serves_caption_then_stops_every_service_on_sigint(tmp_path, capsys):
         sample_images(1)[0].save(image)
         answer = caption(image, {name: url for name, (url, _) in listed.items()}, capsys)
         assert answer["task"] == "<CAPTION>" and answer["packets_lost"] == 0
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
-        out = "\n".join(output.until(None, timeout=5))
+        out = interrupt(proc, output)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for pid in pids:  # never leave strays behind, even when the test fails
-            if not gone(pid):
-                os.kill(pid, signal.SIGKILL)
+        reap(proc, pids)
     assert proc.returncode == 0, out[-3000:]
     assert "stopped:" in out
     assert all(gone(pid) for pid in pids), out[-3000:]

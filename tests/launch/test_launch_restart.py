@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from launch_helpers import Lines, caption, gone, listed_services
+from launch_helpers import Lines, caption, gone, interrupt, listed_services, reap
 
 from semlink.launch import SERVICES
 from semlink.samples import sample_images
@@ -50,16 +50,9 @@ def test_up_restarts_each_killed_service_and_frames_are_answered_again(tmp_path,
             assert answer["task"] == "<CAPTION>" and answer["packets_lost"] == 0
             timings[name] = (back_s, time.monotonic() - killed)
             pids[name] = int(back["pid"])
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
-        out = "\n".join(output.until(None, timeout=5))
+        out = interrupt(proc, output)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for pid in every_pid:  # never leave strays behind, even when the test fails
-            if not gone(pid):
-                os.kill(pid, signal.SIGKILL)
+        reap(proc, every_pid)
     with capsys.disabled():
         for name, (back_s, answered_s) in timings.items():
             print(f"\n{name}: kill -9 -> ready again {back_s:.1f}s, -> frame answered {answered_s:.1f}s", end="")

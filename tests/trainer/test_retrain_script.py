@@ -11,11 +11,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_each_run_of_the_codec_recipe_resolves_to_a_valid_config(tmp_path):
-    shim = tmp_path / "semlink"  # stands in for the CLI: resolves the config and prints it instead of training
+def recipe_configs(script: str, tmp_path: Path) -> list[dict]:
+    """The configs ``script`` would train, in order: the CLI is stood in for by one that prints each resolved
+    config instead of training."""
+    shim = tmp_path / "semlink"
     shim.write_text(f'#!/bin/sh\nexec {sys.executable} -m semlink.cli "$@" --print-config\n')
     shim.chmod(0o755)
-    out = subprocess.run(["bash", str(ROOT / "scripts/retrain-shapes-codec.sh"), str(tmp_path / "runs")],
+    out = subprocess.run(["bash", str(ROOT / script), str(tmp_path / "runs")],
                          env={**os.environ, "SEMLINK": str(shim)}, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     decoder = json.JSONDecoder()
@@ -24,6 +26,11 @@ def test_each_run_of_the_codec_recipe_resolves_to_a_valid_config(tmp_path):
         config, end = decoder.raw_decode(text[start:])
         configs.append(config)
         text = text[start + end:]
+    return configs
+
+
+def test_each_run_of_the_codec_recipe_resolves_to_a_valid_config(tmp_path):
+    configs = recipe_configs("scripts/retrain-shapes-codec.sh", tmp_path)
     assert len(configs) == 5
     for k, config in enumerate(configs, start=1):
         assert config["run"]["out_dir"] == str(tmp_path / "runs" / str(k))
@@ -34,18 +41,7 @@ def test_each_run_of_the_codec_recipe_resolves_to_a_valid_config(tmp_path):
 
 def test_the_rate_points_recipe_resolves_and_chains(tmp_path):
     """scripts/train-rate-points.sh: eight runs, each a valid config continuing the run it names."""
-    shim = tmp_path / "semlink"
-    shim.write_text(f'#!/bin/sh\nexec {sys.executable} -m semlink.cli "$@" --print-config\n')
-    shim.chmod(0o755)
-    out = subprocess.run(["bash", str(ROOT / "scripts/train-rate-points.sh"), str(tmp_path / "runs")],
-                         env={**os.environ, "SEMLINK": str(shim)}, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    decoder = json.JSONDecoder()
-    text, configs = out.stdout, []
-    while (start := text.find("{")) >= 0:
-        config, end = decoder.raw_decode(text[start:])
-        configs.append(config)
-        text = text[start + end:]
+    configs = recipe_configs("scripts/train-rate-points.sh", tmp_path)
     runs = {Path(c["run"]["out_dir"]).name: c for c in configs}
     assert list(runs)[:2] == ["rate-1", "rate-3"] and len(runs) == 8
     assert runs["rate-1"]["codec"]["init"] == "runs/shapes-codec/5/codec-learned.safetensors"
