@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
+from semlink.channel.lazy_torch import torch
 
 from semlink.channel.checks import check_choice, check_number
 from semlink.channel.rows import normal

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, replace
 
 import numpy as np
-import torch
+from semlink.channel.lazy_torch import torch
 
 from semlink.channel.checks import check_choice, check_number, check_probability
 from semlink.channel.report import ChannelReport

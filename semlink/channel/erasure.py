@@ -20,7 +20,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
-import torch
+from semlink.channel.lazy_torch import torch
 
 from semlink.channel.checks import check_probability
 from semlink.channel.report import ChannelReport

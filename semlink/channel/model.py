@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
-import torch
+from semlink.channel.lazy_torch import torch
 
 from semlink.channel.analog import AWGN, Rayleigh
 from semlink.channel.bit_errors import FADINGS, BinarySymmetric

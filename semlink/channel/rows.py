@@ -7,7 +7,7 @@ packets per sample; packet ``i`` carries rows ``[i * rows_per_packet, (i + 1) * 
 
 from __future__ import annotations
 
-import torch
+from semlink.channel.lazy_torch import torch
 
 
 def packet_count(height: int, rows_per_packet: int) -> int:

@@ -137,3 +137,16 @@ def test_settings_from_environment_and_flags(monkeypatch):
     assert settings.initial_spec().channel_config().loss == "bernoulli"
     with pytest.raises(SystemExit):
         parse_settings(ChannelSimSettings, ["--loss", "1.5"], "channel_sim", "")
+
+
+def test_channel_sim_starts_without_torch():
+    """The packet view needs only numpy: importing channel_sim (and running a channel on datagrams) loads no torch."""
+    import subprocess
+    import sys
+
+    code = ("import sys, channel_sim.main\n"
+            "from semlink.channel import Channel, ChannelConfig\n"
+            "Channel(ChannelConfig(loss='bernoulli', loss_p=0.5, ber=1e-3)).transmit_datagrams([b'x' * 40] * 8)\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
