@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -60,7 +60,7 @@ class InProcessLink:
         features = self.vision.encode(images)
         ids = [self.session.frame_id(seq) for seq in range(self._next_seq, self._next_seq + len(images))]
         self._next_seq += len(images)
-        sent = [with_image_size(f, im.size) for f, im in zip(self.codec.compress(features, ids), images)]
+        sent = [f.with_image_size(im.size) for f, im in zip(self.codec.compress(features, ids), images)]
         carried = [carry(f, self.session, self.channel) for f in sent]
         self.wire_bytes = [c.wire_bytes for c in carried]
         received = [c.received for c in carried]
@@ -87,12 +87,6 @@ class InProcessLink:
             )
             for s, r, a, w in zip(sent, received, answers, self.wire_bytes)
         ]
-
-
-def with_image_size(frame: Frame, size: tuple[int, int]) -> Frame:
-    """``frame`` with its image's ``(width, height)`` in the header (the receiver scales boxes with it)."""
-    header = replace(frame.header, meta={**frame.header.meta, "image_size": f"{size[0]},{size[1]}"})
-    return replace(frame, header=header)
 
 
 def session_bytes(session: Session) -> int:

@@ -26,7 +26,7 @@ from semlink.florence import VisionHalf
 from semlink.link import Delivery, FrameSender, SenderClosed
 from semlink.packets import Frame
 from semlink.packets.session import SESSION_ID_BITS, frame_id_of
-from semlink.pipeline import session_bytes, with_image_size
+from semlink.pipeline import session_bytes
 from semlink.runtime import load_codec_for, load_model
 from transmitter_service.images import (
     CorruptImage,
@@ -248,7 +248,7 @@ class Transmitter:
         packets carry it only when it differs from the session's)."""
         features = self.vision.encode(images)
         frames = self.codec.compress(features, frame_ids)
-        return [with_image_size(frame, image.size) for frame, image in zip(frames, images)]
+        return [frame.with_image_size(image.size) for frame, image in zip(frames, images)]
 
     async def _send_batch(self, batch: list[tuple[FrameRecord, Image.Image]]) -> None:
         loop = asyncio.get_running_loop()

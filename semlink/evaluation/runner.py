@@ -16,7 +16,7 @@ from semlink.evaluation.data import EvalSample
 from semlink.evaluation.image_baselines import send_image
 from semlink.florence import FlorenceBundle, LanguageHalf, TaskRequest, VisionHalf
 from semlink.metrics import agreement, attribute_accuracy, cider_bleu, exact_match, mean_average_precision
-from semlink.pipeline import session_bytes, with_image_size
+from semlink.pipeline import session_bytes
 from semlink.wire.carry import carry
 
 
@@ -115,8 +115,7 @@ def run_link(bundle: FlorenceBundle, codec: Codec | PixelBaseline, samples: Sequ
             features = vision.encode(received)
         else:
             ids = [session.frame_id(seq) for seq in seqs]
-            sent = [with_image_size(f, im.size) for f, im in zip(codec.compress(vision.encode(images).float(), ids),
-                                                                   images)]
+            sent = [f.with_image_size(im.size) for f, im in zip(codec.compress(vision.encode(images).float(), ids), images)]
             carried = [carry(f, session, channel) for f in sent]
             features, _ = codec.decompress([c.received for c in carried])
             features = features.to(bundle.device, bundle.dtype)

@@ -3,7 +3,7 @@
 from semlink.packets.coders import PayloadCoder, PayloadError, ZstdCoder
 from semlink.packets.datagram import CorruptDatagram, Datagram, decode_datagram, encode_datagram, extend_seq
 from semlink.packets.errors import MalformedFrame, UnknownCodec
-from semlink.packets.frame import WIRE_VERSION, Frame, FrameHeader, Packet
+from semlink.packets.frame import IMAGE_SIZE_KEY, WIRE_VERSION, Frame, FrameHeader, Packet
 from semlink.packets.packetizer import (
     ENTROPY_CODER,
     ROWS_PER_PACKET_DEFAULT,
@@ -30,6 +30,7 @@ __all__ = [
     "FrameHeader",
     "Packet",
     "Session",
+    "IMAGE_SIZE_KEY",
     "WIRE_VERSION",
     "MalformedFrame",
     "UnknownCodec",

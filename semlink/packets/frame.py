@@ -15,6 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 WIRE_VERSION = 2
+IMAGE_SIZE_KEY = "image_size"  # FrameHeader.meta key: the original image's "W,H" (the receiver scales boxes with it)
+
+
+def image_size_meta(size: tuple[int, int]) -> dict[str, str]:
+    """``FrameHeader.meta`` entry for an image of ``(width, height)``."""
+    return {IMAGE_SIZE_KEY: f"{size[0]},{size[1]}"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,15 @@ class FrameHeader:
     side_info: bool = False
     version: int = WIRE_VERSION
     meta: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def image_size(self) -> tuple[int, int] | None:
+        """``meta["image_size"]`` as ``(width, height)``; None when absent or not two sizes in ``(0, 2**16)``."""
+        try:
+            width, height = (int(v) for v in self.meta[IMAGE_SIZE_KEY].split(","))
+        except (KeyError, ValueError):
+            return None
+        return (width, height) if 0 < width < 1 << 16 and 0 < height < 1 << 16 else None
 
     def rows_of(self, index: int) -> tuple[int, int]:
         """The latent rows ``[start, stop)`` that packet ``index`` carries."""
@@ -89,3 +104,7 @@ class Frame:
 
     def with_packets(self, packets) -> "Frame":
         return replace(self, packets=tuple(packets))
+
+    def with_image_size(self, size: tuple[int, int]) -> "Frame":
+        """This frame with its image's ``(width, height)`` in the header (the receiver scales boxes with it)."""
+        return replace(self, header=replace(self.header, meta={**self.header.meta, **image_size_meta(size)}))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from semlink.packets.datagram import CHECK_BYTES, MAX_INDEX, overhead_bytes
 from semlink.packets.errors import MalformedFrame
-from semlink.packets.frame import WIRE_VERSION, FrameHeader
+from semlink.packets.frame import WIRE_VERSION, FrameHeader, image_size_meta
 from semlink.packets.validate import packet_count_for, validate_header
 
 SESSION_ID_BITS = 20
@@ -78,7 +78,7 @@ class Session:
             frame_id=frame_id, codec=self.codec, fingerprint=self.fingerprint, shape=self.shape, dtype=self.dtype,
             packet_count=self.packet_count, rows_per_packet=self.rows_per_packet, feature_shape=self.feature_shape,
             scale=self.scale, offset=self.offset, entropy_coder=self.entropy_coder, side_info=self.side_info,
-            version=self.version, meta={"image_size": f"{size[0]},{size[1]}"} if size[0] else {},
+            version=self.version, meta=image_size_meta(size) if size[0] else {},
         )
 
     def framing_bytes(self) -> int:

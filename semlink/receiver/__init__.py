@@ -1,7 +1,7 @@
 """The receiver's core, without HTTP or gRPC: reassembly, decoding, the feature store, batching, events."""
 
 from semlink.receiver.batcher import BatchTiming, DynamicBatcher, Overloaded
-from semlink.receiver.engine import IMAGE_SIZE_KEY, FrameDecoder, TaskJob, TaskRunner, jsonable, parse_image_size
+from semlink.receiver.engine import FrameDecoder, TaskJob, TaskRunner, jsonable
 from semlink.receiver.events import Event, EventBus
 from semlink.receiver.ingest import OK, PARTIAL, REJECTED, AckOutcome, FrameIngest
 from semlink.receiver.reassembly import Reassembled, Reassembler
@@ -9,6 +9,6 @@ from semlink.receiver.store import FeatureStore, ReceivedFrame
 
 __all__ = [
     "OK", "PARTIAL", "REJECTED", "AckOutcome", "BatchTiming", "DynamicBatcher", "Event", "EventBus", "FeatureStore",
-    "FrameDecoder", "FrameIngest", "IMAGE_SIZE_KEY", "Overloaded", "Reassembled", "Reassembler", "ReceivedFrame",
-    "TaskJob", "TaskRunner", "jsonable", "parse_image_size",
+    "FrameDecoder", "FrameIngest", "Overloaded", "Reassembled", "Reassembler", "ReceivedFrame",
+    "TaskJob", "TaskRunner", "jsonable",
 ]

@@ -5,7 +5,6 @@ Both run in executor threads (they are torch work); neither touches asyncio.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,26 +17,6 @@ from semlink.codecs import Codec
 from semlink.florence import FlorenceBundle, LanguageHalf, TaskRequest, check_task
 from semlink.receiver.reassembly import Reassembled
 from semlink.receiver.store import ReceivedFrame
-
-log = logging.getLogger(__name__)
-
-IMAGE_SIZE_KEY = "image_size"  # FrameHeader.meta key: the original image's "W,H"
-
-
-def parse_image_size(meta: Mapping[str, str], default: tuple[int, int]) -> tuple[int, int]:
-    """``meta["image_size"] = "W,H"`` as ``(W, H)``; ``default`` when absent or unreadable."""
-    raw = meta.get(IMAGE_SIZE_KEY)
-    if raw is None:
-        return default
-    try:
-        w, h = (int(v) for v in raw.split(","))
-    except ValueError:
-        log.warning("frame meta image_size %r is not 'W,H'; using %s", raw, default)
-        return default
-    if not (0 < w <= 1 << 16 and 0 < h <= 1 << 16):
-        log.warning("frame meta image_size %r is out of range; using %s", raw, default)
-        return default
-    return w, h
 
 
 class FrameDecoder:
@@ -65,7 +44,7 @@ class FrameDecoder:
             fingerprint=header.fingerprint,
             features=features[0].to(self.device, self.dtype),
             lost_rows=lost_rows[0].cpu(),
-            image_size=parse_image_size(header.meta, self.default_image_size),
+            image_size=header.image_size or self.default_image_size,
             wire_bytes=reassembled.wire_bytes,
             payload_bytes=frame.payload_bytes,
             packets=report.packet_count,

@@ -57,19 +57,11 @@ def message_to_session(msg: pb.Session) -> Session:
     return session
 
 
-def _image_size(frame: Frame) -> tuple[int, int] | None:
-    size = frame.header.meta.get("image_size")
-    if not size:
-        return None
-    width, height = (int(v) for v in size.split(","))
-    return width, height
-
-
 def frame_datagrams(frame: Frame, session: Session) -> list[bytes]:
     """The datagrams of ``frame`` (a frame of ``session``): what the channel carries for it."""
     _, seq = split_frame_id(frame.header.frame_id)
-    size = _image_size(frame)
-    size = size if size and size != session.image_size else None
+    size = frame.header.image_size
+    size = size if size != session.image_size else None
     return [encode_datagram(seq, p.index, p.payload, session.check, size) for p in frame.packets]
 
 

@@ -12,7 +12,6 @@ import httpx
 from semlink.link import FrameSender
 from semlink.link.testing import StreamClient, make_frame, make_session
 from semlink.v2 import semlink_pb2 as pb
-from semlink.wire import frame_datagrams, session_to_message
 
 FRAMES, PACKETS = 300, 8
 SESSION = make_session(PACKETS)

@@ -6,7 +6,6 @@ import asyncio
 import math
 from collections import Counter
 
-import grpc
 import httpx
 import pytest
 

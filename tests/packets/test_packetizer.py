@@ -203,3 +203,14 @@ def test_packetize_rejects_what_cannot_be_sent(latent, kw):
     args = dict(frame_id=1, codec="c", fingerprint="f", feature_shape=(1, 4, 4)) | kw
     with pytest.raises(ValueError):
         packetize(latent, **args)
+
+
+@pytest.mark.parametrize("meta, size", [
+    ({"image_size": "640,480"}, (640, 480)), ({}, None), ({"image_size": "wide"}, None),
+    ({"image_size": "0,480"}, None), ({"image_size": "70000,10"}, None),
+])
+def test_header_image_size(rng, meta, size):
+    frame = frame_of(latent_of(rng, "uint8"), meta=meta)
+    assert frame.header.image_size == size
+    if size:
+        assert frame.with_image_size((3, 4)).header.image_size == (3, 4)

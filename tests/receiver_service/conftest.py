@@ -21,7 +21,7 @@ from receiver_service.main import create_app
 from receiver_service.settings import ReceiverSettings
 from semlink.florence import VisionHalf
 from semlink.packets import Frame
-from semlink.receiver import IMAGE_SIZE_KEY
+from semlink.packets import IMAGE_SIZE_KEY
 from semlink.runtime import load_codec_for, load_model
 from semlink.samples import sample_images
 from semlink.link.testing import StreamClient

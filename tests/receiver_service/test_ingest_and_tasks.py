@@ -12,7 +12,7 @@ from semlink.link.testing import StreamClient
 from semlink.pipeline import InProcessLink
 from semlink.receiver.ingest import GAP
 from semlink.v2 import semlink_pb2 as pb
-from semlink.wire import frame_datagrams, session_to_message, wire_bytes
+from semlink.wire import frame_datagrams, wire_bytes
 
 pytestmark = pytest.mark.timeout(30)
 
