@@ -186,12 +186,14 @@ class Codec(nn.Module):
         for frame in frames:
             self.check_frame(frame)
             unpacked.append(unpack(frame, coder))
-        c = self.latent_shape()[0]
-        scales = [u.scale if u.scale.size else np.ones(c, np.float32) for u in unpacked]
-        offsets = [u.offset if u.offset.size else np.zeros(c, np.float32) for u in unpacked]
-        if all(u.scale.size == 0 for u in unpacked) and not self.static_constants()[0]:
-            scales, offsets = [np.zeros(0, np.float32)] * len(unpacked), [np.zeros(0, np.float32)] * len(unpacked)
-        symbols = Symbols(np.stack([u.latent for u in unpacked]), np.stack(scales), np.stack(offsets))
+        if self.per_frame_constants or self.static_constants()[0]:
+            # A frame whose side packet was lost has no constants, but then every row is erased: any will do.
+            c = self.latent_shape()[0]
+            scales = np.stack([u.scale if u.scale.size else np.ones(c, np.float32) for u in unpacked])
+            offsets = np.stack([u.offset if u.offset.size else np.zeros(c, np.float32) for u in unpacked])
+        else:  # symbols are the values themselves
+            scales = offsets = np.zeros((len(unpacked), 0), np.float32)
+        symbols = Symbols(np.stack([u.latent for u in unpacked]), scales, offsets)
         device = self.device
         y_hat = torch.from_numpy(symbols.dequantize()).to(device)
         lost_rows = torch.from_numpy(np.stack([u.lost_rows for u in unpacked])).to(device)
