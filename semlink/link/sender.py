@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import grpc
 
-from semlink.packets import Frame, Session
+from semlink.packets import Frame, Session, SessionRefused
 from semlink.v2 import semlink_pb2 as pb
 from semlink.v2 import semlink_pb2_grpc as pb_grpc
 from semlink.wire import frame_datagrams, frame_message, session_to_message, wire_bytes
@@ -42,13 +42,6 @@ MESSAGE_SIZE_OPTIONS = [("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
 REPORT_AFTER_S = 0.1  # idle time after which the sender reports its last frame id
 SESSION_TIMEOUT_S = 30.0
 
-
-class SessionRefusedError(RuntimeError):
-    """The far end refused the stream's session; ``reason`` is its word for why."""
-
-    def __init__(self, reason: str, detail: str):
-        super().__init__(f"session refused ({reason}): {detail}")
-        self.reason, self.detail = reason, detail
 
 
 class QueueFull(RuntimeError):
@@ -347,7 +340,7 @@ class FrameSender:
         call = stub.Stream(wait_for_ready=True)
         try:
             await self._open_session(call)
-        except SessionRefusedError as refusal:
+        except SessionRefused as refusal:
             call.cancel()
             return str(refusal)
         except BaseException:
@@ -368,7 +361,7 @@ class FrameSender:
             call.cancel()
 
     async def _open_session(self, call) -> None:
-        """Send the session, read the answer; raise :class:`SessionRefusedError` when refused."""
+        """Send the session, read the answer; raise :class:`~semlink.packets.SessionRefused` when refused."""
         await call.write(pb.Uplink(session=session_to_message(self.session)))
         reply = await asyncio.wait_for(call.read(), SESSION_TIMEOUT_S)
         if reply is grpc.aio.EOF or reply.WhichOneof("kind") != "session":
@@ -382,7 +375,7 @@ class FrameSender:
             while not self._queue.empty():  # no frame is streamed into a refused session
                 delivery = self._queue.get_nowait()
                 self._finish(delivery, Outcome(delivery.frame_id, "rejected", f"session refused: {self.refusal}"))
-            raise SessionRefusedError(reply.session.reason, reply.session.detail)
+            raise SessionRefused(reply.session.reason, reply.session.detail)
         self.refusal = None
         self.session_open = True
         self.counts["sessions"] += 1

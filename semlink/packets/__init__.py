@@ -2,7 +2,7 @@
 
 from semlink.packets.coders import PayloadCoder, PayloadError, ZstdCoder
 from semlink.packets.datagram import CorruptDatagram, Datagram, decode_datagram, encode_datagram, extend_seq
-from semlink.packets.errors import MalformedFrame, UnknownCodec
+from semlink.packets.errors import MalformedFrame, SessionRefused, UnknownCodec
 from semlink.packets.frame import IMAGE_SIZE_KEY, WIRE_VERSION, Frame, FrameHeader, Packet
 from semlink.packets.packetizer import (
     ENTROPY_CODER,
@@ -33,6 +33,7 @@ __all__ = [
     "IMAGE_SIZE_KEY",
     "WIRE_VERSION",
     "MalformedFrame",
+    "SessionRefused",
     "UnknownCodec",
     "CorruptDatagram",
     "Datagram",

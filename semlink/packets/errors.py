@@ -11,5 +11,13 @@ class MalformedFrame(ValueError):
     """
 
 
+class SessionRefused(Exception):
+    """A receiver refused a stream's session; ``reason`` is its word for why, ``detail`` what to do."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"session refused ({reason}): {detail}")
+        self.reason, self.detail = reason, detail
+
+
 class UnknownCodec(MalformedFrame):
     """A frame names a codec this end does not have."""

@@ -24,7 +24,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 from semlink.codecs import Codec, CodecError
-from semlink.packets import WIRE_VERSION, MalformedFrame, Session, split_frame_id
+from semlink.packets import WIRE_VERSION, MalformedFrame, Session, SessionRefused, split_frame_id
 from semlink.receiver.engine import FrameDecoder
 from semlink.receiver.reassembly import Reassembled, Reassembler
 from semlink.receiver.store import FeatureStore, ReceivedFrame
@@ -67,12 +67,6 @@ class StreamState:
 
 
 OutcomeHook = Callable[[AckOutcome, ReceivedFrame | None], None]
-
-
-class SessionRefused(Exception):
-    def __init__(self, reason: str, detail: str):
-        super().__init__(f"{reason}: {detail}")
-        self.reason, self.detail = reason, detail
 
 
 class FrameIngest:
@@ -193,10 +187,9 @@ class FrameIngest:
 
     def _expect_gap(self, state: StreamState, upto: int) -> None:
         """Frames after the highest seen, up to ``upto``, become pending with nothing received."""
-        start = 0 if state.highest_seq is None else state.highest_seq + 1
-        if state.highest_seq is None and upto >= 0:
+        if state.highest_seq is None:
             return  # the stream's first frame: nothing is known before it
-        for seq in range(max(start, upto - MAX_GAP + 1), upto + 1):
+        for seq in range(max(state.highest_seq + 1, upto - MAX_GAP + 1), upto + 1):
             header = lost_frame(state.session, seq).header
             if header.frame_id in self._finished or header.frame_id in self.reassembler:
                 continue
@@ -204,9 +197,10 @@ class FrameIngest:
             self._finish_all(self.reassembler.expect(header))
             self._arm_deadline()
 
-    def reject(self, state: StreamState | None, reason: str, err: Exception | str, frame_id: int = 0) -> AckOutcome:
-        """The ack for a message that cannot be used (also for bytes that are not a message at all)."""
-        outcome = AckOutcome(frame_id, REJECTED, f"{reason}: {err}", reason=reason)
+    def reject(self, state: StreamState | None, reason: str, err: Exception | str) -> AckOutcome:
+        """The ack for a message that cannot be used (also for bytes that are not a message at all); its frame
+        is unknown (frame id 0): nothing in it could be trusted to name one."""
+        outcome = AckOutcome(0, REJECTED, f"{reason}: {err}", reason=reason)
         log.info("message rejected: %s", outcome.detail)
         self.counts[f"rejected: {reason}"] += 1
         if state is not None:
