@@ -173,7 +173,6 @@ class LearnedCodec(Codec):
         self.half_range = 2 ** (config.bits - 1)
         # The entropy model's integer tables as coded on the wire; all zeros until update() fills them.
         self.register_buffer("entropy_tables", torch.zeros(self.latent_channels, 2**config.bits, dtype=torch.int32))
-        self._coder: EntropyPayloadCoder | None = None
 
     # --- the entropy model on the wire ------------------------------------------------------------
     @torch.no_grad()
@@ -183,7 +182,6 @@ class LearnedCodec(Codec):
                                          self.entropy_model.log_scale.detach().double().cpu().numpy(),
                                          self.config.bits)
         self.entropy_tables.copy_(torch.from_numpy(tables.to_array()))
-        self._coder = None
         return self
 
     def tables(self) -> CdfTables:
@@ -193,12 +191,11 @@ class LearnedCodec(Codec):
         return CdfTables.from_array(self.entropy_tables.cpu().numpy())
 
     def payload_coder(self) -> EntropyPayloadCoder:
-        if self._coder is None:
-            self._coder = EntropyPayloadCoder(self.tables())
-        return self._coder
+        """A coder over the tables as they are now (built per call, ~0.06 ms: never stale after a load)."""
+        return EntropyPayloadCoder(self.tables())
 
     def entropy_model_id(self) -> str:
-        return self.payload_coder().tables.identity()
+        return self.tables().identity()
 
     def static_constants(self):
         c = self.latent_channels

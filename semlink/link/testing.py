@@ -313,9 +313,6 @@ class StreamClient:
             with self._cond:
                 self.error = err
                 self._cond.notify_all()
-        with self._cond:
-            self.done = True
-            self._cond.notify_all()
 
     def opened(self, timeout: float = 10.0) -> pb.SessionReply:
         with self._cond:
