@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from semlink.florence import VisionHalf
 from semlink.link.testing import StreamClient
 from semlink.pipeline import InProcessLink
 from semlink.receiver.ingest import GAP
@@ -18,17 +19,30 @@ pytestmark = pytest.mark.timeout(30)
 
 
 def test_answers_match_the_in_process_pipeline_frame_by_frame(rx, bundle, codec, images, make_frame):
-    """Each path decodes one frame at a time (like with like: no batch of four against a batch of one)."""
-    session = make_frame.session
-    for i in range(len(images)):
+    """Like with like: both paths see the same batch composition at every step.
+
+    The in-process link encodes, decodes and answers one image at a time, so the frame sent to the receiver is
+    coded from features the vision tower computed for that image alone (not sliced out of a batch of four:
+    on some x86 CPUs a batch of four differs from a batch of one by ~4e-5, enough to flip a random model's
+    boxes), and the receiver decodes it alone and answers each request in a batch of one (checked below).
+    """
+    vision, session = VisionHalf(bundle), make_frame.session
+    for i, image in enumerate(images):
+        assert image.size == session.image_size
         link = InProcessLink(bundle, codec)
         link.session = session  # the same framing as the stream below
+        features = vision.encode([image])  # a batch of one, exactly as link.run([image]) encodes it
         for task in ("<CAPTION>", "<OD>"):
-            expected = link.run([images[i]], task)[0]
-            frame = make_frame(100 + 2 * i + (task == "<OD>"), image=i)
+            expected = link.run([image], task)[0]
+            seq = 100 + 2 * i + (task == "<OD>")
+            frame = codec.compress(features, [session.frame_id(seq)])[0].with_image_size(image.size)
             ack = rx.send(frame, session)
             assert (ack.frame_id, ack.status, ack.detail) == (frame.header.frame_id, "ok", "")
+            calls, requests = rx.metric("semlink_rx_batch_size_count"), rx.metric("semlink_rx_batch_size_sum")
             body = rx.ask(frame.header.frame_id, task).json()
+            # the receiver answered it in a model call of its own: a batch of one, as link.run([image]) answers
+            assert (rx.metric("semlink_rx_batch_size_count"), rx.metric("semlink_rx_batch_size_sum")) == (
+                calls + 1, requests + 1)
             assert body["result"] == expected.result, task
             assert body["frame_id"] == frame.header.frame_id and body["task"] == task
             assert (body["model"], body["codec"]) == ("tiny-random", "q8")
