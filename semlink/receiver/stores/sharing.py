@@ -1,0 +1,44 @@
+"""A frame decoder that also writes each frame it decodes to the shared store, and decodes frames read back from it."""
+
+from __future__ import annotations
+
+import logging
+
+from semlink.receiver.engine import FrameDecoder
+from semlink.receiver.reassembly import Reassembled
+from semlink.receiver.store import ReceivedFrame
+from semlink.receiver.stores.base import FrameStore, FrameStoreError
+from semlink.receiver.stores.record import StoredFrame
+
+log = logging.getLogger(__name__)
+
+
+class SharingDecoder:
+    """Wraps a :class:`FrameDecoder`; runs in the decoder's thread (the store calls block).
+
+    A frame is written before its ack goes out, so once acked it can be asked
+    about on any replica. A failed write is logged and counted (``store_failures``);
+    the frame is still answered here, and elsewhere the store's outage answers 503.
+    """
+
+    def __init__(self, decoder: FrameDecoder, store: FrameStore):
+        self.decoder = decoder
+        self.store = store
+        self.codec = decoder.codec
+        self.store_failures = 0
+
+    def decode(self, reassembled: Reassembled) -> ReceivedFrame:
+        frame = self.decoder.decode(reassembled)
+        try:
+            self.store.put(StoredFrame(reassembled.frame, reassembled.messages, reassembled.wire_bytes,
+                                       frame.received_at))
+        except FrameStoreError as err:
+            self.store_failures += 1
+            log.warning("frame %d is answered by this replica only: %s", frame.frame_id, err)
+        return frame
+
+    def restore(self, stored: StoredFrame) -> ReceivedFrame:
+        """Decode a frame another replica received (raises ``CodecError``/``MalformedFrame`` as ``decode`` does)."""
+        frame = self.decoder.decode(Reassembled(stored.frame, stored.messages, False, stored.wire_bytes))
+        frame.received_at = stored.received_at
+        return frame
