@@ -1,0 +1,336 @@
+// The frames board: each frame's record (link figures, transmitter record, answers) and its card on the page.
+
+const MAX_CARDS = 8;
+const KEPT_FRAMES = 400;
+const RENDER_EVERY_MS = 150;
+const TASKS = ["<CAPTION>", "<DETAILED_CAPTION>", "<MORE_DETAILED_CAPTION>", "<OD>", "<DENSE_REGION_CAPTION>",
+  "<REGION_PROPOSAL>", "<CAPTION_TO_PHRASE_GROUNDING>", "<OCR>"];
+const SVG = "http://www.w3.org/2000/svg";
+
+/** At most `limit` calls at once; a call beyond that is dropped (returns null) — the page drops work, not the tab. */
+class Gate {
+  constructor(limit) { this.limit = limit; this.busy = 0; this.dropped = 0; }
+  async run(fn) {
+    if (this.busy >= this.limit) { this.dropped += 1; return null; }
+    this.busy += 1;
+    try { return await fn(); } finally { this.busy -= 1; }
+  }
+}
+
+export function sameCaption(a, b) {
+  const norm = (s) => String(s).trim().toLowerCase().replace(/[.\s]+$/, "").replace(/\s+/g, " ");
+  return norm(a) === norm(b);
+}
+
+export class FrameBoard {
+  constructor(element, { receiver, transmitter, autoTask, onChange }) {
+    this.element = element;
+    this.receiver = receiver;
+    this.transmitter = transmitter;
+    this.autoTask = autoTask;
+    this.onChange = onChange;
+    this.frames = new Map();         // frame id -> record
+    this.order = [];                 // frame ids, oldest first
+    this.cards = new Map();          // card key -> {element, frames: [ids]}
+    this.localThumbs = new Map();    // frame id -> object URL of an upload or camera frame
+    this.gates = { record: new Gate(8), caption: new Gate(4), od: new Gate(2), thumb: new Gate(3), detail: new Gate(3) };
+    this.renderTimer = null;
+    this.firstCaptionAt = null;
+  }
+
+  /** The frames of the last `n` arrivals, oldest first. */
+  recent(n) { return this.order.slice(-n).map((id) => this.frames.get(id)); }
+
+  record(id) {
+    let frame = this.frames.get(id);
+    if (!frame) {
+      frame = { id, key: String(id), arrivedAt: performance.now(), answers: [], fetched: {} };
+      this.frames.set(id, frame);
+      this.order.push(id);
+      while (this.order.length > KEPT_FRAMES) this.forget(this.order.shift());
+    }
+    return frame;
+  }
+
+  forget(id) {
+    const url = this.localThumbs.get(id);
+    if (url) URL.revokeObjectURL(url);
+    this.localThumbs.delete(id);
+    const frame = this.frames.get(id);
+    if (frame && frame.thumb && frame.thumb.startsWith("blob:")) URL.revokeObjectURL(frame.thumb);
+    this.frames.delete(id);
+  }
+
+  /** An image this page posted itself: its preview stands in for the transmitter's thumbnail. */
+  posted(id, objectUrl) {
+    this.localThumbs.set(id, objectUrl);
+    const frame = this.frames.get(id);
+    if (frame) { frame.thumb = objectUrl; this.changed(frame); }
+  }
+
+  received(ev) {
+    const frame = this.record(ev.frame_id);
+    Object.assign(frame, {
+      status: ev.status, codec: ev.codec, wire_bytes: ev.wire_bytes, packets: ev.packets,
+      packets_lost: ev.packets_lost, packets_corrupted: ev.packets_corrupted ?? null,
+      link_ms: ev.latency_ms ?? null,
+    });
+    if (this.localThumbs.has(frame.id)) frame.thumb = this.localThumbs.get(frame.id);
+    this.fetchRecord(frame);
+    if (this.autoTask !== "<CAPTION>") this.askCaption(frame);
+    this.changed(frame);
+  }
+
+  lost(ev, kind) {
+    const frame = this.record(ev.frame_id);
+    Object.assign(frame, { status: kind === "frame_lost" ? "lost" : "rejected", detail: ev.detail || ev.reason,
+      packets_lost: ev.packets_lost ?? frame.packets_lost ?? null, packets: ev.packets ?? frame.packets ?? null });
+    this.fetchRecord(frame);
+    this.changed(frame);
+  }
+
+  taskDone(ev) {
+    const frame = this.frames.get(ev.frame_id);
+    if (!frame) return;
+    if (ev.task === "<CAPTION>" && frame.caption === undefined) this.setCaption(frame, ev.result, ev.latency_ms);
+    else if (ev.task === "<OD>" && !frame.od) frame.od = ev.result;
+    this.changed(frame);
+  }
+
+  setCaption(frame, text, latencyMs) {
+    frame.caption = text;
+    frame.answer_ms = latencyMs;
+    if (this.firstCaptionAt === null) this.firstCaptionAt = performance.now();
+  }
+
+  async fetchRecord(frame) {
+    if (frame.fetched.record) return;
+    frame.fetched.record = true;
+    const tx = await this.gates.record.run(() => this.transmitter.json(`/v1/frames/${frame.id}`).catch(() => null));
+    if (!tx) return;
+    frame.source = tx.source;
+    frame.truth = tx.truth || null;
+    frame.txCodec = tx.codec || null;
+    if (frame.link_ms == null && tx.done_at && tx.sent_at) frame.link_ms = (tx.done_at - tx.sent_at) * 1000;
+    if (tx.pair_id !== undefined && tx.pair_id !== null) {
+      frame.pair_id = tx.pair_id;
+      this.rekey(frame, `pair-${tx.pair_id}`);
+    }
+    this.changed(frame);
+  }
+
+  rekey(frame, key) {
+    const old = this.cards.get(frame.key);
+    if (old) { old.element.remove(); this.cards.delete(frame.key); }
+    frame.key = key;
+  }
+
+  async askCaption(frame) {
+    const answer = await this.gates.caption.run(() => this.ask(frame, "<CAPTION>", null).catch(() => null));
+    if (answer && frame.caption === undefined) this.setCaption(frame, answer.result, answer.latency_ms);
+    if (answer === null && frame.caption === undefined) frame.captionSkipped = true;
+    this.changed(frame);
+  }
+
+  ask(frame, task, text) {
+    return this.receiver.json(`/v1/frames/${frame.id}/tasks`, { method: "POST", json: { task, text, wait_ms: 3000 } });
+  }
+
+  /** Work only for frames on screen: thumbnail, boxes, the receiver's detail (corrupted packets, image size). */
+  async fillIn(frame) {
+    if (!frame.fetched.thumb && !frame.thumb) {
+      frame.fetched.thumb = true;
+      const blob = await this.gates.thumb.run(async () => {
+        const r = await this.transmitter.request(`/v1/frames/${frame.id}/thumbnail`).catch(() => null);
+        return r && r.ok ? r.blob() : null;
+      });
+      if (blob && this.frames.has(frame.id)) { frame.thumb = URL.createObjectURL(blob); this.changed(frame); }
+      else if (!blob) frame.fetched.thumb = false;
+    }
+    if (!frame.fetched.detail && frame.status && frame.status !== "lost" && frame.status !== "rejected") {
+      frame.fetched.detail = true;
+      const detail = await this.gates.detail.run(() => this.receiver.json(`/v1/frames/${frame.id}`).catch(() => null));
+      if (detail) {
+        frame.image_size = detail.image_size;
+        frame.packets_corrupted = detail.packets_corrupted;
+        this.changed(frame);
+      } else frame.fetched.detail = false;
+    }
+    if (!frame.fetched.od && !frame.od && frame.status && frame.status !== "lost" && frame.status !== "rejected") {
+      frame.fetched.od = true;
+      const answer = await this.gates.od.run(() => this.ask(frame, "<OD>", null).catch(() => null));
+      if (answer) { frame.od = answer.result; this.changed(frame); } else frame.fetched.od = false;
+    }
+  }
+
+  /** Right (true), wrong (false) or unknown (null): exact match with truth, else agreement with the reference. */
+  quality(frame) {
+    if (frame.caption === undefined) return null;
+    if (frame.truth && frame.truth.caption) return sameCaption(frame.caption, frame.truth.caption);
+    if (frame.pair_id !== undefined) {
+      const partner = this.recent(KEPT_FRAMES).find((f) => f && f.pair_id === frame.pair_id && f.id !== frame.id);
+      if (partner && partner.caption !== undefined) return sameCaption(frame.caption, partner.caption);
+    }
+    return null;
+  }
+
+  changed(frame) {
+    frame.dirty = true;
+    if (this.renderTimer === null) this.renderTimer = setTimeout(() => this.render(), RENDER_EVERY_MS);
+  }
+
+  render() {
+    this.renderTimer = null;
+    const keys = [];
+    const byKey = new Map();
+    for (let i = this.order.length - 1; i >= 0 && keys.length < MAX_CARDS; i -= 1) {
+      const frame = this.frames.get(this.order[i]);
+      if (!byKey.has(frame.key)) { byKey.set(frame.key, []); keys.push(frame.key); }
+      byKey.get(frame.key).unshift(frame);
+    }
+    for (const [key, card] of this.cards) if (!byKey.has(key)) { card.element.remove(); this.cards.delete(key); }
+    let previous = null;
+    for (const key of keys) {
+      let card = this.cards.get(key);
+      const frames = byKey.get(key).sort((a, b) => (isReference(a) - isReference(b)) || a.id - b.id);
+      if (!card) { card = { element: this.newCard(key) }; this.cards.set(key, card); }
+      if (!card.frames || frames.some((f) => f.dirty) || frames.length !== card.frames.length) {
+        card.frames = frames;
+        this.fillCard(card.element, frames);
+        frames.forEach((f) => { f.dirty = false; this.fillIn(f); });
+      }
+      const want = previous ? previous.nextSibling : this.element.firstChild;
+      if (card.element !== want) this.element.insertBefore(card.element, want);
+      previous = card.element;
+    }
+    this.onChange();
+  }
+
+  newCard(key) {
+    const article = document.createElement("article");
+    article.className = "card";
+    article.dataset.key = key;
+    article.innerHTML = `<div class="thumb"><img alt=""><svg class="boxes" aria-hidden="true"></svg>
+      <span class="no-thumb muted small">no thumbnail yet</span></div><div class="variants"></div>`;
+    return article;
+  }
+
+  fillCard(article, frames) {
+    const main = frames[0];
+    article.dataset.frameIds = frames.map((f) => f.id).join(" ");
+    article.classList.toggle("pair", frames.length > 1);
+    const img = article.querySelector("img");
+    const thumb = frames.map((f) => f.thumb).find(Boolean);
+    if (thumb && img.getAttribute("src") !== thumb) img.src = thumb;
+    img.alt = `frame ${main.id} as sent`;
+    article.querySelector(".no-thumb").hidden = Boolean(thumb);
+    drawBoxes(article.querySelector("svg.boxes"), main, img);
+    const variants = article.querySelector(".variants");
+    while (variants.children.length < frames.length) variants.append(this.newVariant());
+    while (variants.children.length > frames.length) variants.lastChild.remove();
+    frames.forEach((frame, i) => this.fillVariant(variants.children[i], frame));
+  }
+
+  newVariant() {
+    const div = document.createElement("div");
+    div.className = "variant";
+    const id = `ask-${Math.random().toString(36).slice(2, 9)}`;
+    div.innerHTML = `<p class="codec small"></p><p class="caption"></p><p class="truth small"></p>
+      <form class="ask"><label for="${id}" class="visually-hidden">task</label>
+      <select id="${id}" class="task">${TASKS.map((t) => `<option>${escapeHtml(t)}</option>`).join("")}</select>
+      <label for="${id}-text" class="visually-hidden">text input for the task</label>
+      <input id="${id}-text" class="task-text" type="text" placeholder="text (grounding)" size="12">
+      <button type="submit">Ask again</button></form><ol class="answers small"></ol>`;
+    div.querySelector("form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.askAgain(Number(div.dataset.frameId), div.querySelector(".task").value, div.querySelector(".task-text").value);
+    });
+    return div;
+  }
+
+  async askAgain(id, task, text) {
+    const frame = this.frames.get(id);
+    if (!frame) return;
+    try {
+      const answer = await this.ask(frame, task, text || null);
+      frame.answers.unshift({ task, result: answer.result, ms: answer.latency_ms });
+      if (task === "<OD>") frame.od = answer.result;
+    } catch (err) {
+      frame.answers.unshift({ task, error: err.message });
+    }
+    frame.answers.length = Math.min(frame.answers.length, 4);
+    this.changed(frame);
+  }
+
+  fillVariant(div, frame) {
+    div.dataset.frameId = frame.id;
+    div.dataset.codec = frame.codec || frame.txCodec || "";
+    const lost = frame.packets != null ? `${frame.packets_lost ?? "?"}/${frame.packets} lost` : "";
+    const corrupted = frame.packets_corrupted != null ? `, ${frame.packets_corrupted} corrupted` : "";
+    const ms = [frame.link_ms != null ? `link ${frame.link_ms.toFixed(0)} ms` : "",
+      frame.answer_ms != null ? `answer ${frame.answer_ms.toFixed(0)} ms` : ""].filter(Boolean).join(" · ");
+    div.querySelector(".codec").textContent = [`#${frame.id % 2 ** 32}`, frame.codec || frame.txCodec || "",
+      frame.wire_bytes != null ? `${frame.wire_bytes.toLocaleString()} wire B` : "", lost + corrupted, ms,
+      frame.source || ""].filter(Boolean).join(" · ");
+    const caption = div.querySelector(".caption");
+    if (frame.status === "lost" || frame.status === "rejected") {
+      caption.textContent = `${frame.status}: ${frame.detail || ""}`;
+      caption.className = "caption error";
+    } else {
+      caption.textContent = frame.caption !== undefined ? frame.caption
+        : frame.captionSkipped ? "(caption skipped: receiver busy)" : "…";
+      caption.className = frame.caption !== undefined ? "caption answered" : "caption";
+    }
+    const truth = div.querySelector(".truth");
+    const right = this.quality(frame);
+    if (frame.truth && frame.truth.caption) {
+      truth.textContent = `truth: ${frame.truth.caption} ${right === null ? "" : right ? "✓" : "✗"}`;
+    } else if (right !== null) {
+      truth.textContent = right ? "✓ agrees with the reference" : "✗ differs from the reference";
+    } else truth.textContent = "";
+    truth.dataset.right = right === null ? "" : String(right);
+    const answers = div.querySelector(".answers");
+    answers.replaceChildren(...frame.answers.map((a) => {
+      const li = document.createElement("li");
+      li.textContent = `${a.task} ${a.error ? "failed: " + a.error : formatResult(a.result)}`;
+      return li;
+    }));
+  }
+}
+
+function isReference(frame) {
+  const codec = frame.codec || frame.txCodec || "";
+  return codec !== "" && codec !== "learned" && frame.pair_id !== undefined ? 1 : 0;
+}
+
+function formatResult(result) {
+  return typeof result === "string" ? result : JSON.stringify(result);
+}
+
+function escapeHtml(text) {
+  return text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+}
+
+/** <OD> boxes (solid) and the truth's (dashed) over the thumbnail, in the original image's pixels. */
+function drawBoxes(svg, frame, img) {
+  const [w, h] = frame.image_size || [img.naturalWidth || 0, img.naturalHeight || 0];
+  svg.replaceChildren();
+  if (!w || !h) return;
+  svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
+  svg.setAttribute("preserveAspectRatio", "none");
+  const add = (box, label, cls) => {
+    const [x0, y0, x1, y1] = box;
+    const rect = document.createElementNS(SVG, "rect");
+    Object.entries({ x: x0, y: y0, width: Math.max(x1 - x0, 1), height: Math.max(y1 - y0, 1), class: cls })
+      .forEach(([k, v]) => rect.setAttribute(k, v));
+    const text = document.createElementNS(SVG, "text");
+    text.setAttribute("x", x0 + 1);
+    text.setAttribute("y", Math.max(y0 - 2, 8));
+    text.setAttribute("class", cls);
+    text.textContent = label;
+    svg.append(rect, text);
+  };
+  for (const obj of (frame.truth && frame.truth.objects) || []) add(obj.box, obj.label, "truth-box");
+  const od = frame.od && (frame.od["<OD>"] || frame.od);
+  if (od && od.bboxes) od.bboxes.forEach((box, i) => add(box, (od.labels || [])[i] || "", "pred-box"));
+}

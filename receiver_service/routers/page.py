@@ -1,0 +1,57 @@
+"""The live demo page: ``GET /`` (the page), ``GET /static/{name}`` (its script and style), ``GET /v1/page-config``.
+
+Everything the page needs ships in ``receiver_service/page/`` (no CDN, no build
+step). The page learns where the transmitter and channel_sim are from
+``/v1/page-config`` (the receiver's ``TRANSMITTER_URL`` and ``CHANNEL_URL``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+
+from receiver_service.deps import ReceiverDep
+
+PAGE_DIR = Path(__file__).resolve().parent.parent / "page"
+MEDIA_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+
+router = APIRouter(tags=["page"])
+
+
+class PageConfig(BaseModel):
+    """Where the page finds the other two services, and what the receiver already answers on its own."""
+
+    transmitter_url: str = Field(description="the transmitter's REST URL; empty: the page's host, port 8001")
+    channel_url: str = Field(description="channel_sim's REST URL; empty: the page's host, port 8002")
+    auto_task: str = Field(description="the task the receiver runs on every frame (the page asks the others)")
+    model: str
+    codec: str
+
+
+def static_files() -> dict[str, Path]:
+    """The page's files by name (only these are served: no path is taken from the request)."""
+    return {p.name: p for p in PAGE_DIR.iterdir() if p.suffix in MEDIA_TYPES and p.is_file()}
+
+
+@router.get("/", include_in_schema=False)
+async def page() -> FileResponse:
+    return FileResponse(PAGE_DIR / "index.html", media_type="text/html", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/static/{name}", include_in_schema=False)
+async def static(name: str) -> FileResponse:
+    path = static_files().get(name)
+    if path is None:
+        raise HTTPException(404, f"no page file {name!r}; the page ships {', '.join(sorted(static_files()))}")
+    return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/v1/page-config", response_model=PageConfig)
+async def page_config(receiver: ReceiverDep) -> PageConfig:
+    """The live page's configuration, from the receiver's settings."""
+    settings = receiver.settings
+    return PageConfig(transmitter_url=settings.transmitter_url.rstrip("/"), channel_url=settings.channel_url.rstrip("/"),
+                      auto_task=settings.auto_task, model=settings.model, codec=settings.codec)
