@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from semlink.link.sender import MAX_MESSAGE_BYTES
@@ -55,3 +55,35 @@ flags override the environment. REST API docs: http://HOST:HTTP_PORT/docs."""
                                         "transmitter and channel_sim use the same limit)")
     grace_s: float = Field(5.0, ge=0, description="graceful shutdown: seconds for in-flight gRPC and HTTP work")
     torch_threads: int = Field(0, ge=0, description="torch CPU threads (0: torch's default)")
+    tls_cert: str | None = Field(None, description="PEM certificate: gRPC FeatureLink serves TLS with it (and REST "
+                                 "too with --https); make a development one with `semlink certs DIR`")
+    tls_key: str | None = Field(None, description="PEM private key of tls_cert")
+    tls_ca: str | None = Field(None, description="PEM CA whose certificates clients must present with "
+                               "tls_client_auth (mutual TLS)")
+    tls_client_auth: bool = Field(False, description="mutual TLS: refuse gRPC clients without a certificate signed by "
+                                  "tls_ca")
+    https: bool = Field(False, description="serve the REST API over HTTPS with tls_cert and tls_key")
+    grpc_token: SecretStr | None = Field(None, description="bearer token FeatureLink calls must carry "
+                                         "(authorization: Bearer <token> metadata); unset or empty: none")
+    transmitter_url: str = Field("", description="the transmitter's REST URL as a browser reaches it, for the "
+                                 "page at /; empty: the page's own host, port 8001")
+    channel_url: str = Field("", description="channel_sim's REST URL as a browser reaches it, for the page at /; "
+                             "empty: the page's own host, port 8002")
+    api_token: SecretStr | None = Field(None, description="bearer token the REST API's /v1 routes require "
+                                        "(Authorization: Bearer <token>); unset or empty: open")
+    protect_health: bool = Field(False, description="with API_TOKEN set, /health/* and /metrics need the token too")
+    reference_codecs: str = Field("", description="codecs (comma-separated, e.g. fp16) whose sessions are accepted "
+                                  "besides CODEC: the transmitter's comparison mode sends each frame with one too; "
+                                  "empty for none (semlink up sets fp16)")
+    store: str = Field("memory", description="frames shared between replicas: memory (this receiver's own only) "
+                       "or redis://host:port/db (Redis or Valkey; any replica answers for a frame any one received)")
+    store_ttl_s: float = Field(600.0, gt=0, description="with a shared store: seconds a frame is kept there")
+    store_max_frames: int = Field(4096, ge=1, description="with a shared store: frames kept there at most "
+                                                          "(oldest deleted first)")
+    store_max_bytes: int = Field(1 << 30, ge=1, description="with a shared store: coded bytes kept there at most")
+    store_timeout_s: float = Field(1.0, gt=0, description="with a shared store: a call to it failing after this "
+                                                          "long answers 503")
+
+    @property
+    def reference_codec_names(self) -> list[str]:
+        return [name.strip() for name in self.reference_codecs.split(",") if name.strip()]

@@ -1,11 +1,13 @@
 """The transmitter's core: a bounded image queue, a micro-batching encoder, and the frame sender.
 
-Images (uploads or a folder loop) wait in a queue bounded by count and by decoded
+Images (uploads, the browser's camera, or a source: shapes, folder, video) wait in a queue bounded by count and by decoded
 bytes (``queue_size``, ``max_queued_bytes``); one task takes up to
 ``max_batch`` of them (waiting at most ``max_delay_ms`` after the first), runs the
 vision tower and the codec on the device in a worker thread, and hands the frames
 to a :class:`~semlink.link.FrameSender`. Each frame has a :class:`FrameRecord`
 that follows it from ``queued`` to ``sent`` to ``acked``/``partial``/``lost``.
+A thumbnail of each is kept for the last frames; in comparison mode each frame
+is also sent with a reference codec (:mod:`transmitter_service.comparison`).
 """
 
 from __future__ import annotations
@@ -18,25 +20,22 @@ import time
 from collections import Counter, OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
-from pathlib import Path
-
 from PIL import Image
 
 from semlink.florence import VisionHalf
 from semlink.link import Delivery, FrameSender, SenderClosed
+from semlink.link.grpc_channel import LinkSecurity, secret
 from semlink.packets import Frame
 from semlink.packets.session import SESSION_ID_BITS, frame_id_of
 from semlink.pipeline import session_bytes
 from semlink.runtime import load_codec_for, load_model
-from transmitter_service.images import (
-    CorruptImage,
-    ImageTooLarge,
-    NotAnImage,
-    decode_image,
-    list_images,
-)
+from semlink.security.tls import client_tls
+from transmitter_service.comparison import ComparisonSender
 from transmitter_service.metrics import TransmitterMetrics
 from transmitter_service.settings import TransmitterSettings
+from transmitter_service.sources.base import SourceFrame
+from transmitter_service.sources.runner import SourceRunner
+from transmitter_service.thumbnails import Thumbnails
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,7 @@ class FrameRecord:
     """What the transmitter knows about one frame; times are Unix seconds."""
 
     frame_id: int
-    source: str
+    source: str  # upload | camera | shapes | folder | video
     status: str = "queued"  # queued | sent | acked | partial | lost
     reason: str = ""
     queued_at: float = field(default_factory=time.time)
@@ -66,6 +65,11 @@ class FrameRecord:
     payload_bytes: int = 0
     packets: int = 0
     batch_size: int = 0
+    source_name: str = ""  # the folder's file name, the shapes scene, the video's time
+    codec: str = ""
+    truth: dict | None = None  # shapes frames: {caption, objects: [{label, box}]}
+    pair_id: int | None = None  # comparison sends: the main codec's frame id, on both records
+    twin_id: int | None = None  # comparison sends: the other frame of the pair
     on_wire: asyncio.Future | None = field(default=None, repr=False)  # True once sent, False if it never was
 
     def to_dict(self) -> dict:
@@ -73,7 +77,7 @@ class FrameRecord:
 
 
 class Transmitter:
-    """Owns the model, the queue, the batcher, the optional folder loop and the sender."""
+    """Owns the model, the queue, the batcher, the source, the sender, thumbnails and comparison mode."""
 
     def __init__(self, settings: TransmitterSettings, metrics: TransmitterMetrics | None = None):
         self.settings = settings
@@ -84,6 +88,8 @@ class Transmitter:
             ack_timeout_s=settings.ack_timeout_s,
             on_outcome=self._on_outcome,
             name="transmitter",
+            security=LinkSecurity(client_tls(settings.tls_ca, settings.tls_cert, settings.tls_key),
+                                  secret(settings.upstream_token)),
         )
         self.ready = False
         self.load_error: str | None = None
@@ -97,6 +103,11 @@ class Transmitter:
         self._tasks: list[asyncio.Task] = []
         self._encode_s = 0.0
         self.queued_bytes = 0  # decoded bytes of the images queued or being encoded
+        self.thumbnails = Thumbnails(settings.thumbnails_kept, settings.thumbnail_size)
+        self.sources = SourceRunner(self.feed, max_pixels=settings.max_image_pixels, loop=settings.loop)
+        self.comparison = ComparisonSender(settings.target, settings.comparison_reference,
+                                           enabled=settings.comparison, ack_timeout_s=settings.ack_timeout_s,
+                                           queue_size=2 * settings.max_batch, on_outcome=self._on_outcome)
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -106,15 +117,18 @@ class Transmitter:
         self.metrics.link_connected.set_function(lambda: float(self.sender.connected))
         self.metrics.reconnects.set_function(lambda: self.sender.counts["reconnects"])
         await self.sender.start()
+        await self.comparison.set_enabled(self.settings.comparison)
         self._tasks.append(asyncio.create_task(self._load_then_run(), name="transmitter"))
 
     async def close(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.sources.stop()
         while self._queue is not None and not self._queue.empty():
             self._lose(self._queue.get_nowait()[0], STOPPED)
         await self.sender.close(grace_s=1.0)
+        await self.comparison.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def _load_then_run(self) -> None:
@@ -129,15 +143,18 @@ class Transmitter:
         self.ready = True
         self.metrics.ready.set(1)
         log.info("transmitter ready: model %s, codec %s, streaming to %s", s.model, s.codec, s.target)
-        runs = [self._batch_loop()]
-        if s.folder:
-            runs.append(self._folder_loop(s.folder))
-        await asyncio.gather(*runs)
+        try:
+            await self.sources.apply(s.initial_source())
+        except (OSError, ValueError) as err:
+            self.sources.error = str(err)
+            log.error("source disabled: %s", err)
+        await self._batch_loop()
 
     def _load(self) -> None:
         s = self.settings
         bundle = load_model(s.model, s.device, s.dtype)
         self.codec = load_codec_for(bundle, s.codec)
+        self.comparison.load(bundle)
         self.vision = VisionHalf(bundle)
 
     # --- taking images -------------------------------------------------------------------------
@@ -183,45 +200,27 @@ class Transmitter:
     def frame(self, frame_id: int) -> FrameRecord | None:
         return self._records.get(frame_id)
 
-    def _new_record(self, source: str) -> FrameRecord:
-        record = FrameRecord(frame_id_of(self.session_id, next(self._counter)), source)
+    def _new_record(self, source: str, frame_id: int | None = None, **facts) -> FrameRecord:
+        reference = frame_id is not None
+        frame_id = frame_id_of(self.session_id, next(self._counter)) if frame_id is None else frame_id
+        record = FrameRecord(frame_id, source, codec=self.settings.codec, **facts)
         record.on_wire = asyncio.get_running_loop().create_future()
         self._records[record.frame_id] = record
         while len(self._records) > self.settings.frames_kept:
             self._records.popitem(last=False)
+        if reference:
+            self.comparison.counts["accepted"] += 1
+            return record
         self.counts["accepted"] += 1
         self.metrics.frames.labels("accepted").inc()
         return record
 
-    async def _folder_loop(self, folder: str) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            files = list_images(folder)
-        except (FileNotFoundError, OSError) as err:
-            log.error("folder source disabled: %s", err)
-            return
-        period = 1.0 / self.settings.rate_fps
-        log.info("folder source: %d images from %s at %.3g fps%s", len(files), folder, self.settings.rate_fps,
-                 ", looping" if self.settings.loop else "")
-        next_at = loop.time()
-        while True:
-            for path in files:
-                try:
-                    image = await asyncio.to_thread(_read_image, path, self.settings.max_image_pixels)
-                except (OSError, NotAnImage, CorruptImage, ImageTooLarge) as err:
-                    log.warning("skipping %s: %s", path, err)
-                    continue
-                while not self.has_room(decoded_bytes(image)):
-                    await asyncio.sleep(period / 4)  # the folder waits for room; it never drops its own images
-                self._put(self._new_record(f"folder:{path.name}"), image)
-                next_at += period
-                now = loop.time()
-                if next_at < now - period:  # fell behind: do not burst to catch up
-                    next_at = now
-                await asyncio.sleep(max(0.0, next_at - now))
-            if not self.settings.loop:
-                log.info("folder source: one pass done")
-                return
+    async def feed(self, frame: SourceFrame) -> None:
+        """Queue a source's frame, waiting for room (a source slows down; it never drops its own frames)."""
+        nbytes = decoded_bytes(frame.image)
+        while not self.has_room(nbytes):
+            await asyncio.sleep(0.05)
+        self._put(self._new_record(frame.kind, source_name=frame.name, truth=frame.truth), frame.image)
 
     # --- encoding and sending ------------------------------------------------------------------
     async def _batch_loop(self) -> None:
@@ -243,19 +242,23 @@ class Transmitter:
                     break
             await self._send_batch(batch)
 
-    def _encode(self, images: list[Image.Image], frame_ids: list[int]) -> list[Frame]:
-        """Images → frames; each carries its image's original size (the receiver scales boxes with it; the
-        packets carry it only when it differs from the session's)."""
+    def _encode(self, images: list[Image.Image], frame_ids: list[int]) -> tuple[list[Frame], list[Frame]]:
+        """Images → frames, and reference frames when comparing; each carries its image's original size (the
+        receiver scales boxes with it; the packets carry it only when it differs from the session's). Each
+        image's thumbnail is made here too, off the event loop."""
         features = self.vision.encode(images)
         frames = self.codec.compress(features, frame_ids)
-        return [frame.with_image_size(image.size) for frame, image in zip(frames, images)]
+        for frame_id, image in zip(frame_ids, images):
+            self.thumbnails.add(frame_id, image)
+        references = self.comparison.compress(features, [im.size for im in images]) if self.comparison.enabled else []
+        return [frame.with_image_size(image.size) for frame, image in zip(frames, images)], references
 
     async def _send_batch(self, batch: list[tuple[FrameRecord, Image.Image]]) -> None:
         loop = asyncio.get_running_loop()
         records = [record for record, _ in batch]
         started = time.perf_counter()
         try:
-            frames = await loop.run_in_executor(
+            frames, references = await loop.run_in_executor(
                 self._executor, self._encode, [image for _, image in batch], [r.frame_id for r in records]
             )
         except Exception as err:
@@ -286,12 +289,37 @@ class Transmitter:
                 continue
             record.wire_bytes = delivery.nbytes
             delivery.sent.add_done_callback(lambda fut, r=record: self._on_sent(r, fut.result()))
+        if references:
+            await self._send_references(records, references, batch[0][1].size)
+
+    async def _send_references(self, records: list[FrameRecord], frames: list[Frame],
+                               image_size: tuple[int, int]) -> None:
+        """Comparison mode: each frame's reference twin on the reference stream, records linked by ``pair_id``."""
+        self.comparison.open_session(image_size)
+        for main, frame in zip(records, frames):
+            record = self._new_record(main.source, frame.header.frame_id, source_name=main.source_name,
+                                      truth=main.truth, pair_id=main.frame_id, twin_id=main.frame_id)
+            record.codec, main.pair_id, main.twin_id = self.comparison.reference, main.frame_id, record.frame_id
+            record.payload_bytes, record.packets, record.batch_size = (frame.payload_bytes, frame.total_packets,
+                                                                       main.batch_size)
+            if (jpeg := self.thumbnails.get(main.frame_id)) is not None:
+                self.thumbnails.alias(record.frame_id, jpeg)
+            try:
+                delivery = await self.comparison.sender.submit(frame)
+            except SenderClosed as err:
+                self._lose(record, str(err))
+                continue
+            record.wire_bytes = delivery.nbytes
+            delivery.sent.add_done_callback(lambda fut, r=record: self._on_sent(r, fut.result()))
 
     def _on_sent(self, record: FrameRecord, on_wire: bool) -> None:
         if on_wire:
             record.sent_at = record.sent_at or time.time()
             if record.status == "queued":
                 record.status = "sent"
+        if on_wire and self.comparison.owns(record.frame_id):
+            self.comparison.counts["sent"] += 1
+        elif on_wire:
             self.counts["sent"] += 1
             self.metrics.frames.labels("sent").inc()
             self.metrics.payload_bytes.inc(record.payload_bytes)
@@ -314,7 +342,7 @@ class Transmitter:
             self._finish(record, "lost", f"rejected: {outcome.detail}")
         else:
             self._finish(record, "lost", outcome.detail)
-        if record.sent_at is not None and outcome.status != "lost":
+        if record.sent_at is not None and outcome.status != "lost" and not self.comparison.owns(record.frame_id):
             self.metrics.ack_seconds.observe(max(0.0, record.done_at - record.sent_at))
 
     def _lose(self, record: FrameRecord, reason: str) -> None:
@@ -324,6 +352,9 @@ class Transmitter:
 
     def _finish(self, record: FrameRecord, status: str, reason: str) -> None:
         record.status, record.reason, record.done_at = status, reason, time.time()
+        if self.comparison.owns(record.frame_id):
+            self.comparison.counts[status] += 1
+            return
         self.counts[status] += 1
         self.metrics.frames.labels(status).inc()
         if status == "lost":
@@ -351,6 +382,9 @@ class Transmitter:
             "mean_batch_size": c["encoded"] / batches if batches else 0.0,
             "mean_encode_ms": 1000 * self._encode_s / batches if batches else 0.0,
             "link": self.sender.stats(),
+            "source": self.sources.describe(),
+            "thumbnails": {"kept": len(self.thumbnails), "capacity": self.thumbnails.capacity},
+            "comparison": self.comparison.stats(),
         }
 
 
@@ -358,6 +392,3 @@ def decoded_bytes(image: Image.Image) -> int:
     """What a decoded image holds in memory: width × height × bytes per pixel."""
     return image.width * image.height * len(image.getbands())
 
-
-def _read_image(path: Path, max_pixels: int) -> Image.Image:
-    return decode_image(Path(path).read_bytes(), max_pixels)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from semlink.link.cors import PAGE_ORIGINS
 from transmitter_service.images import DEFAULT_MAX_PIXELS
+from transmitter_service.sources.base import SourceSpec
 
 
 class TransmitterSettings(BaseSettings):
@@ -28,10 +32,45 @@ class TransmitterSettings(BaseSettings):
                                   "from its header before decoding (413 above)")
     max_queued_bytes: int = Field(512 * 1024 * 1024, ge=1, description="decoded image bytes waiting for or in the "
                                   "encoder; uploads get 429 beyond it")
-    folder: str | None = Field(None, description="a directory of images, one image, or a .txt list of image paths")
-    rate_fps: float = Field(1.0, gt=0, description="frames per second taken from FOLDER")
-    loop: bool = Field(True, description="go round FOLDER forever (else one pass)")
+    folder: str | None = Field(None, description="a directory of images, one image, or a .txt list of image paths "
+                               "(the folder source; same as SOURCE=folder SOURCE_PATH=...)")
+    rate_fps: float = Field(1.0, gt=0, le=60, description="frames per second taken from the source (SOURCE or FOLDER)")
+    loop: bool = Field(True, description="go round FOLDER (or a video file) forever (else one pass)")
+    source: Literal["none", "shapes", "folder", "video"] = Field(
+        "none", description="frames sent without uploads: shapes (built-in scenes), folder, video (a file or "
+        "rtsp:// URL, PyAV), none; GET/PUT /v1/source changes it while running")
+    source_path: str | None = Field(None, description="the folder source's folder or the video source's file/URL")
+    source_paused: bool = Field(False, description="start with the source paused")
+    thumbnails_kept: int = Field(256, ge=0, description="JPEG thumbnails kept for GET /v1/frames/{id}/thumbnail "
+                                 "(the last frames; about 5-15 kB each)")
+    thumbnail_size: int = Field(256, ge=16, le=1024, description="a thumbnail's longest side, pixels")
+    comparison: bool = Field(False, description="send each frame twice, also with COMPARISON_REFERENCE through the "
+                             "same channel (the receiver needs SEMLINK_RX_REFERENCE_CODECS to include it)")
+    comparison_reference: Literal["fp16"] = Field("fp16", description="the comparison's reference codec")
     wire_timeout_s: float = Field(10.0, gt=0, description="POST waits this long for its frame to reach the wire")
     ack_timeout_s: float = Field(30.0, gt=0, description="a sent frame unacked this long is reported lost")
     frames_kept: int = Field(10000, ge=1, description="frame statuses kept for GET /v1/frames/{id}")
     log_level: str = Field("info", description="debug, info, warning, error")
+    api_token: SecretStr | None = Field(None, description="bearer token the REST API's /v1 routes require "
+                                        "(Authorization: Bearer <token>); unset or empty: open")
+    protect_health: bool = Field(False, description="with API_TOKEN set, /health/* and /metrics need the token too")
+    tls_cert: str | None = Field(None, description="PEM certificate: the client certificate shown to TARGET (mutual "
+                                 "TLS), and the REST certificate with https; `semlink certs DIR` makes one")
+    tls_key: str | None = Field(None, description="PEM private key of tls_cert")
+    tls_ca: str | None = Field(None, description="PEM CA: set, TARGET is reached over TLS and must present a "
+                               "certificate it signed")
+    https: bool = Field(False, description="serve the REST API over HTTPS with tls_cert and tls_key")
+    upstream_token: SecretStr | None = Field(None, description="bearer token sent to TARGET (its grpc_token)")
+    cors_origins: str = Field(PAGE_ORIGINS, description="origins (comma-separated) whose browser pages may call this "
+                              "API: the receiver's page; empty for none")
+
+    @model_validator(mode="after")
+    def _source_has_a_path(self) -> "TransmitterSettings":
+        self.initial_source()  # a folder or video source without SOURCE_PATH (or FOLDER) says so at start
+        return self
+
+    def initial_source(self) -> SourceSpec:
+        """The source to run at start: SOURCE, or the folder loop when only FOLDER is set."""
+        kind = "folder" if self.source == "none" and self.folder else self.source
+        path = self.source_path or (self.folder if kind == "folder" else None)
+        return SourceSpec(kind=kind, fps=self.rate_fps, paused=self.source_paused, path=path)

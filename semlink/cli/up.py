@@ -73,6 +73,12 @@ def register(sub) -> None:
                         f"(default: {RestartPolicy.max_per_minute})")
     p.add_argument("--no-restart", action="store_true",
                    help="do not restart a service that exits: stop everything (same as --max-restarts 0)")
+    p.add_argument("--source", default="shapes", choices=["shapes", "folder", "video", "none"],
+                   help="what the transmitter sends on its own, for the live page (default: shapes, the built-in "
+                        "scenes); folder and video need --source-path; PUT /v1/source changes it while running")
+    p.add_argument("--source-fps", type=float, default=1.0, metavar="FPS", help="source frame rate (default: 1)")
+    p.add_argument("--source-path", default=None, metavar="PATH",
+                   help="the folder source's folder, or the video source's file or rtsp:// URL")
     p.set_defaults(func=run)
 
 
@@ -94,7 +100,9 @@ def channel_settings(args) -> dict:
 def link_config(args, ports: LinkPorts, host: str = "127.0.0.1", log_level: str = "info") -> LinkConfig:
     model = args.model or best_builtin_model()
     return LinkConfig(model=model, codec=args.codec or best_codec(model), device=args.device, dtype=args.dtype,
-                      host=host, log_level=log_level, ports=ports, channel=channel_settings(args))
+                      host=host, log_level=log_level, ports=ports, channel=channel_settings(args),
+                      source=getattr(args, "source", "none"), source_fps=getattr(args, "source_fps", 1.0),
+                      source_path=getattr(args, "source_path", None))
 
 
 def run(args) -> int:

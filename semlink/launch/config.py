@@ -21,6 +21,9 @@ class LinkConfig:
     ``channel`` holds channel_sim's channel fields, the same names as its
     ``PUT /v1/channel`` body (``loss``, ``snr_db``, ``delay_ms``, ``jitter_ms``,
     ``rate_kbps``, ...): they become its ``SEMLINK_CH_*`` variables; ``None`` values are left out.
+    ``source`` is what the transmitter sends on its own (``shapes``, ``folder``, ``video`` with
+    ``source_path``, or ``none``) at ``source_fps``; the receiver also accepts ``reference_codecs``
+    (the transmitter's comparison mode).
     """
 
     model: str = "shapes-tiny"
@@ -31,6 +34,10 @@ class LinkConfig:
     log_level: str = "info"
     ports: LinkPorts = field(default_factory=LinkPorts)
     channel: dict[str, Any] = field(default_factory=dict)
+    source: str = "none"
+    source_fps: float = 1.0
+    source_path: str | None = None
+    reference_codecs: str = "fp16"
 
     def url(self, service: str) -> str:
         """The REST base URL of ``service``."""
@@ -46,14 +53,19 @@ class LinkConfig:
         p = self.ports
         common = {"HOST": self.host, "LOG_LEVEL": self.log_level}
         model = {"MODEL": self.model, "CODEC": self.codec, "DEVICE": self.device, "DTYPE": self.dtype}
+        page = {"CORS_ORIGINS": ",".join(self.page_origins)}  # the receiver's page calls the other two
         if service == RECEIVER:
-            return {**common, **model, "HTTP_PORT": str(p.receiver_http), "GRPC_PORT": str(p.receiver_grpc)}
+            return {**common, **model, "HTTP_PORT": str(p.receiver_http), "GRPC_PORT": str(p.receiver_grpc),
+                    "TRANSMITTER_URL": self.url(TRANSMITTER), "CHANNEL_URL": self.url(CHANNEL),
+                    "REFERENCE_CODECS": self.reference_codecs}
         if service == CHANNEL:
             impairments = {name.upper(): str(v) for name, v in self.channel.items() if v is not None}
-            return {**common, **impairments, "HTTP_PORT": str(p.channel_http), "GRPC_PORT": str(p.channel_grpc),
-                    "UPSTREAM": f"{self.local_host}:{p.receiver_grpc}"}
+            return {**common, **impairments, **page, "HTTP_PORT": str(p.channel_http),
+                    "GRPC_PORT": str(p.channel_grpc), "UPSTREAM": f"{self.local_host}:{p.receiver_grpc}"}
         if service == TRANSMITTER:
-            return {**common, **model, "HTTP_PORT": str(p.transmitter_http),
+            source = {"SOURCE": self.source, "RATE_FPS": str(self.source_fps),
+                      **({"SOURCE_PATH": self.source_path} if self.source_path else {})}
+            return {**common, **model, **page, **source, "HTTP_PORT": str(p.transmitter_http),
                     "TARGET": f"{self.local_host}:{p.channel_grpc}"}
         raise ValueError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
 
@@ -61,6 +73,18 @@ class LinkConfig:
         """``service``'s environment variables (``SEMLINK_RX_MODEL=...``)."""
         prefix = ENV_PREFIX[service]
         return {prefix + name: value for name, value in self.settings(service).items()}
+
+    @property
+    def page_url(self) -> str:
+        """The live page (served by the receiver at ``/``)."""
+        return self.url(RECEIVER) + "/"
+
+    @property
+    def page_origins(self) -> list[str]:
+        """Origins the page is loaded from: the receiver's URL, by ``localhost`` too when that is this machine."""
+        origin = self.url(RECEIVER)
+        local = origin.replace("//127.0.0.1:", "//localhost:", 1)
+        return [origin] if local == origin else [origin, local]
 
     @property
     def local_host(self) -> str:

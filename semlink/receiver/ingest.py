@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from semlink.codecs import Codec, CodecError
 from semlink.packets import WIRE_VERSION, MalformedFrame, Session, SessionRefused, split_frame_id
@@ -40,13 +41,30 @@ MAX_GAP = 1024  # frames a single jump in sequence numbers may declare missing
 
 
 @dataclass(frozen=True)
+class FrameLink:
+    """What the link did to one finished frame, for events: its codec, bytes, packets and latency."""
+
+    codec: str
+    wire_bytes: int  # bytes of the datagrams that arrived for it
+    packets: int
+    packets_missing: int
+    packets_corrupted: int
+    latency_ms: float  # from its first packet (or the gap that announced it) to its outcome, on this receiver
+
+    @property
+    def packets_lost(self) -> int:
+        return self.packets_missing + self.packets_corrupted
+
+
+@dataclass(frozen=True)
 class AckOutcome:
-    """What the receiver says about one frame (mirrors ``semlink.v2.Ack``)."""
+    """What the receiver says about one frame (mirrors ``semlink.v2.Ack``; ``link`` stays local)."""
 
     frame_id: int
     status: str
     detail: str = ""
     reason: str = ""  # for rejections and refusals: "malformed", "unknown codec", ...
+    link: FrameLink | None = field(default=None, compare=False)
 
     def to_message(self) -> pb.Downlink:
         return pb.Downlink(ack=pb.Ack(frame_id=self.frame_id, status=self.status, detail=self.detail))
@@ -74,13 +92,17 @@ class FrameIngest:
 
     ``on_outcome(outcome, frame)`` is called on the event loop once per finished
     frame (``frame`` is ``None`` unless it was stored), for metrics and events.
+    ``references`` decode sessions of other codecs too (a reference such as fp16
+    for comparison sends); ``codec`` is the main one.
     """
 
     def __init__(self, codec: Codec, decoder: FrameDecoder, store: FeatureStore, *, deadline_s: float,
                  executor: Executor | None = None, max_pending: int = 1024, remember: int = 4096,
-                 on_outcome: OutcomeHook | None = None):
+                 on_outcome: OutcomeHook | None = None, references: Sequence[FrameDecoder] = ()):
         self.codec = codec
         self.decoder = decoder
+        self.decoders = {d.codec.codec_id: d for d in references} | {codec.codec_id: decoder}
+        self._first_at: dict[int, float] = {}  # pending frame id -> when its first packet (or gap) was seen
         self.store = store
         self.reassembler = Reassembler(deadline_s, max_pending=max_pending)
         self.executor = executor
@@ -121,10 +143,12 @@ class FrameIngest:
             session = message_to_session(msg)
         except MalformedFrame as err:
             raise SessionRefused("malformed", str(err)) from None
-        codec = self.codec
-        if session.codec != codec.codec_id:
+        decoder = self.decoders.get(session.codec)
+        if decoder is None:
             raise SessionRefused("unknown codec", f"the sender codes with {session.codec!r}, this receiver decodes "
-                                                  f"{codec.codec_id!r}; start both with the same --codec")
+                                                  f"{' or '.join(map(repr, self.decoders))}; start both with the "
+                                                  "same --codec")
+        codec = decoder.codec
         if session.fingerprint != codec.fingerprint:
             raise SessionRefused("fingerprint mismatch", f"the sender's codec is for Florence-2 weights "
                                  f"{session.fingerprint}, this receiver has {codec.fingerprint}; load the same "
@@ -167,9 +191,12 @@ class FrameIngest:
                 self.counts["late_packets"] += len(frame.packets)
                 continue
             self._owner.setdefault(fid, state)
+            self._first_at.setdefault(fid, time.monotonic())
             try:
                 finished = self.reassembler.offer(frame, nbytes if len(parsed.frames) == 1 else 0)
             except MalformedFrame as err:
+                if fid not in self.reassembler:
+                    self._first_at.pop(fid, None)
                 self.reject(state, "malformed", err)
                 continue
             self._finish_all(finished)
@@ -194,6 +221,7 @@ class FrameIngest:
             if header.frame_id in self._finished or header.frame_id in self.reassembler:
                 continue
             self._owner[header.frame_id] = state
+            self._first_at.setdefault(header.frame_id, time.monotonic())
             self._finish_all(self.reassembler.expect(header))
             self._arm_deadline()
 
@@ -234,13 +262,14 @@ class FrameIngest:
 
     async def _finish(self, reassembled: Reassembled) -> None:
         fid = reassembled.frame.header.frame_id
+        decoder = self.decoders.get(reassembled.frame.header.codec, self.decoder)
         frame: ReceivedFrame | None = None
         if not reassembled.frame.packets:
             damaged = reassembled.frame.damaged
             outcome = AckOutcome(fid, LOST, GAP if not damaged else f"all {damaged} packets that arrived were corrupted")
         else:
             try:
-                frame = await asyncio.get_running_loop().run_in_executor(self.executor, self.decoder.decode,
+                frame = await asyncio.get_running_loop().run_in_executor(self.executor, decoder.decode,
                                                                          reassembled)
             except (CodecError, MalformedFrame) as err:
                 outcome = AckOutcome(fid, REJECTED, f"malformed: {err}", reason="malformed")
@@ -251,6 +280,7 @@ class FrameIngest:
             else:
                 self.store.put(frame)
                 outcome = AckOutcome(fid, frame.status, _loss_detail(frame))
+        outcome = replace(outcome, link=_link_facts(reassembled, frame, self._first_at.pop(fid, None)))
         self._finished[fid] = outcome.status
         while len(self._finished) > self.remember:
             self._finished.popitem(last=False)
@@ -263,6 +293,18 @@ class FrameIngest:
         owner = self._owner.pop(fid, None)
         if owner is not None:
             owner.emit(outcome)
+
+
+def _link_facts(reassembled: Reassembled, frame: ReceivedFrame | None, first_at: float | None) -> FrameLink:
+    latency_ms = round(1000 * (time.monotonic() - first_at), 3) if first_at is not None else 0.0
+    if frame is not None:
+        return FrameLink(frame.codec, frame.wire_bytes, frame.packets, frame.packets_missing,
+                         frame.packets_corrupted, latency_ms)
+    header = reassembled.frame.header
+    packets = header.packet_count + int(header.side_info)
+    corrupted = reassembled.frame.damaged
+    return FrameLink(header.codec, reassembled.wire_bytes, packets, packets - len(reassembled.frame.packets) - corrupted,
+                     corrupted, latency_ms)
 
 
 def _loss_detail(frame: ReceivedFrame) -> str:

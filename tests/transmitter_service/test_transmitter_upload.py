@@ -135,7 +135,7 @@ def test_folder_source_streams_each_image(running_transmitter, image_bytes, tmp_
         return records
 
     records = run(main())
-    assert [r["source"] for r in records] == ["folder:img0.png", "folder:img1.png", "folder:img2.png"]
+    assert [(r["source"], r["source_name"]) for r in records] == [("folder", f"img{i}.png") for i in range(3)]
     assert {r["status"] for r in records} == {"acked"}
 
 
