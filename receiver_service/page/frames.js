@@ -7,13 +7,22 @@ const TASKS = ["<CAPTION>", "<DETAILED_CAPTION>", "<MORE_DETAILED_CAPTION>", "<O
   "<REGION_PROPOSAL>", "<CAPTION_TO_PHRASE_GROUNDING>", "<OCR>"];
 const SVG = "http://www.w3.org/2000/svg";
 
-/** At most `limit` calls at once; a call beyond that is dropped (returns null) — the page drops work, not the tab. */
+/**
+ * At most `limit` calls at once and `waiting` queued; past that the oldest queued call is dropped (its `run`
+ * returns null): at a high frame rate the page drops work for old frames, never the tab.
+ */
 class Gate {
-  constructor(limit) { this.limit = limit; this.busy = 0; this.dropped = 0; }
+  constructor(limit, waiting = 16) { this.limit = limit; this.waiting = waiting; this.busy = 0; this.queue = []; this.dropped = 0; }
   async run(fn) {
-    if (this.busy >= this.limit) { this.dropped += 1; return null; }
-    this.busy += 1;
-    try { return await fn(); } finally { this.busy -= 1; }
+    if (this.busy >= this.limit) {
+      if (this.waiting === 0) { this.dropped += 1; return null; }
+      if (this.queue.length >= this.waiting) { this.queue.shift()(false); this.dropped += 1; }
+      if (!(await new Promise((resolve) => this.queue.push(resolve)))) return null;
+    } else this.busy += 1;
+    try { return await fn(); } finally {
+      const next = this.queue.shift();
+      if (next) next(true); else this.busy -= 1;
+    }
   }
 }
 
@@ -33,7 +42,7 @@ export class FrameBoard {
     this.order = [];                 // frame ids, oldest first
     this.cards = new Map();          // card key -> {element, frames: [ids]}
     this.localThumbs = new Map();    // frame id -> object URL of an upload or camera frame
-    this.gates = { record: new Gate(8), caption: new Gate(4), od: new Gate(2), thumb: new Gate(3), detail: new Gate(3) };
+    this.gates = { record: new Gate(6, 30), caption: new Gate(4, 12), od: new Gate(2, 4), thumb: new Gate(3, 6), detail: new Gate(3, 6) };
     this.renderTimer = null;
     this.firstCaptionAt = null;
   }

@@ -1,0 +1,100 @@
+"""The page's serving, without a browser: ``/`` and ``/static`` from the package, ``/v1/page-config``, CORS.
+
+The receiver is built with an in-process tiny model; the other two apps are only asked for CORS headers.
+"""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from receiver_service.main import create_app as receiver_app
+from receiver_service.routers.page import PAGE_DIR
+from receiver_service.settings import ReceiverSettings
+from semlink.launch.config import LinkConfig
+from semlink.launch.ports import LinkPorts
+from semlink.link.cors import origins
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    settings = ReceiverSettings(model="tiny-random", codec="q8", grpc_port=0, auto_task="<CAPTION>",
+                                transmitter_url="http://tx.example:8001/", channel_url="http://ch.example:8002")
+    with TestClient(receiver_app(settings)) as client:
+        yield client
+
+
+def test_the_page_and_every_file_it_loads_are_served(receiver):
+    page = receiver.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    scripts = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
+    assert "/static/page.js" in scripts and "/static/page.css" in scripts
+    modules = {"/static/page.js"}
+    for path in list(modules):
+        body = receiver.get(path).text
+        modules |= {f"/static/{name}" for name in re.findall(r'from "\./([\w.]+)"', body)}
+    for path in set(scripts) | modules:
+        response = receiver.get(path)
+        assert response.status_code == 200, path
+        assert response.text == (PAGE_DIR / path.rsplit("/", 1)[1]).read_text()
+    assert receiver.get("/static/page.js").headers["content-type"].startswith("text/javascript")
+
+
+def test_nothing_is_fetched_from_elsewhere():
+    """No CDN: every script, style and image the page names is its own (offline deployments)."""
+    for path in PAGE_DIR.iterdir():
+        text = path.read_text()
+        assert not re.search(r"""(src|href)=["']https?://""", text), path.name
+        assert not re.search(r"""(import|from)\s*\(?["']https?://""", text), path.name
+        assert "@import" not in text, path.name
+
+
+def test_only_the_page_files_are_served(receiver):
+    assert receiver.get("/static/..%2Fsettings.py").status_code == 404
+    assert receiver.get("/static/nope.js").json()["detail"].startswith("no page file 'nope.js'")
+
+
+def test_page_config_comes_from_the_receiver_settings(receiver):
+    config = receiver.get("/v1/page-config").json()
+    assert config == {"transmitter_url": "http://tx.example:8001", "channel_url": "http://ch.example:8002",
+                      "auto_task": "<CAPTION>", "model": "tiny-random", "codec": "q8"}
+
+
+def test_launch_points_the_page_at_the_other_two_and_lets_it_call_them():
+    config = LinkConfig(ports=LinkPorts.free())
+    rx = config.environment("receiver_service")
+    assert rx["SEMLINK_RX_TRANSMITTER_URL"] == config.url("transmitter_service")
+    assert rx["SEMLINK_RX_CHANNEL_URL"] == config.url("channel_sim")
+    page_origin = config.url("receiver_service")
+    for service, prefix in (("transmitter_service", "SEMLINK_TX_"), ("channel_sim", "SEMLINK_CH_")):
+        allowed = origins(config.environment(service)[prefix + "CORS_ORIGINS"])
+        assert page_origin in allowed and page_origin.replace("127.0.0.1", "localhost") in allowed
+
+
+@pytest.mark.parametrize("service", ["transmitter_service", "channel_sim"])
+def test_cors_allows_the_page_origin_only(service):
+    import importlib
+
+    settings_cls = {"transmitter_service": "TransmitterSettings", "channel_sim": "ChannelSimSettings"}[service]
+    settings = getattr(importlib.import_module(f"{service}.settings"), settings_cls)(
+        cors_origins="http://page.example:8000")
+    app = importlib.import_module(f"{service}.main").create_app(settings)
+    preflight = {"Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "authorization,content-type"}
+    transport = httpx.ASGITransport(app=app)  # no lifespan: CORS answers before any route runs
+
+    async def ask(origin: str) -> httpx.Response:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.options("/v1/stats", headers={"Origin": origin, **preflight})
+
+    import asyncio
+
+    allowed = asyncio.run(ask("http://page.example:8000"))
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "http://page.example:8000"
+    assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
+    refused = asyncio.run(ask("http://evil.example"))
+    assert "access-control-allow-origin" not in refused.headers
