@@ -1,0 +1,58 @@
+"""Comparison mode: each frame also sent with the fp16 reference on a stream of its own, records linked by pair_id."""
+
+from __future__ import annotations
+
+import asyncio
+
+from semlink.link.testing import RecordingReceiver
+from semlink.packets import split_frame_id
+
+
+def run(coro, timeout=30):
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+def test_each_frame_goes_twice_with_the_reference_and_the_records_are_linked(running_transmitter, image_bytes):
+    async def main():
+        rx = await RecordingReceiver().start()
+        try:
+            async with running_transmitter(target=rx.target) as client:
+                off = (await client.get("/v1/comparison")).json()
+                on = (await client.put("/v1/comparison", json={"enabled": True, "reference": "fp16"})).json()
+                sent = (await client.post("/v1/frames", content=image_bytes(size=(80, 60)),
+                                          headers={"content-type": "image/png"})).json()
+                frames = list(await rx.wait_for(2))[:2]
+                main_id = sent["frame_id"]
+                for _ in range(100):  # until both acks are back
+                    main = (await client.get(f"/v1/frames/{main_id}")).json()
+                    twin = (await client.get(f"/v1/frames/{main['twin_id']}")).json()
+                    if main["status"] == twin["status"] == "acked":
+                        break
+                    await asyncio.sleep(0.05)
+                thumbs = [(await client.get(f"/v1/frames/{i}/thumbnail")).content for i in (main_id, main["twin_id"])]
+                stats = (await client.get("/v1/stats")).json()
+                refused = await client.put("/v1/comparison", json={"enabled": True, "reference": "webp"})
+                await client.put("/v1/comparison", json={"enabled": False})
+                await client.post("/v1/frames", content=image_bytes(), headers={"content-type": "image/png"})
+                await rx.wait_for(3)
+                await asyncio.sleep(0.3)
+                after_off = len(rx.frames)
+        finally:
+            await rx.stop()
+        return locals()
+
+    r = run(main())
+    main, twin, frames = r["main"], r["twin"], r["frames"]
+    assert r["off"] == {"enabled": False, "reference": "fp16"} and r["on"] == {"enabled": True, "reference": "fp16"}
+    assert {f.header.frame_id: f.header.codec for f in frames} == {main["frame_id"]: "q8", twin["frame_id"]: "fp16"}
+    assert split_frame_id(main["frame_id"])[0] != split_frame_id(twin["frame_id"])[0]  # its own session
+    assert len({s.session_id for s in r["rx"].sessions}) == 2
+    assert (main["codec"], twin["codec"]) == ("q8", "fp16")
+    assert main["pair_id"] == twin["pair_id"] == main["frame_id"] and twin["twin_id"] == main["frame_id"]
+    assert twin["source"] == main["source"] == "upload" and twin["status"] == "acked"
+    assert twin["wire_bytes"] > 1.5 * main["wire_bytes"] > 0  # fp16 (2 bytes a value) against q8 (1 byte)
+    assert r["thumbs"][0] == r["thumbs"][1] and r["thumbs"][0][:2] == b"\xff\xd8"
+    assert r["stats"]["frames"]["acked"] == 1 and r["stats"]["comparison"]["frames"]["acked"] == 1
+    assert r["stats"]["comparison"]["session"]["open"]
+    assert r["refused"].status_code == 422
+    assert r["after_off"] == 3  # once off, one frame an image again
