@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
+import threading
 
 from semlink.cli.up import add_link_options, link_config
 from semlink.launch import LinkClient, LinkPorts, LocalLink, interrupt_on_stop_signals, prefixed_sink
@@ -24,6 +26,7 @@ Examples:
   semlink demo
   semlink demo --frames 8 --loss 0.2 --task "<DETAILED_CAPTION>"
   semlink demo --json --snr 6
+  semlink demo --page          # then keep the live page up, shapes stream running, until Ctrl-C
 """
 
 
@@ -36,6 +39,8 @@ def register(sub) -> None:
     p.add_argument("--text", default=None, help="text input for tasks that take one")
     p.add_argument("--wait-ms", type=int, default=10000, help="how long the receiver waits for a frame (default: 10000)")
     p.add_argument("--json", action="store_true", help="one JSON object per frame on stdout")
+    p.add_argument("--page", action="store_true", help="afterwards keep the services and the live page up, the "
+                                                       "transmitter streaming built-in shapes scenes, until Ctrl-C")
     p.set_defaults(func=run)
 
 
@@ -51,11 +56,14 @@ def run(args) -> int:
     if args.frames < 1:
         raise ValueError(f"--frames must be at least 1, got {args.frames}")
     config = link_config(args, LinkPorts.free())
+    if args.page:
+        config = dataclasses.replace(config, source="shapes")
     sink = prefixed_sink(sys.stderr) if args.verbose else None
     if not args.json:
         print(f"demo: model={config.model} codec={config.codec} frames={args.frames} task={args.task}"
               + (f" channel={config.channel}" if config.channel else "") + " (starting services...)", flush=True)
     with interrupt_on_stop_signals(), LocalLink(config, sink=sink, ready_timeout=args.ready_timeout) as link:
+        print(f"live page: {config.page_url}", file=sys.stderr if args.json else sys.stdout, flush=True)
         with LinkClient(link.urls[TRANSMITTER], link.urls[RECEIVER]) as client:
             images, scenes = sample_images(args.frames), sample_scenes(args.frames)
             sent = [client.send(image, f"sample-{i}.png") for i, image in enumerate(images)]
@@ -64,6 +72,12 @@ def run(args) -> int:
                 row = {"image": i, **answer, "wire_bytes_sent": ticket.get("wire_bytes"),
                        "expected": expected(scene, args.task)}
                 print(json.dumps(row) if args.json else describe(row), flush=True)
+        if args.page:
+            print(f"live page: {config.page_url} (the shapes stream runs; Ctrl-C stops)", file=sys.stderr, flush=True)
+            try:
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                pass
     return 0
 
 

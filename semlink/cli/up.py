@@ -38,7 +38,8 @@ Examples:
   semlink up --loss 0.1 --delay-ms 20 --jitter-ms 5
   semlink up --max-restarts 2          # give up on the third crash in a minute
   semlink up --no-restart              # any exit stops everything
-Then, from another terminal:  semlink caption photo.jpg
+Then open the live page it prints (the receiver's URL, e.g. http://127.0.0.1:8000/),
+or, from another terminal:  semlink caption photo.jpg
 """
 
 
@@ -124,6 +125,7 @@ def run(args) -> int:
             link.start()
             for name in (RECEIVER, CHANNEL, TRANSMITTER):
                 print(f"{name:<20} {link.urls[name]:<28} pid {link.pids[name]}", flush=True)
+            print(f"live page: {config.page_url}", flush=True)
             print(f"ready: send an image with  semlink caption IMAGE --transmitter {link.urls[TRANSMITTER]} "
                   f"--receiver {link.urls[RECEIVER]}   (Ctrl-C stops all three; {restarting(policy)})", flush=True)
             raise supervisor.run()
