@@ -396,20 +396,32 @@ class FrameSender:
                 raise
             delivery._in_window = True
             self._writing = delivery
+            # In flight before the write: its ack can come back before write() returns to this task.
+            delivery.sent_at = loop.time()
+            self._in_flight.setdefault(delivery.frame_id, []).append(delivery)
             try:
                 await self._write(call, delivery.message)
             except BaseException:
                 self._writing = None
+                self._not_in_flight(delivery)
                 self._finish(delivery, Outcome(delivery.frame_id, "lost", SENDER_CLOSED if self._closing
                                                else CONNECTION_LOST))
                 raise
             self._writing = None
-            delivery.sent_at = loop.time()
-            delivery.sent.set_result(True)
+            if not delivery.sent.done():
+                delivery.sent.set_result(True)
             self.counts["sent"] += 1
             self.counts["bytes_sent"] += delivery.nbytes
-            self._in_flight.setdefault(delivery.frame_id, []).append(delivery)
             self._note_sent(delivery.frame_id)
+
+    def _not_in_flight(self, delivery: Delivery) -> None:
+        """Take back a delivery whose write failed: it never reached the stream."""
+        delivery.sent_at = None
+        deliveries = self._in_flight.get(delivery.frame_id, [])
+        if delivery in deliveries:
+            deliveries.remove(delivery)
+        if not deliveries:
+            self._in_flight.pop(delivery.frame_id, None)
 
     async def _report_loop(self, call) -> None:
         """When idle, tell the far end the last frame id sent (frames after a gap it never saw end lost)."""
@@ -472,7 +484,7 @@ class FrameSender:
             delivery._in_window = False
             self._window.release()
         if not delivery.sent.done():
-            delivery.sent.set_result(False)
+            delivery.sent.set_result(delivery.sent_at is not None)  # acked while its write was returning: sent
         delivery.outcome.set_result(outcome)
         self.counts[outcome.status] += 1
         if outcome.status == "lost":
