@@ -11,6 +11,7 @@ from channel_sim.proxy import Proxy
 from channel_sim.routes import router
 from channel_sim.service import SERVER_OPTIONS, FeatureLinkProxy, add_to_server
 from channel_sim.settings import ChannelSimSettings
+from semlink.link.cors import allow_origins
 from semlink.link.http_errors import add_error_handlers
 
 
@@ -36,6 +37,7 @@ def create_app(settings: ChannelSimSettings | None = None) -> FastAPI:
         await proxy.close()
 
     app = FastAPI(title="semlink channel_sim", version="1", lifespan=lifespan)
+    allow_origins(app, settings.cors_origins)
     add_error_handlers(app)
     app.include_router(router)
     return app

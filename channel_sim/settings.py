@@ -10,6 +10,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from channel_sim.spec import ChannelSpec
+from semlink.link.cors import PAGE_ORIGINS
 
 
 class ChannelSimSettings(ChannelSpec, BaseSettings):
@@ -30,6 +31,8 @@ class ChannelSimSettings(ChannelSpec, BaseSettings):
     session_timeout_s: float = Field(10.0, gt=0, description="how long a stream's session waits for the receiver's "
                                      "answer before it is refused as 'upstream unreachable'")
     log_level: str = Field("info", description="debug, info, warning, error")
+    cors_origins: str = Field(PAGE_ORIGINS, description="origins (comma-separated) whose browser pages may call this "
+                              "API: the receiver's page; empty for none")
 
     def initial_spec(self) -> ChannelSpec:
         return ChannelSpec(**self.spec_dict())

@@ -10,7 +10,7 @@ from semlink.florence import FlorenceBundle
 from receiver_service.errors import add_error_handlers
 from receiver_service.limits import BodySizeLimit
 from receiver_service.receiver import Receiver
-from receiver_service.routers import events, frames, health, tasks
+from receiver_service.routers import events, frames, health, page, tasks
 from receiver_service.settings import ReceiverSettings
 
 
@@ -30,6 +30,6 @@ def create_app(settings: ReceiverSettings | None = None, bundle: FlorenceBundle 
     app.state.receiver = receiver
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     add_error_handlers(app)
-    for module in (tasks, frames, events, health):
+    for module in (tasks, frames, events, health, page):
         app.include_router(module.router)
     return app

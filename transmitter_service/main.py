@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from semlink.link.cors import allow_origins
 from semlink.link.http_errors import add_error_handlers
 from transmitter_service.pipeline import Transmitter
 from transmitter_service.routes import router
@@ -23,6 +24,7 @@ def create_app(settings: TransmitterSettings | None = None) -> FastAPI:
         await app.state.transmitter.close()
 
     app = FastAPI(title="semlink transmitter", version="1", lifespan=lifespan)
+    allow_origins(app, settings.cors_origins)
     add_error_handlers(app)
     app.include_router(router)
     return app
