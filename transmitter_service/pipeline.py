@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 import secrets
 import time
@@ -128,6 +129,12 @@ class Transmitter:
         while self._queue is not None and not self._queue.empty():
             self._lose(self._queue.get_nowait()[0], STOPPED)
         await self.sender.close(grace_s=1.0)
+        for record in list(self._records.values()):  # still in the batcher or the encoder when stopped
+            if record.done_at is None:
+                self._lose(record, STOPPED)
+        stats = self.stats()
+        log.info("transmitter stopped: session %d frames %s lost_reasons %s", self.session_id,
+                 json.dumps(stats["frames"]), json.dumps(stats["lost_reasons"]))
         await self.comparison.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
@@ -203,7 +210,7 @@ class Transmitter:
     def _new_record(self, source: str, frame_id: int | None = None, **facts) -> FrameRecord:
         reference = frame_id is not None
         frame_id = frame_id_of(self.session_id, next(self._counter)) if frame_id is None else frame_id
-        record = FrameRecord(frame_id, source, codec=self.settings.codec, **facts)
+        record = FrameRecord(frame_id, source, codec=self.codec.codec_id, **facts)  # as the receiver names it
         record.on_wire = asyncio.get_running_loop().create_future()
         self._records[record.frame_id] = record
         while len(self._records) > self.settings.frames_kept:
