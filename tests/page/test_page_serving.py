@@ -98,3 +98,25 @@ def test_cors_allows_the_page_origin_only(service):
     assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
     refused = asyncio.run(ask("http://evil.example"))
     assert "access-control-allow-origin" not in refused.headers
+
+
+def test_compose_points_the_page_at_the_published_ports():
+    """docker compose up: the page (receiver :8000) reaches the transmitter and channel_sim where compose publishes
+    them, and both let the page's origin call them."""
+    from pathlib import Path
+
+    import yaml
+
+    compose = yaml.safe_load((Path(__file__).resolve().parents[2] / "docker-compose.yml").read_text())["services"]
+
+    def default(value: str) -> str:
+        return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
+
+    rx = compose["receiver_service"]["environment"]
+    assert compose["receiver_service"]["ports"] == ["8000:8000"]
+    for service, variable, prefix in (("transmitter_service", "SEMLINK_RX_TRANSMITTER_URL", "SEMLINK_TX_"),
+                                      ("channel_sim", "SEMLINK_RX_CHANNEL_URL", "SEMLINK_CH_")):
+        port = default(compose[service]["environment"][prefix + "HTTP_PORT"])
+        assert f"{port}:{port}" in compose[service]["ports"]
+        assert default(rx[variable]) == f"http://localhost:{port}"
+        assert "http://localhost:8000" in origins(default(compose[service]["environment"][prefix + "CORS_ORIGINS"]))
