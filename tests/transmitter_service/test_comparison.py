@@ -6,6 +6,8 @@ import asyncio
 
 from semlink.link.testing import RecordingReceiver
 from semlink.packets import split_frame_id
+from semlink.runtime import load_model
+from tests.receiver_service.conftest import running_receiver
 
 
 def run(coro, timeout=30):
@@ -56,3 +58,23 @@ def test_each_frame_goes_twice_with_the_reference_and_the_records_are_linked(run
     assert r["stats"]["comparison"]["session"]["open"]
     assert r["refused"].status_code == 422
     assert r["after_off"] == 3  # once off, one frame an image again
+
+
+def test_a_receiver_without_the_reference_refuses_it_and_says_so(running_transmitter, image_bytes):
+    async def main(target):
+        async with running_transmitter(target=target, comparison=True) as client:
+            sent = (await client.post("/v1/frames", content=image_bytes(), headers={"content-type": "image/png"}))
+            main_id = sent.json()["frame_id"]
+            for _ in range(200):
+                main = (await client.get(f"/v1/frames/{main_id}")).json()
+                twin = (await client.get(f"/v1/frames/{main['twin_id']}")).json() if main["twin_id"] else {}
+                if main["status"] == "acked" and twin.get("status") == "lost":
+                    break
+                await asyncio.sleep(0.05)
+            return main, twin, (await client.get("/v1/stats")).json()
+
+    with running_receiver(load_model("tiny-random", "cpu")) as rx:  # reference_codecs unset: q8 only
+        main, twin, stats = run(main(rx.grpc_target))
+    assert main["status"] == "acked" and twin["status"] == "lost" and "unknown codec" in twin["reason"]
+    assert "unknown codec" in stats["comparison"]["session"]["refused"]
+    assert stats["comparison"]["frames"]["lost"] == 1 and stats["frames"]["lost"] == 0
