@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from channel_sim.settings import ChannelSimSettings
-from semlink.link.serve import configure_logging, parse_settings, serve
+from semlink.link.serve import configure_logging, https_options, parse_settings, serve
 
 DESCRIPTION = """\
 semlink channel_sim: a gRPC FeatureLink proxy that impairs frames on their way.
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
 
     logging.getLogger(__name__).info("channel_sim: gRPC on %s:%d -> %s; REST on %s:%d", settings.host,
                                      settings.grpc_port, settings.upstream, settings.host, settings.http_port)
-    serve(create_app(settings), settings.host, settings.http_port, settings.log_level)
+    serve(create_app(settings), settings.host, settings.http_port, settings.log_level, **https_options(settings))
 
 
 if __name__ == "__main__":

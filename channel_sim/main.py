@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-import grpc
 from fastapi import FastAPI
 
 from channel_sim.proxy import Proxy
@@ -12,7 +11,10 @@ from channel_sim.routes import router
 from channel_sim.service import SERVER_OPTIONS, FeatureLinkProxy, add_to_server
 from channel_sim.settings import ChannelSimSettings
 from semlink.link.cors import allow_origins
+from semlink.link.grpc_channel import LinkSecurity, secret
+from semlink.link.grpc_server import LinkServer
 from semlink.link.http_errors import add_error_handlers
+from semlink.security.tls import client_tls, server_tls
 
 
 def create_app(settings: ChannelSimSettings | None = None) -> FastAPI:
@@ -20,14 +22,18 @@ def create_app(settings: ChannelSimSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        s = settings
+        upstream = LinkSecurity(client_tls(s.tls_ca, s.tls_cert, s.tls_key), secret(s.upstream_token))
         proxy = Proxy(settings.initial_spec(), settings.upstream, queue_size=settings.queue_size,
                       ack_timeout_s=settings.ack_timeout_s, session_timeout_s=settings.session_timeout_s,
-                      delay_line_frames=settings.delay_line_frames, delay_line_bytes=settings.delay_line_bytes)
-        server = grpc.aio.server(options=SERVER_OPTIONS)
-        add_to_server(FeatureLinkProxy(proxy), server)
+                      delay_line_frames=settings.delay_line_frames, delay_line_bytes=settings.delay_line_bytes,
+                      security=upstream)
+        server = LinkServer(ready=lambda: app.state.serving, options=SERVER_OPTIONS, token=secret(s.grpc_token),
+                            tls=server_tls(s.tls_cert, s.tls_key, s.tls_ca, s.tls_client_auth))
+        add_to_server(FeatureLinkProxy(proxy), server.server)
         app.state.proxy = proxy
         app.state.serving = False
-        app.state.grpc_port = server.add_insecure_port(f"{settings.host}:{settings.grpc_port}")
+        app.state.grpc_port = server.bind(f"{settings.host}:{settings.grpc_port}", setting="SEMLINK_CH_GRPC_PORT")
         await proxy.start()
         await server.start()
         app.state.serving = True

@@ -26,7 +26,9 @@ import grpc
 from channel_sim.spec import ChannelSpec
 from channel_sim.stats import ProxyMetrics, ProxyStats
 from semlink.channel import Channel
-from semlink.link import FrameSender, Outcome, QueueFull, SenderClosed
+from semlink.link import Backoff, FrameSender, Outcome, QueueFull, SenderClosed
+from semlink.link.grpc_channel import LinkSecurity, link_channel
+from semlink.link.sender import MESSAGE_SIZE_OPTIONS
 from semlink.link.network import DelayLine, Network
 from semlink.packets import MalformedFrame, Session
 from semlink.v2 import semlink_pb2 as pb
@@ -78,7 +80,8 @@ class Proxy:
 
     def __init__(self, spec: ChannelSpec, upstream: str, *, queue_size: int = 256, ack_timeout_s: float = 30.0,
                  delay_line_frames: int = 1024, delay_line_bytes: int = 256 * 2**20,
-                 metrics: ProxyMetrics | None = None, session_timeout_s: float = 10.0):
+                 metrics: ProxyMetrics | None = None, session_timeout_s: float = 10.0,
+                 security: LinkSecurity | None = None):
         self.initial = spec
         self.spec = spec
         self.upstream = upstream
@@ -92,10 +95,13 @@ class Proxy:
         self.stats = ProxyStats()
         self.metrics = metrics or ProxyMetrics()
         self.hop_counts: Counter[str] = Counter()
+        self.security = security or LinkSecurity()
+        # One channel upstream, shared by every hop: round_robin spreads the hops' streams over the receivers.
         self._probe: grpc.aio.Channel | None = None
 
     async def start(self) -> None:
-        self._probe = grpc.aio.insecure_channel(self.upstream)
+        self._probe = link_channel(self.upstream, self.security,
+                                   options=[*Backoff().channel_options(), *MESSAGE_SIZE_OPTIONS])
         self._probe.get_state(try_to_connect=True)
         self.metrics.upstream_connected.set_function(lambda: float(self.upstream_connected))
         self.metrics.upstream_queue.set_function(lambda: sum(h.sender.queue_depth for h in self.hops))
@@ -152,7 +158,8 @@ class Proxy:
     async def open_hop(self, session: Session, sink: AckSink) -> tuple[Hop | None, pb.SessionReply]:
         """Carry ``session`` upstream; the receiver's answer (or why it could not be had) comes back."""
         sender = FrameSender(self.upstream, queue_size=self.queue_size, ack_timeout_s=self.ack_timeout_s,
-                             name=f"channel_sim upstream (session {session.session_id})", session=session)
+                             name=f"channel_sim upstream (session {session.session_id})", session=session,
+                             security=self.security, channel=self._probe)
         hop = Hop(session, sender, sink)
         await sender.start()
         try:
@@ -161,7 +168,9 @@ class Proxy:
             refusal = None
             reply = pb.SessionReply(session_id=session.session_id, accepted=False, reason="upstream unreachable",
                                     detail=f"channel_sim could not reach the receiver at {self.upstream} within "
-                                           f"{self.session_timeout_s:g} s; the sender will retry")
+                                           f"{self.session_timeout_s:g} s"
+                                           + (f" ({sender.link_error})" if sender.link_error else "")
+                                           + "; the sender will retry")
             self.hop_counts["unreachable"] += 1
         else:
             if refusal is None:

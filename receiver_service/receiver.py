@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import grpc
 import torch
 
 from semlink.codecs import Codec
@@ -33,6 +32,9 @@ from semlink.receiver import (
     TaskRunner,
 )
 from semlink.runtime import load_codec_for, load_model
+from semlink.link.grpc_channel import secret
+from semlink.link.grpc_server import LinkServer
+from semlink.security.tls import server_tls
 from receiver_service.grpc_ingest import add_feature_link
 from receiver_service.metrics import ReceiverMetrics
 from receiver_service.schemas import FrameSummary
@@ -81,7 +83,7 @@ class Receiver:
         self.events = EventBus()
         self.metrics.store_frames.set_function(lambda: len(self.store))
         self.metrics.pending_frames.set_function(lambda: self.ingest.pending if self.ingest else 0)
-        self.grpc_server: grpc.aio.Server | None = None
+        self.grpc_server: LinkServer | None = None
         self.grpc_port: int | None = None
         self.failed: str | None = None
         self.on_fatal: Callable[[str], None] | None = None
@@ -153,17 +155,16 @@ class Receiver:
         log.info("receiver ready: model %s, codec %s, gRPC on %s:%d", self.bundle.name, self.codec.codec_id,
                  s.host, self.grpc_port)
 
-    async def _serve_grpc(self) -> tuple[grpc.aio.Server, int]:
-        limit = self.settings.max_grpc_message_bytes
-        server = grpc.aio.server(options=[
-            ("grpc.max_receive_message_length", limit),
-            ("grpc.max_send_message_length", limit),
-        ])
-        add_feature_link(server, self.ingest, self.metrics)
-        address = f"{self.settings.host}:{self.settings.grpc_port}"
-        port = server.add_insecure_port(address)
-        if port == 0:
-            raise OSError(f"could not bind gRPC to {address}; free the port or set SEMLINK_RX_GRPC_PORT")
+    async def _serve_grpc(self) -> tuple[LinkServer, int]:
+        """FeatureLink with TLS and token as set, grpc.health.v1 following ``ready``, and reflection."""
+        s = self.settings
+        limit = s.max_grpc_message_bytes
+        tls = server_tls(s.tls_cert, s.tls_key, s.tls_ca, s.tls_client_auth)
+        server = LinkServer(ready=lambda: self.ready, tls=tls, token=secret(s.grpc_token),
+                            options=[("grpc.max_receive_message_length", limit),
+                                     ("grpc.max_send_message_length", limit)])
+        add_feature_link(server.server, self.ingest, self.metrics)
+        port = server.bind(f"{s.host}:{s.grpc_port}", setting="SEMLINK_RX_GRPC_PORT")
         await server.start()
         return server, port
 

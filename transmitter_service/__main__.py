@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from semlink.link.serve import configure_logging, parse_settings, serve
+from semlink.link.serve import configure_logging, https_options, parse_settings, serve
 from transmitter_service.settings import TransmitterSettings
 
 DESCRIPTION = """\
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
         create_app,  # after --help: importing the model stack takes seconds
     )
 
-    serve(create_app(settings), settings.host, settings.http_port, settings.log_level)
+    serve(create_app(settings), settings.host, settings.http_port, settings.log_level, **https_options(settings))
 
 
 if __name__ == "__main__":

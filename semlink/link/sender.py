@@ -23,7 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from semlink.link.grpc_channel import LinkSecurity, link_channel
 from semlink.packets import Frame, Session, SessionRefused
 from semlink.v2 import semlink_pb2 as pb
 from semlink.v2 import semlink_pb2_grpc as pb_grpc
@@ -41,6 +43,8 @@ MESSAGE_SIZE_OPTIONS = [("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)]
 REPORT_AFTER_S = 0.1  # idle time after which the sender reports its last frame id
 SESSION_TIMEOUT_S = 30.0
+PROBE_TIMEOUT_S = 2.0  # a failing connection's reason is asked for with a health check this long
+REFUSING_CODES = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
 
 
 
@@ -134,6 +138,8 @@ class FrameSender:
         on_outcome: Callable[[Delivery], None] | None = None,
         name: str = "sender",
         session: Session | None = None,
+        security: LinkSecurity | None = None,
+        channel: grpc.aio.Channel | None = None,
     ):
         if queue_size < 1 or max_in_flight < 1:
             raise ValueError(f"queue_size and max_in_flight must be >= 1, got {queue_size}, {max_in_flight}")
@@ -146,6 +152,9 @@ class FrameSender:
         self.backoff = backoff or Backoff()
         self.on_outcome = on_outcome
         self.name = name
+        self.security = security or LinkSecurity()
+        self._shared_channel = channel  # a channel someone else owns (and closes), e.g. channel_sim's upstream
+        self.link_error: str | None = None  # why the channel cannot connect, while it cannot
         self._rng = random.Random(seed)
         self._queue: asyncio.Queue[Delivery] | None = None
         self._window: asyncio.Semaphore | None = None
@@ -177,8 +186,8 @@ class FrameSender:
         self._started = True
         self._queue = asyncio.Queue(self.queue_size)
         self._window = asyncio.Semaphore(self.max_in_flight)
-        self._channel = grpc.aio.insecure_channel(self.target,
-                                                  options=[*self.backoff.channel_options(), *MESSAGE_SIZE_OPTIONS])
+        self._channel = self._shared_channel or link_channel(
+            self.target, self.security, options=[*self.backoff.channel_options(), *MESSAGE_SIZE_OPTIONS])
         self._tasks = [
             asyncio.create_task(self._run(), name=f"{self.name}-stream"),
             asyncio.create_task(self._watch_state(), name=f"{self.name}-state"),
@@ -200,7 +209,8 @@ class FrameSender:
         self._fail_in_flight(SENDER_CLOSED)
         while not self._queue.empty():
             self._finish(self._queue.get_nowait(), Outcome(0, "lost", SENDER_CLOSED))
-        await self._channel.close(grace=None)
+        if self._shared_channel is None:
+            await self._channel.close(grace=None)
         # grpc.aio stays bound to this event loop until its last channel is collected: let go of ours now
         self._channel = None
         self._tasks = []
@@ -299,6 +309,7 @@ class FrameSender:
             "session_open": self.session_open,
             "session_refused": self.refusal,
             "state": self._state.name.lower(),
+            "link_error": self.link_error,
             "queue_depth": self.queue_depth,
             "queue_size": self.queue_size,
             "in_flight": self.in_flight,
@@ -320,6 +331,8 @@ class FrameSender:
                 reason = await self._stream_once(stub)
             except grpc.aio.AioRpcError as err:
                 reason = f"{err.code().name}: {err.details()}"
+                if err.code() in REFUSING_CODES:  # a wrong or missing token: shown like a refused session
+                    self._refused(f"{err.code().name.lower()}: {err.details()}")
             except (asyncio.InvalidStateError, grpc.aio.UsageError) as err:
                 reason = f"stream finished: {err}"
             except Exception as err:  # never let one bad stream end the sender
@@ -343,6 +356,9 @@ class FrameSender:
         except SessionRefused as refusal:
             call.cancel()
             return str(refusal)
+        except asyncio.InvalidStateError:  # an intercepted call the far end already ended: its status says why
+            raise grpc.aio.AioRpcError(await call.code(), await call.initial_metadata(),
+                                       await call.trailing_metadata(), await call.details()) from None
         except BaseException:
             call.cancel()
             raise
@@ -367,19 +383,22 @@ class FrameSender:
         if reply is grpc.aio.EOF or reply.WhichOneof("kind") != "session":
             raise ConnectionError("the far end did not answer the session")
         if not reply.session.accepted:
-            self.refusal = f"{reply.session.reason}: {reply.session.detail}"
-            self.counts["sessions_refused"] += 1
-            log.warning("%s: %s refused session %d: %s", self.name, self.target, self.session.session_id,
-                        self.refusal)
-            self._answered(self.refusal)
-            while not self._queue.empty():  # no frame is streamed into a refused session
-                delivery = self._queue.get_nowait()
-                self._finish(delivery, Outcome(delivery.frame_id, "rejected", f"session refused: {self.refusal}"))
+            self._refused(f"{reply.session.reason}: {reply.session.detail}")
             raise SessionRefused(reply.session.reason, reply.session.detail)
         self.refusal = None
         self.session_open = True
         self.counts["sessions"] += 1
         self._answered(None)
+
+    def _refused(self, refusal: str) -> None:
+        """The far end refused the session (or the call's credentials): say so, reject the frames waiting."""
+        self.refusal = refusal
+        self.counts["sessions_refused"] += 1
+        log.warning("%s: %s refused session %d: %s", self.name, self.target, self.session.session_id, refusal)
+        self._answered(refusal)
+        while not self._queue.empty():  # no frame is streamed into a refused session
+            delivery = self._queue.get_nowait()
+            self._finish(delivery, Outcome(delivery.frame_id, "rejected", f"session refused: {refusal}"))
 
     async def _write(self, call, message: pb.Uplink) -> None:
         async with self._write_lock:
@@ -456,8 +475,34 @@ class FrameSender:
         state = self._channel.get_state(try_to_connect=True)
         while True:
             self._state = state
+            if state == grpc.ChannelConnectivity.READY:
+                self.link_error = None
+            elif state == grpc.ChannelConnectivity.TRANSIENT_FAILURE:
+                await self._learn_link_error()
             await self._channel.wait_for_state_change(state)
             state = self._channel.get_state()
+
+    async def _learn_link_error(self) -> None:
+        """Ask why the channel cannot connect (a health check that fails fast carries grpc's last error: a
+        refused connection, a failed TLS handshake...) and log it once."""
+        try:
+            await health_pb2_grpc.HealthStub(self._channel).Check(health_pb2.HealthCheckRequest(),
+                                                                 timeout=PROBE_TIMEOUT_S, wait_for_ready=False)
+            return
+        except grpc.aio.AioRpcError as err:
+            if err.code() != grpc.StatusCode.UNAVAILABLE:
+                return  # it connected (a server without the health service answers UNIMPLEMENTED)
+            error = err.details() or "unavailable"
+        if "Socket closed" in error:  # the server hung up during the handshake: say what that usually means
+            error += (" (the server closed the connection: if it requires mutual TLS it wants a client "
+                      "certificate signed by its tls_ca (set tls_cert and tls_key here); its log says why)"
+                      if self.security.tls is not None else
+                      " (the server closed the connection: if it serves TLS, set tls_ca here)")
+        if error != self.link_error:
+            log.warning("%s: cannot connect to %s: %s", self.name, self.target, error)
+        self.link_error = error
+        if "handshake" in error.lower():
+            self.refusal = f"tls: {error}"
 
     async def _expire_loop(self) -> None:
         loop = asyncio.get_running_loop()

@@ -39,11 +39,22 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def serve(app, host: str, port: int, log_level: str) -> None:
-    """Run ``app`` under uvicorn on the standard asyncio loop (grpc.aio shares it) until SIGINT/SIGTERM."""
+def serve(app, host: str, port: int, log_level: str, **https) -> None:
+    """Run ``app`` under uvicorn on the standard asyncio loop (grpc.aio shares it) until SIGINT/SIGTERM;
+    ``https`` is :func:`https_options`' answer (uvicorn's ``ssl_certfile``/``ssl_keyfile``)."""
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), loop="asyncio", lifespan="on")
+    uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), loop="asyncio", lifespan="on", **https)
+
+
+def https_options(settings) -> dict[str, str]:
+    """uvicorn's options for serving REST over HTTPS when ``settings.https`` is set (with its ``tls_cert`` and
+    ``tls_key``); empty (plain HTTP) otherwise."""
+    if not getattr(settings, "https", False):
+        return {}
+    if not (settings.tls_cert and settings.tls_key):
+        raise ValueError("https needs tls_cert and tls_key (the certificate the REST API shows)")
+    return {"ssl_certfile": settings.tls_cert, "ssl_keyfile": settings.tls_key}
 
 
 def metrics_response(registry):

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import grpc
 
+from semlink.link.grpc_server import LinkServer
 from semlink.packets import Frame, MalformedFrame, Packet, Session
+from semlink.security.tls import ServerTls
 from semlink.v2 import semlink_pb2 as pb
 from semlink.v2 import semlink_pb2_grpc as pb_grpc
 from semlink.wire import frame_datagrams, frame_message, message_to_session, parse_packets, session_to_message
@@ -101,16 +103,19 @@ class RecordingReceiver(pb_grpc.FeatureLinkServicer):
     sender until the stream dies or the ack timeout passes).
     """
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1", ack: bool = True, refuse: str | None = None):
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", ack: bool = True, refuse: str | None = None,
+                 tls: ServerTls | None = None, token: str = ""):
         self.host = host
         self.port = port
         self.ack = ack
         self.refuse = refuse
+        self.tls = tls
+        self.token = token
         self.frames: list[Frame] = []
         self.streams = 0
         self.sessions: list[Session] = []
         self.reports: list[int] = []
-        self._server: grpc.aio.Server | None = None
+        self._server: LinkServer | None = None
         self._arrived = asyncio.Event()
 
     @property
@@ -118,9 +123,9 @@ class RecordingReceiver(pb_grpc.FeatureLinkServicer):
         return f"{self.host}:{self.port}"
 
     async def start(self) -> RecordingReceiver:
-        self._server = grpc.aio.server()
-        pb_grpc.add_FeatureLinkServicer_to_server(self, self._server)
-        self.port = self._server.add_insecure_port(f"{self.host}:{self.port}")
+        self._server = LinkServer(tls=self.tls, token=self.token)
+        pb_grpc.add_FeatureLinkServicer_to_server(self, self._server.server)
+        self.port = self._server.bind(f"{self.host}:{self.port}")
         await self._server.start()
         return self
 
