@@ -11,6 +11,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from semlink.bench.cli import register as register_scale_benches
 from semlink.channel import Channel
 from semlink.cli.options import add_model_options
 from semlink.codecs import codec_names
@@ -44,7 +45,7 @@ STAGES = ("compress", "serialize", "proxy", "reassemble", "decompress")
 
 
 def register(sub) -> None:
-    p = sub.add_parser("bench", help="benchmarks (bench link: per-stage link timings)", description=HELP,
+    p = sub.add_parser("bench", help="benchmarks: link (per-stage link timings), receiver, proxy, scaling", description=HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     kinds = p.add_subparsers(dest="bench", metavar="WHAT", required=True)
     link = kinds.add_parser("link", help="per-stage time of the link and proxy throughput", description=HELP,
@@ -59,6 +60,7 @@ def register(sub) -> None:
                       help="auto: a channel_sim process if it starts, else in-process (default: auto)")
     link.add_argument("--json", action="store_true", help="one JSON object instead of the table")
     link.set_defaults(func=run)
+    register_scale_benches(kinds)
 
 
 def timed(fn: Callable, *args):

@@ -52,10 +52,12 @@ class Symbols:
     offset: np.ndarray
 
     def dequantize(self) -> np.ndarray:
-        v = self.values.astype(np.float32)
+        v = self.values.astype(np.float32)  # the one new buffer: scaled and shifted in place
         if self.scale.size == 0:
             return v
-        return v * self.scale[:, :, None, None] + self.offset[:, :, None, None]
+        v *= self.scale[:, :, None, None]
+        v += self.offset[:, :, None, None]
+        return v
 
 
 class Codec(nn.Module):
@@ -162,7 +164,7 @@ class Codec(nn.Module):
         frames = []
         for i, fid in enumerate(frame_ids):
             if self.per_frame_constants:
-                scale, offset = tuple(symbols.scale[i]), tuple(symbols.offset[i])
+                scale, offset = symbols.scale[i], symbols.offset[i]  # arrays: no per-value Python objects
             else:
                 scale, offset = static_scale, static_offset
             frames.append(packetize(

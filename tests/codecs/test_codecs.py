@@ -201,3 +201,18 @@ def test_a_checkpoint_that_does_not_fit_says_what_to_do(tmp_path):
     save_file(state, str(tmp_path / "bad.safetensors"), metadata=metadata)
     with pytest.raises(CodecError, match="retrain it with `semlink train`"):
         load_codec(tmp_path / "bad.safetensors", fingerprint=FP)
+
+
+def test_q8_quantizes_alike_with_numpy_and_torch():
+    """The CPU path (numpy, one scratch buffer) gives the symbols the device path (torch) gives."""
+    import numpy as np
+
+    from semlink.codecs.q8 import _quantize_numpy, _quantize_torch
+
+    y = torch.randn(2, 64, 6, 5, generator=torch.Generator().manual_seed(3)) * 4 + 1
+    y[0, 3] = 0.5  # a constant channel: the smallest scale
+    by_numpy, by_torch = _quantize_numpy(y.numpy(), 8), _quantize_torch(y, 8)
+    for name in ("values", "scale", "offset"):
+        assert np.array_equal(getattr(by_numpy, name), getattr(by_torch, name)), name
+    assert by_numpy.values.dtype == np.uint8
+    assert np.abs(by_numpy.dequantize() - y.numpy()).max() <= by_numpy.scale.max() / 2 + 1e-3
