@@ -28,6 +28,19 @@ class ImageTooLarge(ValueError):
 
 
 DEFAULT_MAX_PIXELS = 40_000_000
+# Formats whose files open with a signature (PIL's own check for each): bytes that start with one but do not open
+# are a truncated or damaged image (422), not something that is no image at all (415).
+SIGNED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF", "ICO")
+
+
+def claimed_format(data: bytes) -> str | None:
+    """The format whose signature ``data`` starts with, by its PIL plugin's own check; None for none."""
+    Image.init()
+    for name in SIGNED_FORMATS:
+        accept = Image.OPEN.get(name, (None, None))[1]
+        if accept is not None and accept(data[:16]):
+            return name
+    return None
 
 
 def too_large(width: int, height: int, max_pixels: int) -> ImageTooLarge:
@@ -48,6 +61,9 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Ima
     try:
         image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
+        if claimed := claimed_format(data):  # e.g. a GIF cut inside its palette: PIL then identifies nothing
+            raise CorruptImage(f"{len(data)} bytes start like a {claimed} image but its header does not read "
+                               "(truncated or damaged?)") from None
         raise NotAnImage(f"{len(data)} bytes are not an image PIL can identify; send PNG, JPEG, WebP, "
                          "BMP...") from None
     except Image.DecompressionBombError:
