@@ -54,7 +54,9 @@ export class Service {
       this.mark(false, `cannot reach ${this.name} at ${this.base}`);
       throw new Unreachable(`${this.name} unreachable: ${err.message}`);
     }
-    this.mark(true);
+    if (response.status === 401 || response.status === 403) {
+      this.mark(false, `${this.name} refused the page (HTTP ${response.status}): open it as ${location.pathname}?token=<API token>`);
+    } else this.mark(true);
     return response;
   }
 

@@ -10,13 +10,14 @@ export function followEvents(service, path, onEvent, { onOpen = () => {} } = {})
     for (;;) {
       try {
         const response = await service.request(path, { headers: { Accept: "text/event-stream" }, timeoutMs: 2 ** 31 - 1 });
+        if (response.status === 401 || response.status === 403) throw new Refused();
         if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
         attempt = 0;
         onOpen();
         await readStream(response.body, onEvent);
         service.mark(false, `${service.name} closed its event stream (restarting?)`);
       } catch (err) {
-        service.mark(false, `cannot reach ${service.name} at ${service.base} (${err.message})`);
+        if (!(err instanceof Refused)) service.mark(false, `cannot reach ${service.name} at ${service.base} (${err.message})`);
       }
       attempt += 1;
       await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** Math.min(attempt, 4), 3000)));
@@ -24,6 +25,9 @@ export function followEvents(service, path, onEvent, { onOpen = () => {} } = {})
   }
   connect();
 }
+
+/** The service answered 401/403: Service.request has already said so (open the page with ?token=). */
+class Refused extends Error {}
 
 async function readStream(body, onEvent) {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
