@@ -238,3 +238,46 @@ def test_kustomize_builds_the_manifests():
     assert built.returncode == 0, built.stderr
     kinds = sorted(d["kind"] for d in yaml.safe_load_all(built.stdout))
     assert kinds == sorted(d["kind"] for d in manifests())
+
+
+# --- docs/scale-out.md ------------------------------------------------------------------------------
+DOC = ROOT / "docs" / "scale-out.md"
+
+
+def doc_commands() -> list[str]:
+    blocks = re.findall(r"```bash\n(.*?)```", DOC.read_text(), re.S)
+    return [line.split("  #")[0].strip() for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def test_every_compose_and_kubectl_example_names_real_files():
+    commands = doc_commands()
+    compose = [c for c in commands if "docker compose" in c]
+    assert compose and any("docker-compose.scale.yml" in c for c in compose)
+    for command in compose:
+        for name in re.findall(r"-f (\S+)", command):
+            assert (ROOT / name).is_file(), f"{command}: no {name}"
+        for var in re.findall(r"\b(SEMLINK_\w+)=", command):
+            assert var in (ROOT / "docker-compose.scale.yml").read_text() + (ROOT / "docker-compose.yml").read_text()
+    kubectl = [c for c in commands if c.startswith("kubectl")]
+    assert "kubectl apply -k deploy/k8s/" in kubectl
+    deployments = {f"deployment/{name}" for name in by_kind("Deployment")}
+    for command in kubectl:
+        for target in re.findall(r"(deployment/[\w-]+)", command):
+            assert target in deployments, command
+
+
+def test_every_bench_example_parses():
+    from semlink.cli.main import build_parser
+
+    bench = [c for c in doc_commands() if c.startswith("semlink bench")]
+    assert {c.split()[2] for c in bench} >= {"receiver", "proxy", "stages", "scaling"}
+    parser = build_parser("bench")
+    for command in bench:
+        args = parser.parse_args(command.split()[1:])
+        assert callable(args.func), command
+
+
+def test_every_store_setting_the_doc_names_exists():
+    fields = settings_class("receiver_service").model_fields
+    for var in set(re.findall(r"SEMLINK_RX_\w+", DOC.read_text())):
+        assert var.removeprefix("SEMLINK_RX_").lower() in fields, var
