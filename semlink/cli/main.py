@@ -19,6 +19,7 @@ COMMANDS = {
     "demo": ("semlink.cli.demo", "offline end-to-end run through the three services"),
     "caption": ("semlink.cli.caption", "send an image through running services, print the answer"),
     "bench": ("semlink.cli.bench", "benchmarks (bench link: per-stage link timings)"),
+    "soak": ("semlink.cli.soak", "a long run: fixed-rate frames, lossy channel, RSS and frame accounting"),
     "certs": ("semlink.cli.certs", "make a development CA and certificates for the three services"),
 }
 
