@@ -116,6 +116,7 @@ def _config(args, max_batch: int) -> ReceiverConfig:
 
 
 def _quick(args) -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would bury the table
     if args.quick:
         args.model, args.frames, args.requests = "tiny-random", min(args.frames, 2), 4
         args.max_new_tokens = args.max_new_tokens or 8
@@ -150,6 +151,7 @@ def run_stages(args) -> int:
 
 
 def run_proxy(args) -> int:
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if args.quick:
         args.shape, args.frames, args.rounds = "256,12,12", 20, 2
     shape = tuple(int(d) for d in args.shape.split(","))

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import pytest
 import redis
+import torch
 
 from semlink.packets import MalformedFrame
 from semlink.receiver.stores import FrameStoreError, MemoryFrameStore, StoreBounds, StoredFrame, open_frame_store
@@ -128,3 +129,37 @@ def test_a_frame_sent_through_a_is_answered_through_b(redis_server, start_receiv
         assert down.status_code == 503 and "frame store" in down.json()["detail"], down.text
         assert down.headers["retry-after"]
         assert b.ask(fid(40)).status_code == 200 and b.ask(fid(40)).json()["result"] == via_a.json()["result"]
+
+
+class FailingStore(MemoryFrameStore):
+    """A store that is down until ``up`` is set."""
+
+    def __init__(self):
+        super().__init__(StoreBounds())
+        self.up = False
+        self.writes = 0
+
+    def put(self, frame):
+        self.writes += 1
+        if not self.up:
+            raise FrameStoreError("the frame store at test is unavailable")
+        return super().put(frame)
+
+
+def test_an_unreachable_store_does_not_hold_up_every_frame(codec, make_frame, bundle):
+    from semlink.receiver.engine import FrameDecoder
+    from semlink.receiver.reassembly import Reassembled
+    from semlink.receiver.stores.sharing import SharingDecoder
+
+    now = [0.0]
+    store = FailingStore()
+    decoder = SharingDecoder(FrameDecoder(codec, bundle), store, retry_s=2.0, clock=lambda: now[0])
+    frames = [Reassembled(make_frame(s), 1, False, 100) for s in range(4)]
+    assert decoder.decode(frames[0]).frame_id == frames[0].frame.header.frame_id
+    decoder.decode(frames[1])  # within the pause: not tried
+    assert store.writes == 1 and decoder.store_failures == 1 and decoder.unshared == 1
+    now[0], store.up = 2.5, True
+    decoder.decode(frames[2])
+    assert store.writes == 2 and store.get(frames[2].frame.header.frame_id) is not None
+    restored = decoder.restore(store.get(frames[2].frame.header.frame_id))
+    assert restored.wire_bytes == 100 and torch.equal(restored.features, decoder.decode(frames[2]).features)
