@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from channel_sim.proxy import Proxy
-from channel_sim.routes import router
+from channel_sim.routes import health_router, router
 from channel_sim.service import SERVER_OPTIONS, FeatureLinkProxy, add_to_server
 from channel_sim.settings import ChannelSimSettings
 from semlink.link.cors import allow_origins
@@ -15,6 +15,7 @@ from semlink.link.grpc_channel import LinkSecurity, secret
 from semlink.link.grpc_server import LinkServer
 from semlink.link.http_errors import add_error_handlers
 from semlink.security.tls import client_tls, server_tls
+from semlink.security.tokens import guarded
 
 
 def create_app(settings: ChannelSimSettings | None = None) -> FastAPI:
@@ -45,5 +46,7 @@ def create_app(settings: ChannelSimSettings | None = None) -> FastAPI:
     app = FastAPI(title="semlink channel_sim", version="1", lifespan=lifespan)
     allow_origins(app, settings.cors_origins)
     add_error_handlers(app)
-    app.include_router(router)
+    api = guarded(settings.api_token)
+    app.include_router(router, **api)
+    app.include_router(health_router, **(api if settings.protect_health else {}))
     return app

@@ -1,18 +1,21 @@
-"""channel_sim's REST control, in Toxiproxy's manner: read and change the channel live, reset, stats, health."""
+"""channel_sim's REST control, in Toxiproxy's manner: read and change the channel live, reset, stats (``router``);
+health and metrics (``health_router``), which stay open when an API token guards the rest."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from channel_sim.proxy import Proxy
-from channel_sim.spec import ChannelSpec
+from channel_sim.spec import ChannelChange, ChannelSpec
+from semlink.link.http_errors import error_responses
 from semlink.link.serve import metrics_response, validation_detail
 
 router = APIRouter()
+health_router = APIRouter()
 
 
 def get_proxy(request: Request) -> Proxy:
@@ -21,8 +24,6 @@ def get_proxy(request: Request) -> Proxy:
 
 ProxyDep = Annotated[Proxy, Depends(get_proxy)]
 
-PUT_EXAMPLE = {"loss": 0.1, "ber": 1e-5, "delay_ms": 20, "jitter_ms": 5}
-
 
 @router.get("/v1/channel")
 async def get_channel(proxy: ProxyDep):
@@ -30,11 +31,13 @@ async def get_channel(proxy: ProxyDep):
     return proxy.describe()
 
 
-@router.put("/v1/channel")
-async def put_channel(proxy: ProxyDep, changes: Annotated[dict[str, Any], Body(examples=[PUT_EXAMPLE])]):
+@router.put("/v1/channel", responses=error_responses(
+    400, 422, e422="an unknown field, a value of the wrong type or out of range, or a combination that makes no "
+                   "channel (e.g. loss with loss_model gilbert_elliott); the detail names the field"))
+async def put_channel(proxy: ProxyDep, changes: ChannelChange):
     """Change the fields given (the rest keep their values); the whole result is validated first."""
     try:
-        spec = ChannelSpec(**{**proxy.spec.spec_dict(), **changes})
+        spec = ChannelSpec(**{**proxy.spec.spec_dict(), **changes.model_dump(exclude_unset=True)})
     except ValidationError as err:
         raise HTTPException(422, validation_detail(err)) from None
     proxy.configure(spec)
@@ -53,12 +56,12 @@ async def stats(proxy: ProxyDep):
     return proxy.stats_dict()
 
 
-@router.get("/health/live")
+@health_router.get("/health/live")
 async def live():
     return {"status": "live"}
 
 
-@router.get("/health/ready")
+@health_router.get("/health/ready")
 async def ready(request: Request, proxy: ProxyDep):
     body = {"grpc_port": request.app.state.grpc_port, "upstream": proxy.upstream,
             "upstream_connected": proxy.upstream_connected}
@@ -67,6 +70,6 @@ async def ready(request: Request, proxy: ProxyDep):
     return {**body, "ready": True}
 
 
-@router.get("/metrics", include_in_schema=False)
+@health_router.get("/metrics", include_in_schema=False)
 async def metrics(proxy: ProxyDep):
     return metrics_response(proxy.metrics.registry)

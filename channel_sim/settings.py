@@ -42,6 +42,9 @@ class ChannelSimSettings(ChannelSpec, BaseSettings):
     grpc_token: SecretStr | None = Field(None, description="bearer token FeatureLink calls from transmitters must "
                                          "carry (authorization: Bearer <token>); unset or empty: none")
     upstream_token: SecretStr | None = Field(None, description="bearer token sent to the upstream (its grpc_token)")
+    api_token: SecretStr | None = Field(None, description="bearer token the REST API's /v1 routes require "
+                                        "(Authorization: Bearer <token>); unset or empty: open")
+    protect_health: bool = Field(False, description="with API_TOKEN set, /health/* and /metrics need the token too")
     cors_origins: str = Field(PAGE_ORIGINS, description="origins (comma-separated) whose browser pages may call this "
                               "API: the receiver's page; empty for none")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 if TYPE_CHECKING:  # imported where used: the channel brings torch, and --help should not wait for it
     from semlink.channel import ChannelConfig
@@ -88,3 +88,26 @@ class ChannelSpec(BaseModel):
     def spec_dict(self) -> dict:
         """The spec's own fields (without service settings that may share the model)."""
         return self.model_dump(include=set(ChannelSpec.model_fields))
+
+
+def _change_field(name: str):
+    """``name``'s type and bounds, not required, with no default shown: a change leaves an absent field as it is."""
+    field = ChannelSpec.model_fields[name]
+    info = Field(default=None, description=field.description)
+    info.metadata = list(field.metadata)  # ge / le bounds
+    return field.annotation, info
+
+
+def _change_schema(schema: dict) -> None:
+    for prop in schema["properties"].values():
+        prop.pop("default", None)  # absent means "keep", not null
+    schema["examples"] = [{"loss": 0.1, "ber": 1e-5, "delay_ms": 20, "jitter_ms": 5}]
+
+
+ChannelChange = create_model(
+    "ChannelChange",
+    __doc__="The fields of a ChannelSpec to change (``PUT /v1/channel``); the rest keep their values. Strict: "
+            "an unknown field or a number given as a boolean or a string is refused (422).",
+    __config__=ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, json_schema_extra=_change_schema),
+    **{name: _change_field(name) for name in ChannelSpec.model_fields},
+)

@@ -12,6 +12,7 @@ from receiver_service.limits import BodySizeLimit
 from receiver_service.receiver import Receiver
 from receiver_service.routers import events, frames, health, page, tasks
 from receiver_service.settings import ReceiverSettings
+from semlink.security.tokens import guarded
 
 
 def create_app(settings: ReceiverSettings | None = None, bundle: FlorenceBundle | None = None) -> FastAPI:
@@ -30,6 +31,9 @@ def create_app(settings: ReceiverSettings | None = None, bundle: FlorenceBundle 
     app.state.receiver = receiver
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     add_error_handlers(app)
-    for module in (tasks, frames, events, health, page):
-        app.include_router(module.router)
+    api = guarded(settings.api_token)
+    for module in (tasks, frames, events):
+        app.include_router(module.router, **api)
+    app.include_router(health.router, **(api if settings.protect_health else {}))
+    app.include_router(page.router)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from semlink.receiver import ReceivedFrame
 
@@ -22,7 +22,9 @@ class TaskBody(BaseModel):
     wait_ms: int = Field(0, ge=0, le=MAX_WAIT_MS, description="how long to wait for a frame that has not "
                          "arrived yet before answering 404")
 
-    model_config = {"json_schema_extra": {"examples": [{"task": "<CAPTION>", "text": None, "wait_ms": 2000}]}}
+    # strict: no unknown fields (additionalProperties: false), and ``"wait_ms": false`` or ``"1"`` is not a number
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
+        "examples": [{"task": "<CAPTION>", "text": None, "wait_ms": 2000}]})
 
     @field_validator("task", "text")
     @classmethod

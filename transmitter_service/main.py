@@ -8,8 +8,9 @@ from fastapi import FastAPI
 
 from semlink.link.cors import allow_origins
 from semlink.link.http_errors import add_error_handlers
+from semlink.security.tokens import guarded
 from transmitter_service.pipeline import Transmitter
-from transmitter_service.routes import router
+from transmitter_service.routes import health_router, router
 from transmitter_service.settings import TransmitterSettings
 
 
@@ -26,5 +27,7 @@ def create_app(settings: TransmitterSettings | None = None) -> FastAPI:
     app = FastAPI(title="semlink transmitter", version="1", lifespan=lifespan)
     allow_origins(app, settings.cors_origins)
     add_error_handlers(app)
-    app.include_router(router)
+    api = guarded(settings.api_token)
+    app.include_router(router, **api)
+    app.include_router(health_router, **(api if settings.protect_health else {}))
     return app

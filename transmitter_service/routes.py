@@ -1,4 +1,5 @@
-"""The transmitter's REST API: upload images, follow frames, read stats and health."""
+"""The transmitter's REST API: upload images, follow frames, read stats (``router``); health and metrics
+(``health_router``), which stay open when an API token guards the rest."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
+from semlink.link.http_errors import error_responses
 from semlink.link.serve import metrics_response
 from transmitter_service.images import CorruptImage, ImageTooLarge, NotAnImage, decode_image
 from transmitter_service.pipeline import Busy, NotReady, Transmitter
 
 router = APIRouter()
+health_router = APIRouter()
 
 
 def get_transmitter(request: Request) -> Transmitter:
@@ -59,7 +62,18 @@ async def read_upload(request: Request, limit: int) -> bytes:
     return data
 
 
-@router.post("/v1/frames", status_code=202, openapi_extra=UPLOAD_DOC)
+UPLOAD_ERRORS = error_responses(
+    400, 413, 415, 422, 429, 503,
+    e400="a multipart body that cannot be parsed",
+    e413="upload over MAX_UPLOAD_BYTES, or an image over MAX_IMAGE_PIXELS",
+    e415="not an image (PNG, JPEG, WebP, ...)",
+    e422="a corrupt or truncated image, or a multipart body without a 'file' field",
+    e429="image queue full; retry after Retry-After seconds",
+    e503="the model is loading or failed to load; retry after Retry-After seconds",
+)
+
+
+@router.post("/v1/frames", status_code=202, openapi_extra=UPLOAD_DOC, responses=UPLOAD_ERRORS)
 async def upload_frame(request: Request, tx: TransmitterDep):
     """Encode one image and stream it; answers once its frame is on the wire (or WIRE_TIMEOUT_S passes)."""
     if not tx.ready:
@@ -100,7 +114,7 @@ async def upload_frame(request: Request, tx: TransmitterDep):
             "wire_bytes": record.wire_bytes}
 
 
-@router.get("/v1/frames/{frame_id}")
+@router.get("/v1/frames/{frame_id}", responses=error_responses(404, 422, e404="not among the last FRAMES_KEPT"))
 async def frame_status(frame_id: int, tx: TransmitterDep):
     record = tx.frame(frame_id)
     if record is None:
@@ -113,12 +127,12 @@ async def stats(tx: TransmitterDep):
     return tx.stats()
 
 
-@router.get("/health/live")
+@health_router.get("/health/live")
 async def live():
     return {"status": "live"}
 
 
-@router.get("/health/ready")
+@health_router.get("/health/ready")
 async def ready(tx: TransmitterDep):
     body = {"ready": tx.ready, "connected": tx.sender.connected, "target": tx.settings.target,
             "session_open": tx.sender.session_open, "session_refused": tx.sender.refusal}
@@ -127,6 +141,6 @@ async def ready(tx: TransmitterDep):
     return body
 
 
-@router.get("/metrics", include_in_schema=False)
+@health_router.get("/metrics", include_in_schema=False)
 async def metrics(tx: TransmitterDep):
     return metrics_response(tx.metrics.registry)

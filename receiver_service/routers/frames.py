@@ -10,18 +10,20 @@ from receiver_service.deps import ReceiverDep
 from receiver_service.receiver import FrameNotFound
 from receiver_service.routers.tasks import FrameId
 from receiver_service.schemas import FrameDetail, FrameSummary
+from semlink.link.http_errors import error_responses
 
 router = APIRouter(prefix="/v1/frames", tags=["frames"])
 
 
-@router.get("", response_model=list[FrameSummary])
+@router.get("", response_model=list[FrameSummary], responses=error_responses(422))
 async def list_frames(receiver: ReceiverDep,
                       limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[FrameSummary]:
     """Frames in the store, most recently used first."""
     return [FrameSummary.of(f) for f in receiver.store.recent(limit)]
 
 
-@router.get("/{frame_id}", response_model=FrameDetail, responses={404: {"description": "not in the store"}})
+@router.get("/{frame_id}", response_model=FrameDetail,
+            responses=error_responses(404, 422, e404="not in the store (never arrived, rejected or evicted)"))
 async def get_frame(frame_id: FrameId, receiver: ReceiverDep) -> FrameDetail:
     """One frame: what the link did to it, and the auto task's answer if any."""
     frame = receiver.store.peek(frame_id)

@@ -8,17 +8,21 @@ from fastapi import APIRouter, Path
 
 from receiver_service.deps import ReceiverDep
 from receiver_service.schemas import TaskBody, TaskResult
+from semlink.link.http_errors import error_responses
 
 router = APIRouter(prefix="/v1/frames", tags=["tasks"])
 
 FrameId = Annotated[int, Path(ge=0, lt=2**64, description="the transmitter's uint64 frame id")]
 
-ERRORS = {
-    404: {"description": "the frame has not arrived (within wait_ms), was rejected, or was evicted"},
-    413: {"description": "request body over SEMLINK_RX_MAX_REQUEST_BYTES"},
-    422: {"description": "unknown task (the detail names the known ones) or a bad body"},
-    503: {"description": "overloaded (queue full) or still loading; retry after Retry-After seconds"},
-}
+ERRORS = error_responses(
+    400, 404, 413, 422, 500, 503,
+    e404="the frame has not arrived (within wait_ms), was rejected, or was evicted",
+    e413="request body over SEMLINK_RX_MAX_REQUEST_BYTES",
+    e422="unknown task (the detail names the known ones), a task missing its text, a text over the model's "
+         "token limit, or a bad body or frame id",
+    e500="the model failed on this request (others in its batch are answered)",
+    e503="overloaded (queue full) or still loading; retry after Retry-After seconds",
+)
 
 
 @router.post("/{frame_id}/tasks", response_model=TaskResult, responses=ERRORS)

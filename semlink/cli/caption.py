@@ -7,6 +7,7 @@ import json
 import logging
 from pathlib import Path
 
+from semlink.cli.options import add_token_option
 from semlink.launch.client import DEFAULT_RECEIVER, DEFAULT_TRANSMITTER, DEFAULT_WAIT_MS, LinkClient
 
 HELP = """\
@@ -17,6 +18,7 @@ features (POST /v1/frames/{id}/tasks) and prints the answer. Examples:
   semlink caption photo.jpg
   semlink caption photo.jpg --task "<OD>" --json
   semlink caption photo.jpg --task "<CAPTION_TO_PHRASE_GROUNDING>" --text "a red circle"
+  SEMLINK_API_TOKEN=s3cret semlink caption photo.jpg     # services started with an API token
 """
 
 
@@ -33,6 +35,7 @@ def register(sub) -> None:
     p.add_argument("--wait-ms", type=int, default=DEFAULT_WAIT_MS,
                    help=f"how long the receiver waits for the frame (default: {DEFAULT_WAIT_MS})")
     p.add_argument("--json", action="store_true", help="print the receiver's whole answer as JSON")
+    add_token_option(p)
     p.set_defaults(func=run)
 
 
@@ -40,7 +43,7 @@ def run(args) -> int:
     logging.getLogger("httpx").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     if not args.image.is_file():
         raise ValueError(f"{args.image} is not a file; pass the path of an image")
-    with LinkClient(args.transmitter, args.receiver) as client:
+    with LinkClient(args.transmitter, args.receiver, token=args.token) as client:
         ticket = client.send(args.image)
         answer = client.ask(ticket["frame_id"], args.task, args.text, args.wait_ms)
     if args.json:

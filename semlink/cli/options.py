@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import os
 
+
+TOKEN_ENV = "SEMLINK_API_TOKEN"
 
 DEFAULT_MODEL = "shapes-tiny"
 # Kept literal so that parsing options imports no torch; a test checks it against available_models().
 MODEL_PRESETS = ("tiny-random", "base-random", "shapes-tiny")
+
+
+def add_token_option(parser: argparse.ArgumentParser, what: str = "sent to the services") -> None:
+    """``--token``: the services' bearer token (their API_TOKEN), by default from ``SEMLINK_API_TOKEN``."""
+    parser.add_argument("--token", default=os.environ.get(TOKEN_ENV) or None, metavar="TOKEN",
+                        help=f"bearer token {what} as 'Authorization: Bearer TOKEN' (default: ${TOKEN_ENV}; "
+                             "unset: none)")
 
 
 def add_model_options(parser: argparse.ArgumentParser, default: str = DEFAULT_MODEL) -> None:

@@ -15,6 +15,7 @@ from semlink.launch import (
     interrupt_on_stop_signals,
     prefixed_sink,
 )
+from semlink.cli.options import add_token_option
 from semlink.launch.config import CHANNEL, RECEIVER, TRANSMITTER
 from semlink.launch.defaults import best_builtin_model, best_codec
 from semlink.launch.link import READY_TIMEOUT_S, stopped_cleanly
@@ -38,6 +39,7 @@ Examples:
   semlink up --loss 0.1 --delay-ms 20 --jitter-ms 5
   semlink up --max-restarts 2          # give up on the third crash in a minute
   semlink up --no-restart              # any exit stops everything
+  SEMLINK_API_TOKEN=s3cret semlink up  # every /v1 route needs 'Authorization: Bearer s3cret'
 Then open the live page it prints (the receiver's URL, e.g. http://127.0.0.1:8000/),
 or, from another terminal:  semlink caption photo.jpg
 """
@@ -60,6 +62,7 @@ def add_link_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="channel random seed")
     parser.add_argument("--ready-timeout", type=float, default=READY_TIMEOUT_S, metavar="S",
                         help=f"seconds to wait for all three to be ready (default: {READY_TIMEOUT_S:.0f})")
+    add_token_option(parser, "each service then requires on its /v1 routes, and that its own calls send,")
 
 
 def register(sub) -> None:
@@ -103,7 +106,7 @@ def link_config(args, ports: LinkPorts, host: str = "127.0.0.1", log_level: str 
     return LinkConfig(model=model, codec=args.codec or best_codec(model), device=args.device, dtype=args.dtype,
                       host=host, log_level=log_level, ports=ports, channel=channel_settings(args),
                       source=getattr(args, "source", "none"), source_fps=getattr(args, "source_fps", 1.0),
-                      source_path=getattr(args, "source_path", None))
+                      source_path=getattr(args, "source_path", None), api_token=getattr(args, "token", None))
 
 
 def run(args) -> int:

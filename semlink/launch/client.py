@@ -19,10 +19,12 @@ class LinkClient:
     """``send`` an image (``POST /v1/frames``), then ``ask`` a task about it (``POST /v1/frames/{id}/tasks``)."""
 
     def __init__(self, transmitter: str = DEFAULT_TRANSMITTER, receiver: str = DEFAULT_RECEIVER,
-                 timeout: float = 120.0):
+                 timeout: float = 120.0, token: str | None = None):
+        """``token``: the services' bearer token (their ``API_TOKEN``), sent with every call when given."""
         self.transmitter = transmitter.rstrip("/")
         self.receiver = receiver.rstrip("/")
-        self.http = httpx.Client(timeout=timeout)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(timeout=timeout, headers=headers)
 
     def send(self, image: Image.Image | bytes | str | Path, filename: str = "image.png") -> dict[str, Any]:
         """Upload one image; returns ``{"frame_id", "status"}`` once the frame is on the wire."""
@@ -55,6 +57,9 @@ class LinkClient:
                 f"cannot reach the {service} at {url} ({err}); start the services with `semlink up` "
                 f"or pass --{service} URL"
             ) from err
+        if response.status_code == 401:
+            raise RuntimeError(f"{service} answered 401 to {method} {url}: it needs its API token; pass --token "
+                               "or set SEMLINK_API_TOKEN")
         if response.status_code >= 400:
             try:
                 detail = response.json().get("detail", response.text)

@@ -23,7 +23,7 @@ class LinkConfig:
     ``rate_kbps``, ...): they become its ``SEMLINK_CH_*`` variables; ``None`` values are left out.
     ``source`` is what the transmitter sends on its own (``shapes``, ``folder``, ``video`` with
     ``source_path``, or ``none``) at ``source_fps``; the receiver also accepts ``reference_codecs``
-    (the transmitter's comparison mode).
+    (the transmitter's comparison mode). ``api_token`` (if any) becomes each service's ``API_TOKEN``.
     """
 
     model: str = "shapes-tiny"
@@ -38,6 +38,7 @@ class LinkConfig:
     source_fps: float = 1.0
     source_path: str | None = None
     reference_codecs: str = "fp16"
+    api_token: str | None = None
 
     def url(self, service: str) -> str:
         """The REST base URL of ``service``."""
@@ -51,7 +52,8 @@ class LinkConfig:
     def settings(self, service: str) -> dict[str, str]:
         """``service``'s settings (field name → value, as environment strings), before the prefix."""
         p = self.ports
-        common = {"HOST": self.host, "LOG_LEVEL": self.log_level}
+        common = {"HOST": self.host, "LOG_LEVEL": self.log_level,
+                  **({"API_TOKEN": self.api_token} if self.api_token else {})}
         model = {"MODEL": self.model, "CODEC": self.codec, "DEVICE": self.device, "DTYPE": self.dtype}
         page = {"CORS_ORIGINS": ",".join(self.page_origins)}  # the receiver's page calls the other two
         if service == RECEIVER:
