@@ -31,6 +31,7 @@ from semlink.receiver import (
     TaskJob,
     TaskRunner,
 )
+from semlink.receiver.ingest import FrameLink
 from semlink.runtime import load_codec_for, load_model
 from semlink.link.grpc_channel import secret
 from semlink.link.grpc_server import LinkServer
@@ -66,6 +67,16 @@ class TaskAnswer:
     queue_ms: float
     compute_ms: float
     batch_size: int
+
+
+def link_event_fields(link: FrameLink | None) -> dict:
+    """A frame event's link facts: codec, bytes, packets lost and corrupted, latency since its first packet."""
+    if link is None:  # a message rejected before any frame could be named
+        return {}
+    return {"codec": link.codec, "wire_bytes": link.wire_bytes, "packets": link.packets,
+            "packets_lost": link.packets_lost, "packets_missing": link.packets_missing,
+            "packets_corrupted": link.packets_corrupted, "latency_ms": link.latency_ms,
+            "latency_from": "first_packet"}
 
 
 class Receiver:
@@ -133,10 +144,13 @@ class Receiver:
             self.runner = TaskRunner(self.bundle, **generate)
             if s.auto_task:
                 self.runner.check(s.auto_task, None)
+            references = [await asyncio.to_thread(load_codec_for, self.bundle, name) for name in s.reference_codec_names
+                          if name != s.codec]
             self.ingest = FrameIngest(
                 self.codec, FrameDecoder(self.codec, self.bundle), self.store,
                 deadline_s=s.frame_deadline_ms / 1000, executor=self._decode_pool,
                 max_pending=s.max_pending_frames, remember=max(4096, 4 * s.store_size), on_outcome=self._on_frame,
+                references=[FrameDecoder(codec, self.bundle) for codec in references],
             )
             self.batcher = DynamicBatcher(
                 self.runner, max_batch=s.max_batch, max_delay_s=s.max_delay_ms / 1000, queue_size=s.queue_size,
@@ -171,20 +185,22 @@ class Receiver:
     # --- frames ------------------------------------------------------------------------------
     def _on_frame(self, outcome: AckOutcome, frame: ReceivedFrame | None) -> None:
         self.metrics.frame_finished(outcome, frame)
+        link = link_event_fields(outcome.link)
         if frame is None:
             kind = "frame_lost" if outcome.status == "lost" else "frame_rejected"
             self.events.publish(kind, {"frame_id": outcome.frame_id, "reason": outcome.reason or outcome.status,
-                                       "detail": outcome.detail})
+                                       "detail": outcome.detail, **link})
             return
-        self.events.publish("frame_received", FrameSummary.of(frame).model_dump())
+        self.events.publish("frame_received", {**FrameSummary.of(frame).model_dump(), **link})
         if self.settings.auto_task:
-            task = asyncio.create_task(self._auto_task(frame))
+            first_packet_at = time.monotonic() - outcome.link.latency_ms / 1000 if outcome.link else None
+            task = asyncio.create_task(self._auto_task(frame, first_packet_at))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
-    async def _auto_task(self, frame: ReceivedFrame) -> None:
+    async def _auto_task(self, frame: ReceivedFrame, first_packet_at: float | None = None) -> None:
         try:
-            answer = await self._run(frame, self.settings.auto_task, None)
+            answer = await self._run(frame, self.settings.auto_task, None, first_packet_at)
         except Exception as err:  # overloaded, or the model failed: the frame is still stored
             log.warning("auto task %s on frame %d skipped: %s", self.settings.auto_task, frame.frame_id, err)
             return
@@ -221,7 +237,10 @@ class Receiver:
             raise FrameNotFound(self.describe_missing(frame_id, wait_ms))
         return await self._run(frame, task, text)
 
-    async def _run(self, frame: ReceivedFrame, task: str, text: str | None) -> TaskAnswer:
+    async def _run(self, frame: ReceivedFrame, task: str, text: str | None,
+                   first_packet_at: float | None = None) -> TaskAnswer:
+        """Answer one task; ``first_packet_at`` (``time.monotonic()``), when known, adds the frame's latency from
+        its first packet to this answer to the ``task_done`` event."""
         started = time.perf_counter()
         try:
             result, timing = await self.batcher.submit(TaskJob(frame, task, text))
@@ -237,5 +256,10 @@ class Receiver:
                             timing.compute_s * 1000, timing.batch_size)
         self.events.publish("task_done", {"frame_id": frame.frame_id, "task": task, "text": text, "result": result,
                                           "latency_ms": round(answer.latency_ms, 3),
-                                          "batch_size": timing.batch_size})
+                                          "batch_size": timing.batch_size, "codec": frame.codec,
+                                          "wire_bytes": frame.wire_bytes, "packets": frame.packets,
+                                          "packets_lost": frame.packets_lost,
+                                          "packets_corrupted": frame.packets_corrupted,
+                                          **({"frame_latency_ms": round(1000 * (time.monotonic() - first_packet_at), 3)}
+                                             if first_packet_at is not None else {})})
         return answer

@@ -12,6 +12,7 @@ from semlink.security.tokens import guarded
 from transmitter_service.pipeline import Transmitter
 from transmitter_service.routes import health_router, router
 from transmitter_service.settings import TransmitterSettings
+from transmitter_service.source_routes import router as source_router
 
 
 def create_app(settings: TransmitterSettings | None = None) -> FastAPI:
@@ -29,5 +30,6 @@ def create_app(settings: TransmitterSettings | None = None) -> FastAPI:
     add_error_handlers(app)
     api = guarded(settings.api_token)
     app.include_router(router, **api)
+    app.include_router(source_router, **api)
     app.include_router(health_router, **(api if settings.protect_health else {}))
     return app

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
@@ -74,7 +74,9 @@ UPLOAD_ERRORS = error_responses(
 
 
 @router.post("/v1/frames", status_code=202, openapi_extra=UPLOAD_DOC, responses=UPLOAD_ERRORS)
-async def upload_frame(request: Request, tx: TransmitterDep):
+async def upload_frame(request: Request, tx: TransmitterDep,
+                       source: Literal["upload", "camera"] = Query("upload", description="where the image comes from: "
+                                                                   "a file, or the browser's camera")):
     """Encode one image and stream it; answers once its frame is on the wire (or WIRE_TIMEOUT_S passes)."""
     if not tx.ready:
         raise HTTPException(503, tx.not_ready_reason(), headers={"Retry-After": "5"})
@@ -103,7 +105,7 @@ async def upload_frame(request: Request, tx: TransmitterDep):
         tx.metrics.uploads_refused.labels("corrupt_image").inc()
         raise HTTPException(422, str(err)) from None
     try:
-        record = tx.accept(image)
+        record = tx.accept(image, source)
     except Busy as err:
         tx.metrics.uploads_refused.labels("queue_full").inc()
         raise HTTPException(429, str(err), headers={"Retry-After": "1"}) from None

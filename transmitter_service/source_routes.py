@@ -7,7 +7,6 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field
 
-from semlink.link.http_errors import error_responses
 from transmitter_service.routes import TransmitterDep
 from transmitter_service.sources.base import SourceSpec
 
@@ -25,7 +24,7 @@ class ComparisonBody(BaseModel):
 
 @router.get("/v1/frames/{frame_id}/thumbnail", response_class=Response,
             responses={200: {"content": {"image/jpeg": {}}, "description": "the frame's image, longest side "
-                             "THUMBNAIL_SIZE"}, **error_responses(404, 422, e404="not among the last THUMBNAILS_KEPT")})
+                             "THUMBNAIL_SIZE"}, 404: {"description": "not among the last THUMBNAILS_KEPT frames"}})
 async def frame_thumbnail(frame_id: int, tx: TransmitterDep) -> Response:
     """The frame as sent, a small JPEG; kept for the last THUMBNAILS_KEPT frames (a comparison pair shares one)."""
     jpeg = tx.thumbnails.get(frame_id)
@@ -41,9 +40,9 @@ async def get_source(tx: TransmitterDep) -> SourceSpec:
     return tx.sources.spec
 
 
-@router.put("/v1/source", response_model=SourceSpec, responses=error_responses(
-    422, 503, e422="a bad body, or a folder/video path that cannot be read (the old source keeps running)",
-    e503="the model is still loading"))
+@router.put("/v1/source", response_model=SourceSpec, responses={
+    422: {"description": "a bad body, or a folder/video path that cannot be read (the old source keeps running)"},
+    503: {"description": "the model is still loading; retry after Retry-After seconds"}})
 async def put_source(spec: SourceSpec, tx: TransmitterDep) -> SourceSpec:
     """Switch source (shapes, folder, video, none), change its fps, or pause/resume it."""
     if not tx.ready:
@@ -60,7 +59,7 @@ async def get_comparison(tx: TransmitterDep) -> ComparisonBody:
 
 
 @router.put("/v1/comparison", response_model=ComparisonBody,
-            responses=error_responses(422, e422="a bad body, or a reference codec that is not offered"))
+            responses={422: {"description": "a bad body, or a reference codec that is not offered"}})
 async def put_comparison(body: ComparisonBody, tx: TransmitterDep) -> ComparisonBody:
     """Turn comparison mode on or off; the reference frames' records carry ``codec`` and ``pair_id``."""
     await tx.comparison.set_enabled(body.enabled)
