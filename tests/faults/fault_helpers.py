@@ -124,7 +124,10 @@ def assert_accounted(s: Scenario, summary: dict) -> None:
     tx = s.stats(TRANSMITTER)
     frames = tx["frames"]
     assert frames["acked"] + frames["partial"] + frames["lost"] == frames["accepted"], frames
-    assert tx["link"]["stray_acks"] == 0, f"acks for frames not waiting for one: {tx['link']}"
+    # An ack with no frame waiting for it is a second answer, unless its frame had already timed out (a frame held
+    # in channel_sim while the receiver restarts for longer than the transmitter's ack timeout).
+    timed_out = sum(n for reason, n in tx["link"]["lost_reasons"].items() if reason.startswith("no ack within"))
+    assert tx["link"]["stray_acks"] <= timed_out, f"acks for frames not waiting for one: {tx['link']}"
     assert s.traffic.errors == [], s.traffic.errors
 
 

@@ -12,9 +12,9 @@ from semlink.launch import CHANNEL, TRANSMITTER
 @pytest.mark.timeout(180)
 def test_channel_sim_killed_mid_stream_every_frame_ends_once_and_the_transmitter_reconnects(capsys):
     with scenario() as s:
-        s.stream_for(5.0)
+        s.stream_for(4.0)
         down_s = s.kill_and_restart(CHANNEL)
-        s.stream_for(6.0)
+        s.stream_for(5.0)
         summary = s.finish()
         assert_accounted(s, summary)
         assert s.delivered_after("back") > 0, f"nothing delivered after channel_sim came back: {summary}"

@@ -15,9 +15,9 @@ FINAL = ("acked", "partial", "lost")
 @pytest.mark.timeout(180)
 def test_transmitter_restarted_mid_stream_ends_every_frame_it_accepted(capsys):
     with scenario() as s:
-        s.stream_for(5.0)
+        s.stream_for(4.0)
         down_s = s.stop_and_restart(TRANSMITTER)
-        s.stream_for(6.0)
+        s.stream_for(5.0)
         summary = s.finish()
         assert_accounted(s, summary)  # the new transmitter's frames
         assert s.delivered_after("back") > 0, f"nothing delivered after the transmitter came back: {summary}"
