@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from semlink.codecs import Codec
+from semlink.codecs import Codec, CodecError
 from semlink.florence import FlorenceBundle
 from semlink.receiver import (
     AckOutcome,
@@ -32,6 +32,9 @@ from semlink.receiver import (
     TaskRunner,
 )
 from semlink.receiver.ingest import FrameLink
+from semlink.packets import MalformedFrame
+from semlink.receiver.stores import FrameStoreError, StoreBounds, open_frame_store
+from semlink.receiver.stores.sharing import SharingDecoder
 from semlink.runtime import load_codec_for, load_model
 from semlink.link.grpc_channel import secret
 from semlink.link.grpc_server import LinkServer
@@ -42,6 +45,7 @@ from receiver_service.schemas import FrameSummary
 from receiver_service.settings import ReceiverSettings
 
 log = logging.getLogger(__name__)
+SHARED_POLL_S = 0.05  # how often a request waiting for a frame looks in the shared store
 
 
 class FrameNotFound(LookupError):
@@ -50,6 +54,10 @@ class FrameNotFound(LookupError):
 
 class NotReady(RuntimeError):
     """The receiver is still loading its model (or failed to)."""
+
+
+class StoreUnavailable(NotReady):
+    """The shared frame store cannot be reached: no answer rather than a guess (503, retry)."""
 
 
 class TaskFailed(RuntimeError):
@@ -91,6 +99,9 @@ class Receiver:
         self.batcher: DynamicBatcher | None = None
         self.metrics = ReceiverMetrics()
         self.store = FeatureStore(settings.store_size, on_evict=lambda _: self.metrics.store_evictions.inc())
+        self.shared = open_frame_store(settings.store, StoreBounds(settings.store_ttl_s, settings.store_max_frames,
+                                                                   settings.store_max_bytes), settings.store_timeout_s)
+        self._decoders: dict[str, FrameDecoder | SharingDecoder] = {}
         self.events = EventBus()
         self.metrics.store_frames.set_function(lambda: len(self.store))
         self.metrics.pending_frames.set_function(lambda: self.ingest.pending if self.ingest else 0)
@@ -128,6 +139,8 @@ class Receiver:
             await self.batcher.stop()
         self.events.close()
         self._decode_pool.shutdown(wait=False, cancel_futures=True)
+        if self.shared is not None:
+            self.shared.close()
         self._model_pool.shutdown(wait=False, cancel_futures=True)
         log.info("receiver stopped")
 
@@ -147,10 +160,10 @@ class Receiver:
             references = [await asyncio.to_thread(load_codec_for, self.bundle, name) for name in s.reference_codec_names
                           if name != s.codec]
             self.ingest = FrameIngest(
-                self.codec, FrameDecoder(self.codec, self.bundle), self.store,
+                self.codec, self._decoder(self.codec), self.store,
                 deadline_s=s.frame_deadline_ms / 1000, executor=self._decode_pool,
                 max_pending=s.max_pending_frames, remember=max(4096, 4 * s.store_size), on_outcome=self._on_frame,
-                references=[FrameDecoder(codec, self.bundle) for codec in references],
+                references=[self._decoder(codec) for codec in references],
             )
             self.batcher = DynamicBatcher(
                 self.runner, max_batch=s.max_batch, max_delay_s=s.max_delay_ms / 1000, queue_size=s.queue_size,
@@ -222,6 +235,52 @@ class Receiver:
         return (f"frame {frame_id} has not arrived (waited {waited_ms} ms); send it, or pass a larger wait_ms "
                 "(up to 10000) to wait for it")
 
+    # --- the shared frame store ---------------------------------------------------------------
+    def _decoder(self, codec: Codec) -> FrameDecoder | SharingDecoder:
+        """The decoder of ``codec``'s frames; with a shared store it also writes each frame there."""
+        decoder = FrameDecoder(codec, self.bundle)
+        if self.shared is not None:
+            decoder = SharingDecoder(decoder, self.shared)
+        self._decoders[codec.codec_id] = decoder
+        return decoder
+
+    async def _find(self, frame_id: int, timeout_s: float) -> ReceivedFrame | None:
+        """The frame from this replica's decoded LRU, else from the shared store (decoded here), waiting up to
+        ``timeout_s`` for it to reach either. Raises ``StoreUnavailable`` when the shared store fails."""
+        if self.shared is None:
+            return await self.store.wait_for(frame_id, timeout_s)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            frame = self.store.get(frame_id) or await self._fetch_shared(frame_id)
+            left = deadline - time.monotonic()
+            if frame is not None or left <= 0:
+                return frame
+            frame = await self.store.wait_for(frame_id, min(left, SHARED_POLL_S))
+            if frame is not None:
+                return frame
+
+    async def _fetch_shared(self, frame_id: int) -> ReceivedFrame | None:
+        try:
+            stored = await asyncio.to_thread(self.shared.get, frame_id)
+        except FrameStoreError as err:
+            raise StoreUnavailable(f"{err}; no replica can answer for frames it did not receive itself until "
+                                   "the store is back: retry shortly") from err
+        if stored is None:
+            return None
+        decoder = self._decoders.get(stored.frame.header.codec)
+        if decoder is None:
+            raise FrameNotFound(f"frame {frame_id} in the shared store was coded with {stored.frame.header.codec!r}, "
+                                f"which this receiver does not decode; point replicas of one model and codec at "
+                                "one store")
+        try:
+            frame = await asyncio.get_running_loop().run_in_executor(self._decode_pool, decoder.restore, stored)
+        except (CodecError, MalformedFrame) as err:
+            raise FrameNotFound(f"frame {frame_id} in the shared store cannot be decoded by this receiver ({err}); "
+                                "point replicas of one model and codec at one store") from err
+        if self.store.peek(frame_id) is None:
+            self.store.put(frame)
+        return self.store.get(frame_id)
+
     # --- tasks -------------------------------------------------------------------------------
     async def ask(self, frame_id: int, task: str, text: str | None, wait_ms: int) -> TaskAnswer:
         """Answer ``task`` on frame ``frame_id``, waiting up to ``wait_ms`` for the frame to arrive.
@@ -231,7 +290,7 @@ class Receiver:
         if not self.ready:
             raise NotReady(self.failed or "the receiver is still loading its model; retry shortly")
         self.runner.check(task, text)
-        frame = await self.store.wait_for(frame_id, wait_ms / 1000)
+        frame = await self._find(frame_id, wait_ms / 1000)
         if frame is None:
             self.metrics.tasks.labels(task, "not_found").inc()
             raise FrameNotFound(self.describe_missing(frame_id, wait_ms))
