@@ -1,7 +1,7 @@
 """The transmitter's core: a bounded image queue, a micro-batching encoder, and the frame sender.
 
-Images (uploads, the browser's camera, or a source: shapes, folder, video) wait in a queue bounded by count and by decoded
-bytes (``queue_size``, ``max_queued_bytes``); one task takes up to
+Images (uploads, the browser's camera, or a source: shapes, folder, video) wait in a queue
+bounded by count and by decoded bytes (``queue_size``, ``max_queued_bytes``); one task takes up to
 ``max_batch`` of them (waiting at most ``max_delay_ms`` after the first), runs the
 vision tower and the codec on the device in a worker thread, and hands the frames
 to a :class:`~semlink.link.FrameSender`. Each frame has a :class:`FrameRecord`

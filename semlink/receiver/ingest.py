@@ -303,8 +303,8 @@ def _link_facts(reassembled: Reassembled, frame: ReceivedFrame | None, first_at:
     header = reassembled.frame.header
     packets = header.packet_count + int(header.side_info)
     corrupted = reassembled.frame.damaged
-    return FrameLink(header.codec, reassembled.wire_bytes, packets, packets - len(reassembled.frame.packets) - corrupted,
-                     corrupted, latency_ms)
+    missing = packets - len(reassembled.frame.packets) - corrupted
+    return FrameLink(header.codec, reassembled.wire_bytes, packets, missing, corrupted, latency_ms)
 
 
 def _loss_detail(frame: ReceivedFrame) -> str:
