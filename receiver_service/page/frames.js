@@ -44,6 +44,7 @@ export class FrameBoard {
     this.localThumbs = new Map();    // frame id -> object URL of an upload or camera frame
     this.gates = { record: new Gate(6, 30), caption: new Gate(4, 12), od: new Gate(2, 4), thumb: new Gate(3, 6), detail: new Gate(3, 6) };
     this.renderTimer = null;
+    this.firstFrameAt = null;        // performance.now() of the first frame shown, and of its first caption
     this.firstCaptionAt = null;
   }
 
@@ -78,6 +79,7 @@ export class FrameBoard {
   }
 
   received(ev) {
+    if (this.firstFrameAt === null) this.firstFrameAt = performance.now();
     const frame = this.record(ev.frame_id);
     Object.assign(frame, {
       status: ev.status, codec: ev.codec, wire_bytes: ev.wire_bytes, packets: ev.packets,

@@ -66,6 +66,16 @@ function drawCharts(charts, board, channelLoss) {
   $("frame-count").textContent = `(${board.order.length} received)`;
 }
 
+/** Frames the receiver got before the page subscribed (its events have no replay): the most recent, oldest first. */
+async function backfill(receiver, board) {
+  try {
+    const recent = await receiver.json("/v1/frames?limit=8");
+    recent.sort((a, b) => b.age_s - a.age_s).forEach((summary) => {
+      if (!board.frames.has(summary.frame_id)) board.received(summary);
+    });
+  } catch { /* the event stream carries on; the next frames will show */ }
+}
+
 async function main() {
   const receiver = makeService("receiver", "receiver", location.origin);
   const services = { receiver };
@@ -94,7 +104,7 @@ async function main() {
       channelLoss.splice(0, Math.max(0, channelLoss.length - CHART_FRAMES));
     } else if (type === "frame_lost" || type === "frame_rejected") board.lost(data, type);
     else if (type === "task_done") board.taskDone(data);
-  }, { onOpen: () => receiver.mark(true) });
+  }, { onOpen: () => { receiver.mark(true); backfill(receiver, board); } });
 
   let channelLoaded = false;
   const poll = async () => {
