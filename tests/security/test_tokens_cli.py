@@ -1,8 +1,13 @@
 """The command line passes the token: ``--token`` or ``SEMLINK_API_TOKEN`` for every command that calls a
 service, and ``semlink up``/``demo`` hand it to each service as its API_TOKEN (the client sending it is tested
-against a real transmitter in test_tokens_services.py)."""
+against a real transmitter in test_tokens_services.py; the demo end to end here)."""
 
 from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -32,3 +37,16 @@ def test_the_launcher_gives_each_service_the_token(service, monkeypatch):
         monkeypatch.setenv(name, value)
     assert token_value(SETTINGS[service]().api_token) == "s3cret"
     assert not any(name.endswith("API_TOKEN") for name in LinkConfig().environment(service))
+
+
+@pytest.mark.timeout(150)
+def test_demo_with_a_token_starts_guarded_services_and_its_calls_pass():
+    """``SEMLINK_API_TOKEN=... semlink demo``: real processes, each started with the token, the demo's own
+    uploads and questions carrying it (a missing one would be a 401 and a non-zero exit)."""
+    env = {**os.environ, "SEMLINK_API_TOKEN": "demo-token"}
+    done = subprocess.run([sys.executable, "-m", "semlink.cli.main", "demo", "--frames", "1", "--json", "--model",
+                           "tiny-random", "--codec", "q8", "--device", "cpu"],
+                          capture_output=True, text=True, timeout=140, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (row,) = [json.loads(line) for line in done.stdout.splitlines()]
+    assert row["task"] == "<CAPTION>" and isinstance(row["result"], str)
