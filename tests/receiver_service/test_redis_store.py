@@ -6,6 +6,7 @@ Needs redis-server (Debian's package); without it the Redis tests skip saying ho
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
@@ -112,10 +113,14 @@ def test_a_frame_sent_through_a_is_answered_through_b(redis_server, start_receiv
         assert via_b.status_code == 200, via_b.text
         assert via_b.json()["result"] == via_a.json()["result"]
         assert via_b.json()["frame_id"] == fid(40) and via_b.json()["wire_bytes"] == via_a.json()["wire_bytes"]
-        # A frame not yet sent anywhere: B waits for it and finds it once A has it.
+        # A frame not yet sent anywhere: 404 at once; asked with wait_ms, B finds it once A has it.
         assert b.ask(fid(41)).status_code == 404
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(b.ask, fid(41), wait_ms=5000)
+            time.sleep(0.3)
+            a.send(make_frame(41))
+            assert waiting.result(timeout=20).status_code == 200
         # The bound holds across replicas: two frames at most, the oldest deleted.
-        a.send(make_frame(41))
         b.send(make_frame(42))
         assert a.receiver.shared.stats()[0] == 2
         assert b.ask(fid(41)).status_code == 200 and a.ask(fid(42)).status_code == 200
