@@ -185,3 +185,34 @@ def test_the_documented_examples_run(running_transmitter, image_bytes, tmp_path)
 
     for line, status in run(main()):
         assert status in (200, 202), line
+
+
+def test_a_folder_put_while_running_streams_its_images_and_a_source_that_breaks_says_why(running_transmitter,
+                                                                                          image_bytes, tmp_path):
+    for i, color in enumerate(COLORS[:2]):
+        (tmp_path / f"img{i}.png").write_bytes(image_bytes(color=color))
+
+    async def main():
+        rx = await RecordingReceiver().start()
+        try:
+            async with running_transmitter(target=rx.target) as client:
+                put = await client.put("/v1/source", json={"kind": "folder", "fps": 20, "path": str(tmp_path)})
+                frames = await rx.wait_for(3)  # it loops: img0, img1, img0
+                records = [(await client.get(f"/v1/frames/{f.header.frame_id}")).json() for f in frames[:3]]
+                for path in tmp_path.iterdir():  # every image gone: the next pass finds none readable
+                    path.unlink()
+                for _ in range(100):
+                    source = (await client.get("/v1/stats")).json()["source"]
+                    if not source["active"]:
+                        break
+                    await asyncio.sleep(0.05)
+        finally:
+            await rx.stop()
+        return put, records, source
+
+    put, records, source = run(main())
+    assert put.status_code == 200
+    assert [(r["source"], r["source_name"]) for r in records] == [("folder", "img0.png"), ("folder", "img1.png"),
+                                                                  ("folder", "img0.png")]
+    assert source["kind"] == "folder" and not source["active"] and source["frames"] >= 3
+    assert source["error"].startswith("FileNotFoundError: no readable image left in")

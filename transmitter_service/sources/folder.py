@@ -15,14 +15,15 @@ log = logging.getLogger(__name__)
 def folder_frames(folder: str, max_pixels: int, loop: bool = True) -> Iterator[SourceFrame]:
     """Each readable image of ``folder`` in turn (unreadable ones are skipped with a warning); again if ``loop``.
 
-    Raises ``FileNotFoundError`` at once when ``folder`` names no images.
+    Raises ``FileNotFoundError`` at once when ``folder`` names no images, and later when a whole pass finds
+    none readable (they were deleted or damaged since).
     """
     files = list_images(folder)
     log.info("folder source: %d images from %s%s", len(files), folder, ", looping" if loop else "")
-    return _frames(files, max_pixels, loop)
+    return _frames(folder, files, max_pixels, loop)
 
 
-def _frames(files: list[Path], max_pixels: int, loop: bool) -> Iterator[SourceFrame]:
+def _frames(folder: str, files: list[Path], max_pixels: int, loop: bool) -> Iterator[SourceFrame]:
     while True:
         yielded = False
         for path in files:
@@ -33,6 +34,8 @@ def _frames(files: list[Path], max_pixels: int, loop: bool) -> Iterator[SourceFr
                 continue
             yielded = True
             yield SourceFrame(image, "folder", Path(path).name)
-        if not loop or not yielded:
-            log.info("folder source: %s", "one pass done" if yielded else "no readable image; stopping")
+        if not yielded:
+            raise FileNotFoundError(f"no readable image left in {folder!r} ({len(files)} listed at start)")
+        if not loop:
+            log.info("folder source: one pass done")
             return

@@ -101,9 +101,12 @@ class SourceRunner:
                 await asyncio.sleep(max(0.0, next_at - now))
         except asyncio.CancelledError:
             raise
-        except Exception as err:  # a source that breaks stops; GET /v1/source says why
+        except Exception as err:  # a source that breaks stops; GET /v1/stats says why
             self.error = f"{type(err).__name__}: {err}"
-            log.exception("source %s stopped", self.spec.kind)
+            if isinstance(err, OSError):  # a file gone, a stream dropped: the message says it all
+                log.error("source %s stopped: %s", self.spec.kind, self.error)
+            else:
+                log.exception("source %s stopped", self.spec.kind)
         finally:
             try:
                 await asyncio.to_thread(getattr(frames, "close", lambda: None))
