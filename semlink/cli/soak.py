@@ -66,10 +66,12 @@ def run(args) -> int:
 
 def summary_lines(report: dict) -> str:
     f = report["frames"]
-    lines = [f"frames: accepted {f['accepted']}, delivered {f['delivered']} (acked {f['acked']}, partial "
+    lines = [f"frames: accepted {f['accepted']} ({report['achieved_fps']:.2f} fps of {report['config']['fps']:g} "
+             f"offered), delivered {f['delivered']} (acked {f['acked']}, partial "
              f"{f['partial']}), lost {f['lost']} {json.dumps(f['lost_reasons'])}, not ended {f['open']}",
              f"uploads {json.dumps(report['uploads'])} (seconds to the wire: "
-             f"{json.dumps({k: round(v, 2) for k, v in report['upload_seconds'].items()})}), tasks {json.dumps(report['tasks'])}, "
+             f"{json.dumps({k: round(v, 2) for k, v in report['upload_seconds'].items()})}), "
+             f"tasks {json.dumps(report['tasks'])}, "
              f"errors {len(report['errors'])}"]
     for name, m in report["memory"].items():
         if m["warmup_kib"] is not None and m["final_kib"] is not None:

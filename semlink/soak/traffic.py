@@ -1,11 +1,11 @@
 """Steady client traffic on a running link: upload frames at a fixed rate, follow their statuses, ask tasks.
 
 Three threads with their own ``httpx`` clients: the *poster* uploads one image
-every ``1/fps`` s (never more than ``max_uploads`` at once: a tick that finds them
-all busy is counted ``skipped``, the rate is not made up later), the *poller*
-reads ``GET /v1/frames/{id}`` of every frame not ended yet into a
-:class:`~semlink.soak.ledger.FrameLedger`, and the *asker* runs a task on every
-``ask_every``-th delivered frame.
+every ``1/fps`` s (at most ``max_uploads`` at once, each waiting for its frame to
+reach the wire; a tick that finds them all busy is counted ``skipped``, the rate
+is not made up later), the *poller* reads ``GET /v1/frames/{id}`` of every frame
+not ended yet into a :class:`~semlink.soak.ledger.FrameLedger`, and the *asker*
+runs a task on every ``ask_every``-th delivered frame.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class Traffic:
 
     def __init__(self, transmitter: str, receiver: str, images: list[Image.Image], fps: float,
                  ledger: FrameLedger | None = None, ask_every: int = 5, ask_wait_ms: int = 2000,
-                 max_uploads: int = 4):
+                 max_uploads: int = 16):
         if fps <= 0:
             raise ValueError(f"fps must be > 0, got {fps}")
         self.transmitter = transmitter.rstrip("/")
@@ -125,7 +125,8 @@ class Traffic:
         started = time.monotonic()
         try:
             with httpx.Client(timeout=30.0) as client:
-                response = client.post(f"{self.transmitter}/v1/frames", files={"file": ("frame.png", data, "image/png")})
+                response = client.post(f"{self.transmitter}/v1/frames",
+                                       files={"file": ("frame.png", data, "image/png")})
             if response.status_code == 202:
                 body = response.json()
                 self.ledger.accepted(body["frame_id"], body["status"], body.get("reason", ""))

@@ -89,7 +89,8 @@ class Scenario:
         found = [m for line in self.logged(TRANSMITTER, "transmitter stopped") if (m := STOP_LINE.search(line))]
         assert found, "the transmitter did not log its final accounting when it stopped"
         m = found[-1]
-        return {"session": int(m["session"]), "frames": json.loads(m["frames"]), "lost_reasons": json.loads(m["reasons"])}
+        return {"session": int(m["session"]), "frames": json.loads(m["frames"]),
+                "lost_reasons": json.loads(m["reasons"])}
 
 
 @contextmanager
