@@ -4,8 +4,9 @@ FastAPI's default handlers echo the bad input back; an input of ``1e400``, ``NaN
 lone surrogate then makes the error itself unserialisable (a 500 instead of the 422).
 :func:`add_error_handlers` installs handlers that name the bad field in one line and
 render every error body as strict ASCII JSON. :class:`ErrorBody` is that body in the
-OpenAPI, and :func:`error_responses` documents it for the statuses a route can answer
-(FastAPI's own 422 schema, an array of objects, is replaced: it is not what is sent).
+OpenAPI: :func:`error_responses` documents it for the statuses a route can answer, and
+:func:`document_errors` for any error a route lists without a body (FastAPI's own 422
+schema, an array of objects, is replaced: it is not what is sent).
 A method a path does not serve gets 405 with ``Allow`` listing every method the path
 does serve (Starlette names only the first route's).
 """
@@ -118,3 +119,31 @@ def add_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(HTTPException, http_error)
+    document_errors(app)
+
+
+FASTAPI_422 = "#/components/schemas/HTTPValidationError"
+
+
+def document_errors(app: FastAPI) -> None:
+    """Make ``app``'s OpenAPI document every error as :class:`ErrorBody` (what :func:`add_error_handlers` sends),
+    also where a route lists an error without a body, or lists no 422 (FastAPI then adds its own, an array of
+    objects that is never sent). Errors documented with a body of their own (health's 503) are left as they are."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    for status, response in operation.get("responses", {}).items():
+                        body = response.get("content", {}).get("application/json", {}).get("schema", {})
+                        if status[0] in "45" and ("content" not in response or body.get("$ref") == FASTAPI_422):
+                            response["content"] = {"application/json": {"schema": ERROR_SCHEMA}}
+            if FASTAPI_422 not in str(schema.get("paths")):
+                schemas = schema.get("components", {}).get("schemas", {})
+                schemas.pop("HTTPValidationError", None)
+                schemas.pop("ValidationError", None)
+        return app.openapi_schema
+
+    app.openapi = openapi

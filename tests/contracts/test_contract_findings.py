@@ -8,8 +8,10 @@ import asyncio
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from contract_apps import AUTH, CHANNEL, RECEIVER, TRANSMITTER
+from semlink.link.http_errors import ERROR_SCHEMA, add_error_handlers
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -79,3 +81,20 @@ def test_unserved_methods_get_405_with_every_method_the_path_serves(method):
 ])
 def test_the_statuses_a_route_answers_are_documented(app, path, method, statuses):
     assert statuses <= set(app.openapi()["paths"][path][method]["responses"])
+
+
+def test_a_route_that_lists_no_error_bodies_still_documents_the_one_error_body():
+    app = FastAPI()
+    add_error_handlers(app)
+
+    @app.get("/items/{number}", responses={404: {"description": "no such item"}})
+    async def item(number: int) -> dict:
+        return {"number": number}
+
+    schema = app.openapi()
+    for status in ("404", "422"):  # listed without a body; not listed (FastAPI's own)
+        documented = schema["paths"]["/items/{number}"]["get"]["responses"][status]["content"]["application/json"]
+        assert documented["schema"] == ERROR_SCHEMA, status
+    assert "HTTPValidationError" not in schema.get("components", {}).get("schemas", {})
+    sent = call(app, "GET", "/items/seven")
+    assert sent.status_code == 422 and isinstance(sent.json()["detail"], str)
