@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from semlink.launch import (
     LinkConfig,
@@ -63,6 +64,8 @@ def add_link_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ready-timeout", type=float, default=READY_TIMEOUT_S, metavar="S",
                         help=f"seconds to wait for all three to be ready (default: {READY_TIMEOUT_S:.0f})")
     add_token_option(parser, "each service then requires on its /v1 routes, and that its own calls send,")
+    parser.add_argument("--certs", default=None, metavar="DIR",
+                        help="mutual TLS on both gRPC hops with the certificates `semlink certs DIR` wrote")
 
 
 def register(sub) -> None:
@@ -106,7 +109,8 @@ def link_config(args, ports: LinkPorts, host: str = "127.0.0.1", log_level: str 
     return LinkConfig(model=model, codec=args.codec or best_codec(model), device=args.device, dtype=args.dtype,
                       host=host, log_level=log_level, ports=ports, channel=channel_settings(args),
                       source=getattr(args, "source", "none"), source_fps=getattr(args, "source_fps", 1.0),
-                      source_path=getattr(args, "source_path", None), api_token=getattr(args, "token", None))
+                      source_path=getattr(args, "source_path", None), api_token=getattr(args, "token", None),
+                      certs=str(Path(args.certs).resolve()) if getattr(args, "certs", None) else None)
 
 
 def run(args) -> int:

@@ -24,6 +24,7 @@ class LinkConfig:
     ``source`` is what the transmitter sends on its own (``shapes``, ``folder``, ``video`` with
     ``source_path``, or ``none``) at ``source_fps``; the receiver also accepts ``reference_codecs``
     (the transmitter's comparison mode). ``api_token`` (if any) becomes each service's ``API_TOKEN``.
+    ``certs`` (a directory ``semlink certs`` wrote) puts mutual TLS on both gRPC hops (REST stays HTTP).
     """
 
     model: str = "shapes-tiny"
@@ -39,6 +40,7 @@ class LinkConfig:
     source_path: str | None = None
     reference_codecs: str = "fp16"
     api_token: str | None = None
+    certs: str | None = None
 
     def url(self, service: str) -> str:
         """The REST base URL of ``service``."""
@@ -71,10 +73,20 @@ class LinkConfig:
                     "TARGET": f"{self.local_host}:{p.channel_grpc}"}
         raise ValueError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
 
+    def tls_settings(self, service: str) -> dict[str, str]:
+        """``service``'s TLS settings with ``certs``: its certificate, the CA, and client certificates required
+        by the two gRPC servers (mutual TLS on both hops); empty without ``certs``."""
+        if not self.certs:
+            return {}
+        tls = {"TLS_CERT": f"{self.certs}/{service}.pem", "TLS_KEY": f"{self.certs}/{service}-key.pem",
+               "TLS_CA": f"{self.certs}/ca.pem"}
+        return {**tls, "TLS_CLIENT_AUTH": "true"} if service in (RECEIVER, CHANNEL) else tls
+
     def environment(self, service: str) -> dict[str, str]:
         """``service``'s environment variables (``SEMLINK_RX_MODEL=...``)."""
         prefix = ENV_PREFIX[service]
-        return {prefix + name: value for name, value in self.settings(service).items()}
+        settings = {**self.settings(service), **self.tls_settings(service)}
+        return {prefix + name: value for name, value in settings.items()}
 
     @property
     def page_url(self) -> str:

@@ -111,6 +111,21 @@ def test_channel_sim_from_its_documented_line_carries_a_frame_and_answers_curl(t
     asyncio.run(asyncio.wait_for(main(), 90))
 
 
+@pytest.mark.parametrize("command_name", ["up", "demo"])
+def test_the_launcher_lines_ask_for_mutual_tls(command_name, tmp_path, monkeypatch):
+    from semlink.cli.main import build_parser
+    from semlink.cli.up import link_config
+    from semlink.launch.ports import LinkPorts
+
+    monkeypatch.chdir(tmp_path)
+    argv = command(f"semlink {command_name} --certs")[1:]
+    args = build_parser(command_name).parse_args(argv)
+    config = link_config(args, LinkPorts())
+    assert config.certs == str(tmp_path / "certs")
+    assert config.environment("receiver_service")["SEMLINK_RX_TLS_CLIENT_AUTH"] == "true"
+    assert config.environment("transmitter_service")["SEMLINK_TX_TLS_CA"] == str(tmp_path / "certs" / "ca.pem")
+
+
 async def _plaintext_server(ready=True):
     server = LinkServer(ready=lambda: ready)
     pb_grpc.add_FeatureLinkServicer_to_server(RecordingReceiver(), server.server)
