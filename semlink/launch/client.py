@@ -15,6 +15,11 @@ DEFAULT_RECEIVER = "http://127.0.0.1:8000"
 DEFAULT_WAIT_MS = 5000
 
 
+def bearer_headers(token: str | None) -> dict[str, str]:
+    """``Authorization: Bearer <token>`` for services started with an API token; nothing without one."""
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 class LinkClient:
     """``send`` an image (``POST /v1/frames``), then ``ask`` a task about it (``POST /v1/frames/{id}/tasks``)."""
 
@@ -23,8 +28,7 @@ class LinkClient:
         """``token``: the services' bearer token (their ``API_TOKEN``), sent with every call when given."""
         self.transmitter = transmitter.rstrip("/")
         self.receiver = receiver.rstrip("/")
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.http = httpx.Client(timeout=timeout, headers=headers)
+        self.http = httpx.Client(timeout=timeout, headers=bearer_headers(token))
 
     def send(self, image: Image.Image | bytes | str | Path, filename: str = "image.png") -> dict[str, Any]:
         """Upload one image; returns ``{"frame_id", "status"}`` once the frame is on the wire."""

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 
 import httpx
 
+from semlink.launch.client import bearer_headers
 from semlink.launch.config import SERVICES, LinkConfig
 from semlink.launch.process import LogSink, ServiceProcess
 
@@ -71,7 +72,7 @@ class LocalLink:
             for service in self.services.values():
                 service.start()
             deadline = started + self.ready_timeout
-            with httpx.Client() as client:
+            with httpx.Client(headers=bearer_headers(self.config.api_token)) as client:  # PROTECT_HEALTH too
                 for service in self.services.values():
                     service.wait_ready(deadline, client)
                     log.info("%s ready at %s (%.1fs)", service.name, service.url, time.monotonic() - started)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from semlink.launch.client import bearer_headers
 from semlink.launch.link import LocalLink
 from semlink.launch.process import ServiceFailed, ServiceProcess
 from semlink.link import Backoff
@@ -99,7 +100,7 @@ class Supervisor:
     def run(self) -> ServiceFailed:
         """Supervise until a service exhausts its restarts (returned as an error to raise); Ctrl-C raises
         ``KeyboardInterrupt``."""
-        with httpx.Client() as client:
+        with httpx.Client(headers=bearer_headers(self.link.config.api_token)) as client:
             while (failure := self.step(client)) is None:
                 time.sleep(self.poll_s)
         return failure

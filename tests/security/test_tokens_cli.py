@@ -41,11 +41,13 @@ def test_the_launcher_gives_each_service_the_token(service, monkeypatch):
 
 @pytest.mark.timeout(150)
 def test_demo_with_a_token_starts_guarded_services_and_its_calls_pass():
-    """``SEMLINK_API_TOKEN=... semlink demo``: real processes, each started with the token, the demo's own
-    uploads and questions carrying it (a missing one would be a 401 and a non-zero exit)."""
-    env = {**os.environ, "SEMLINK_API_TOKEN": "demo-token"}
+    """``SEMLINK_API_TOKEN=... semlink demo``: real processes, each started with the token and with its health
+    guarded too, the launcher's readiness checks and the demo's uploads and questions carrying it (a missing one
+    would be a 401: never ready, or a non-zero exit)."""
+    guarded_health = {f"{prefix}PROTECT_HEALTH": "true" for prefix in ("SEMLINK_RX_", "SEMLINK_TX_", "SEMLINK_CH_")}
+    env = {**os.environ, **guarded_health, "SEMLINK_API_TOKEN": "demo-token"}
     done = subprocess.run([sys.executable, "-m", "semlink.cli.main", "demo", "--frames", "1", "--json", "--model",
-                           "tiny-random", "--codec", "q8", "--device", "cpu"],
+                           "tiny-random", "--codec", "q8", "--device", "cpu", "--ready-timeout", "100"],
                           capture_output=True, text=True, timeout=140, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     (row,) = [json.loads(line) for line in done.stdout.splitlines()]
