@@ -14,7 +14,6 @@ import queue
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from concurrent import futures
 
 import grpc
 import httpx
@@ -22,6 +21,7 @@ import httpx
 from semlink.launch.config import CHANNEL, LinkConfig
 from semlink.launch.ports import LinkPorts
 from semlink.launch.process import ServiceProcess
+from semlink.link.grpc_server import threaded_link_server
 from semlink.link.sender import MESSAGE_SIZE_OPTIONS
 from semlink.packets import CorruptDatagram, Frame, Session, decode_datagram
 from semlink.v2 import semlink_pb2 as pb
@@ -81,7 +81,7 @@ class ProxyHop:
         self.ports = LinkPorts.free()
         self.config = LinkConfig(ports=self.ports, log_level="warning")
         self.sink = Sink()
-        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=GRPC_OPTIONS)
+        self.server = threaded_link_server(max_workers=4, options=GRPC_OPTIONS)
         pb_grpc.add_FeatureLinkServicer_to_server(self.sink, self.server)
         self.server.add_insecure_port(f"127.0.0.1:{self.ports.receiver_grpc}")
         self.proxy = ServiceProcess(CHANNEL, CHANNEL, self.config.environment(CHANNEL), self.config.url(CHANNEL))

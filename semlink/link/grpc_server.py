@@ -19,9 +19,11 @@ import asyncio
 import hmac
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health as sync_health
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
@@ -140,3 +142,16 @@ class LinkServer:
         while True:
             await asyncio.sleep(READINESS_POLL_S)
             await self._sync_health()
+
+
+def threaded_link_server(max_workers: int = 8, options: Sequence[tuple[str, object]] = MESSAGE_SIZE_OPTIONS,
+                         services: Sequence[str] = (FEATURE_LINK,)) -> grpc.Server:
+    """grpc's synchronous (thread pool) server with health ``SERVING`` and reflection, for test receivers and
+    benchmarks that live outside an event loop; add the servicers, bind and start it as usual."""
+    server = grpc.server(ThreadPoolExecutor(max_workers=max_workers), options=list(options))
+    health = sync_health.HealthServicer()
+    for service in ("", *services):
+        health.set(service, SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    reflection.enable_server_reflection([*services, HEALTH, reflection.SERVICE_NAME], server)
+    return server

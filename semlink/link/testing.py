@@ -13,7 +13,7 @@ from pathlib import Path
 
 import grpc
 
-from semlink.link.grpc_server import LinkServer
+from semlink.link.grpc_server import LinkServer, threaded_link_server
 from semlink.packets import Frame, MalformedFrame, Packet, Session
 from semlink.security.tls import ServerTls
 from semlink.v2 import semlink_pb2 as pb
@@ -214,9 +214,7 @@ class ThreadedReceiver(pb_grpc.FeatureLinkServicer):
         return f"{self.host}:{self.port}"
 
     def start(self) -> ThreadedReceiver:
-        from concurrent.futures import ThreadPoolExecutor
-
-        self._server = grpc.server(ThreadPoolExecutor(max_workers=8))
+        self._server = threaded_link_server(max_workers=8)
         pb_grpc.add_FeatureLinkServicer_to_server(self, self._server)
         self.port = self._server.add_insecure_port(f"{self.host}:{self.port}")
         self._server.start()

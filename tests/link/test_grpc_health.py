@@ -127,3 +127,17 @@ def test_channel_sim_serves_health_and_reflection_and_keeps_them_open_under_a_to
                 else:
                     raise AssertionError("FeatureLink answered a call without the token")
     run(main())
+
+
+def test_threaded_test_receiver_serves_health_and_reflection_too():
+    from semlink.link.testing import ThreadedReceiver
+
+    receiver = ThreadedReceiver().start()
+    try:
+        with grpc.insecure_channel(receiver.target) as channel:
+            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=FEATURE_LINK),
+                                                             timeout=5)
+            assert reply.status == SERVING
+        assert FEATURE_LINK in reflected_services(receiver.target)
+    finally:
+        receiver.stop()
