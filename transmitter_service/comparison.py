@@ -23,6 +23,7 @@ import torch
 from semlink.codecs import Codec
 from semlink.florence import FlorenceBundle
 from semlink.link import Delivery, FrameSender
+from semlink.link.grpc_channel import LinkSecurity
 from semlink.packets import Frame
 from semlink.packets.session import SESSION_ID_BITS, frame_id_of, split_frame_id
 from semlink.runtime import load_codec_for
@@ -36,14 +37,14 @@ class ComparisonSender:
     """The reference codec, its sender and its session; ``enabled`` says whether frames are sent twice now."""
 
     def __init__(self, target: str, reference: str, *, enabled: bool, ack_timeout_s: float, queue_size: int,
-                 on_outcome: Callable[[Delivery], None]):
+                 on_outcome: Callable[[Delivery], None], security: LinkSecurity | None = None):
         if reference not in REFERENCES:
             raise ValueError(f"comparison reference {reference!r} is not offered; one of {', '.join(REFERENCES)}")
         self.reference = reference
         self.enabled = enabled
         self.codec: Codec | None = None
         self.sender = FrameSender(target, queue_size=queue_size, ack_timeout_s=ack_timeout_s, on_outcome=on_outcome,
-                                  name="transmitter-reference")
+                                  name="transmitter-reference", security=security)
         self.session_id = 1 + secrets.randbelow((1 << SESSION_ID_BITS) - 1)
         self.counts: Counter[str] = Counter()
         self._counter = itertools.count()

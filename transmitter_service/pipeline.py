@@ -89,8 +89,7 @@ class Transmitter:
             ack_timeout_s=settings.ack_timeout_s,
             on_outcome=self._on_outcome,
             name="transmitter",
-            security=LinkSecurity(client_tls(settings.tls_ca, settings.tls_cert, settings.tls_key),
-                                  secret(settings.upstream_token)),
+            security=self.link_security(settings),
         )
         self.ready = False
         self.load_error: str | None = None
@@ -108,7 +107,14 @@ class Transmitter:
         self.sources = SourceRunner(self.feed, max_pixels=settings.max_image_pixels, loop=settings.loop)
         self.comparison = ComparisonSender(settings.target, settings.comparison_reference,
                                            enabled=settings.comparison, ack_timeout_s=settings.ack_timeout_s,
-                                           queue_size=2 * settings.max_batch, on_outcome=self._on_outcome)
+                                           queue_size=2 * settings.max_batch, on_outcome=self._on_outcome,
+                                           security=self.link_security(settings))
+
+    @staticmethod
+    def link_security(settings: TransmitterSettings) -> LinkSecurity:
+        """TLS and token towards TARGET, for both streams (frames and the comparison's reference frames)."""
+        return LinkSecurity(client_tls(settings.tls_ca, settings.tls_cert, settings.tls_key),
+                            secret(settings.upstream_token))
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
