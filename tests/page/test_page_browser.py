@@ -52,6 +52,14 @@ def rest(link, service: str) -> httpx.Client:
     return httpx.Client(base_url=link.urls[service], timeout=10)
 
 
+def on_page(live):
+    """(driver, link): the page open (the first test opens it, timed; a test run alone opens it here)."""
+    driver, link, _ = live
+    if not driver.current_url.startswith(link.urls[RECEIVER]):
+        driver.get(link.urls[RECEIVER] + "/")
+    return driver, link
+
+
 @contextmanager
 def stream_paused(link):
     """The shapes stream paused (so this test's own frames stay among the newest cards), then running again."""
@@ -88,7 +96,7 @@ def test_first_caption_within_3_s_of_ready_with_no_console_errors(live):
 
 
 def test_frames_show_thumbnail_caption_truth_and_boxes(live):
-    driver, link, _ = live
+    driver, link = on_page(live)
     card = wait_for("a shapes frame with thumbnail, caption and truth", lambda: next(
         (c for c in answered_cards(driver) if c["thumb"] and c["truth"].startswith("truth:") and c["right"]), None))
     assert "wire B" in card["stats"] and "lost" in card["stats"] and "ms" in card["stats"]
@@ -118,7 +126,7 @@ def receiver_caption(link, frame_id: int) -> str:
 
 
 def test_an_upload_by_file_chooser_and_by_drop_gets_its_caption(live, tmp_path):
-    driver, link, _ = live
+    driver, link = on_page(live)
     image, dropped = sample_images(6)[4:6]
     path = tmp_path / "upload.png"
     path.write_bytes(png_bytes(image))
@@ -146,7 +154,7 @@ def drop(driver, image) -> int:
 
 
 def test_any_task_can_be_asked_again_of_a_received_frame(live):
-    driver, link, _ = live
+    driver, link = on_page(live)
     with stream_paused(link):
         variant = wait_for("an answered frame", lambda: next(
             (v for v in driver.find_elements(By.CSS_SELECTOR, "#frames .variant")
@@ -161,7 +169,7 @@ def test_any_task_can_be_asked_again_of_a_received_frame(live):
 
 
 def test_moving_the_loss_control_changes_the_channel_and_the_realised_loss_shown(live):
-    driver, link, _ = live
+    driver, link = on_page(live)
     with rest(link, CHANNEL) as ch:
         ch.post("/v1/channel/reset")
         Select(driver.find_element(By.ID, "loss-model")).select_by_value("bernoulli")
@@ -183,7 +191,7 @@ def test_moving_the_loss_control_changes_the_channel_and_the_realised_loss_shown
 
 
 def test_burst_loss_snr_and_delay_controls_put_the_channel(live):
-    driver, link, _ = live
+    driver, link = on_page(live)
     with rest(link, CHANNEL) as ch:
         Select(driver.find_element(By.ID, "loss-model")).select_by_value("gilbert_elliott")
         burst = driver.find_element(By.ID, "burst")
@@ -208,7 +216,7 @@ def test_burst_loss_snr_and_delay_controls_put_the_channel(live):
 
 
 def test_comparison_mode_shows_two_answers_for_one_frame(live):
-    driver, link, _ = live
+    driver, link = on_page(live)
     with rest(link, TRANSMITTER) as tx:
         driver.find_element(By.ID, "comparison").click()
         wait_for("comparison enabled on the transmitter", lambda: tx.get("/v1/comparison").json()["enabled"])
@@ -233,7 +241,7 @@ def _answered_pair(driver):
 
 
 def test_camera_frames_are_posted_and_captioned(live):
-    driver, link, _ = live
+    driver, link = on_page(live)
     before = uploaded_ids(driver)
     with stream_paused(link):
         driver.find_element(By.ID, "camera-toggle").click()
@@ -266,7 +274,7 @@ def sent_frames(tx: httpx.Client) -> int:
 def test_stays_responsive_at_10_frames_per_second(live):
     """The shapes stream asked for 10 frames/s: the page shows every frame the link delivers (as fast as this CPU
     encodes them), its event loop never stalls, and it keeps only its newest cards."""
-    driver, link, _ = live
+    driver, link = on_page(live)
     with rest(link, TRANSMITTER) as tx:
         tx.put("/v1/source", json={"kind": "shapes", "fps": 10, "paused": False}).raise_for_status()
         try:
@@ -301,8 +309,8 @@ def test_stays_responsive_at_10_frames_per_second(live):
 
 
 def test_a_service_restart_is_survived(live):
-    driver, link, _ = live
-    for name, key in ((RECEIVER, "receiver"), (TRANSMITTER, "transmitter")):
+    driver, link = on_page(live)
+    for name, key in ((RECEIVER, "receiver"), (TRANSMITTER, "transmitter"), (CHANNEL, "channel")):
         service = link.services[name]
         service.stop(10)
         wait_for(f"the page to say it cannot reach the {key}", lambda: key in driver.find_element(By.ID, "banner").text
