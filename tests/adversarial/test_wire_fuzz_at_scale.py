@@ -230,7 +230,7 @@ def check_parsed(link: Link, datagrams: list[bytes], parsed) -> None:
 
 # --- 1. the bulk: frame messages through parse_packets and the decoder (receiver and channel_sim share both) -----
 
-@pytest.mark.parametrize("name, examples", [("q8", 3000), ("learned", 3000)])
+@pytest.mark.parametrize("name, examples", [("q8", 2500), ("learned", 2500)])
 def test_frame_messages_are_parsed_and_decoded_or_refused(links, name, examples):
     link = links[name]
     s, limit = link.session, max_datagram_bytes(link.session)
@@ -263,7 +263,7 @@ def test_hostile_sessions_are_refused_with_a_reason(links, name):
     ingest = make_ingest(link)
     ours = session_to_message(link.session)
 
-    @fuzz(1000)
+    @fuzz(800)
     @given(session_messages(link))
     def target(msg):
         COUNTS[f"Session/{name}"] += 1
