@@ -308,6 +308,20 @@ def test_stays_responsive_at_10_frames_per_second(live):
     assert console_errors(driver) == []
 
 
+def test_the_layout_fits_laptop_and_narrow_windows(live):
+    driver, link = on_page(live)
+    try:
+        for width in (1366, 1024, 800):
+            driver.set_window_size(width, 900)
+            wait_for(f"no horizontal scrolling at {width} px", lambda: driver.execute_script(
+                "return document.documentElement.scrollWidth <= window.innerWidth"), timeout=5)
+            columns = driver.execute_script("return getComputedStyle(document.querySelector('main'))"
+                                            ".gridTemplateColumns.split(' ').length")
+            assert columns == (1 if width < 900 else 2), width
+    finally:
+        driver.set_window_size(1366, 900)
+
+
 def test_a_service_restart_is_survived(live):
     driver, link = on_page(live)
     for name, key in ((RECEIVER, "receiver"), (TRANSMITTER, "transmitter"), (CHANNEL, "channel")):

@@ -120,3 +120,47 @@ def test_compose_points_the_page_at_the_published_ports():
         assert f"{port}:{port}" in compose[service]["ports"]
         assert default(rx[variable]) == f"http://localhost:{port}"
         assert "http://localhost:8000" in origins(default(compose[service]["environment"][prefix + "CORS_ORIGINS"]))
+
+
+def test_every_control_has_a_label():
+    """Inputs, selects and buttons of the page (and of the frame cards frames.js builds) are labelled."""
+    from html.parser import HTMLParser
+
+    class Controls(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.controls, self.label_for, self.open_labels, self.buttons = [], set(), 0, []
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "label":
+                self.open_labels += 1
+                if "for" in attrs:
+                    self.label_for.add(attrs["for"])
+            elif tag in ("input", "select") and attrs.get("type") != "file":
+                self.controls.append((attrs.get("id"), self.open_labels > 0))
+            elif tag == "button":
+                self.buttons.append(attrs.get("id"))
+
+        def handle_endtag(self, tag):
+            if tag == "label":
+                self.open_labels -= 1
+
+    page = Controls()
+    page.feed((PAGE_DIR / "index.html").read_text())
+    assert len(page.controls) >= 12
+    unlabelled = [id_ for id_, wrapped in page.controls if not wrapped and id_ not in page.label_for]
+    assert unlabelled == []
+    cards = (PAGE_DIR / "frames.js").read_text()  # the ask-again form: its controls get ids and labels
+    assert 'label for="${id}"' in cards and 'label for="${id}-text"' in cards
+
+
+def test_a_missing_browser_is_named_with_what_to_install(monkeypatch):
+    import browser
+
+    monkeypatch.setattr(browser, "CHROMIUM", "/nonexistent/chromium")
+    assert browser.missing_browser() == ("/nonexistent/chromium not installed: apt-get install chromium (Debian) "
+                                         "to run the page tests")
+    monkeypatch.setattr(browser, "CHROMIUM", "/bin/sh")
+    monkeypatch.setattr(browser, "CHROMEDRIVER", "/nonexistent/chromedriver")
+    assert "apt-get install chromium-driver" in browser.missing_browser()
