@@ -472,6 +472,12 @@ class FrameSender:
                 self._finish(delivery, Outcome(ack.frame_id, status, detail))
 
     async def _watch_state(self) -> None:
+        try:
+            await self._follow_state()
+        except grpc.aio.UsageError:  # a shared channel closed by its owner (channel_sim stopping) before us
+            self._state = grpc.ChannelConnectivity.SHUTDOWN
+
+    async def _follow_state(self) -> None:
         state = self._channel.get_state(try_to_connect=True)
         while True:
             self._state = state

@@ -111,3 +111,37 @@ def test_a_receiver_whose_health_is_not_serving_gets_no_streams():
             for server in servers:
                 await server.stop(None)
     run(main())
+
+
+def test_channel_sim_spreads_sessions_over_receivers_and_reports_frames_lost_on_a_dead_one():
+    from channel_sim.main import create_app
+    from channel_sim.settings import ChannelSimSettings
+    from semlink.link.testing import free_port, serving
+
+    async def main():
+        a, b = await RecordingReceiver(ack=False).start(), await RecordingReceiver(ack=False).start()
+        port = free_port()
+        settings = ChannelSimSettings(grpc_port=port, upstream=f"{a.target},{b.target}", session_timeout_s=5)
+        senders = []
+        try:
+            async with serving(create_app(settings)):
+                await asyncio.sleep(0.5)  # round_robin connects to both receivers
+                for sid in (31, 32, 33, 34):
+                    sender = FrameSender(f"127.0.0.1:{port}", backoff=FAST, session=make_session(session_id=sid))
+                    await sender.start()
+                    senders.append(sender)
+                first = {s: await s.submit(make_frame(0, session=s.session)) for s in senders}
+                await asyncio.wait_for(_until(lambda: len(a.frames) + len(b.frames) == 4), 10)
+                assert a.streams >= 1 and b.streams >= 1  # one upstream channel, round_robin over the hops
+                on_a = [s for s in senders if s.session.session_id in {x.session_id for x in a.sessions}]
+                await a.stop(None)
+                for sender in on_a:
+                    lost = await asyncio.wait_for(first[sender].outcome, 10)
+                    assert (lost.status, lost.detail) == ("lost", "channel_sim upstream: connection lost")
+                survivors = [s for s in senders if s not in on_a]
+                assert not any(first[s].outcome.done() for s in survivors)
+        finally:
+            for sender in senders:
+                await sender.close(grace_s=0)
+            await b.stop(None)
+    run(main())
