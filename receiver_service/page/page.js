@@ -48,12 +48,12 @@ function makeCharts() {
   };
 }
 
-function drawCharts(charts, board, channelLoss) {
+function drawCharts(charts, board) {
   const frames = board.recent(CHART_FRAMES).filter((f) => !f.pair_id || !f.codec || f.codec === board.mainCodec);
   charts.bytes.draw({ bytes: frames.map((f) => f.wire_bytes ?? null) });
   charts.loss.draw({
     frame: frames.map((f) => (f.status === "lost" ? 1 : f.packets ? (f.packets_lost ?? 0) / f.packets : null)),
-    channel: channelLoss.slice(-frames.length),
+    channel: frames.map((f) => f.channel_loss ?? null),
   });
   const right = frames.map((f) => board.quality(f));
   charts.quality.draw({
@@ -86,11 +86,10 @@ async function main() {
   $("model-line").textContent = `model ${config.model} · codec ${config.codec}`;
 
   const charts = makeCharts();
-  const channelLoss = [];
   let charting = null;
   const board = new FrameBoard($("frames"), {
     receiver, transmitter: services.transmitter, autoTask: config.auto_task,
-    onChange: () => { charting ??= requestAnimationFrame(() => { charting = null; drawCharts(charts, board, channelLoss); }); },
+    onChange: () => { charting ??= requestAnimationFrame(() => { charting = null; drawCharts(charts, board); }); },
   });
   board.mainCodec = config.codec;
   window.semlink.board = board;
@@ -100,8 +99,7 @@ async function main() {
   followEvents(receiver, "/v1/events", (type, data) => {
     if (type === "frame_received") {
       board.received(data);
-      channelLoss.push(channel.lastRealised ?? null);
-      channelLoss.splice(0, Math.max(0, channelLoss.length - CHART_FRAMES));
+      board.frames.get(data.frame_id).channel_loss = channel.lastRealised ?? null;
     } else if (type === "frame_lost" || type === "frame_rejected") board.lost(data, type);
     else if (type === "task_done") board.taskDone(data);
   }, { onOpen: () => { receiver.mark(true); backfill(receiver, board); } });

@@ -45,7 +45,11 @@ export class SourcesPanel {
     try {
       const comparison = await this.transmitter.json("/v1/comparison");
       $("comparison").checked = comparison.enabled;
-      if (comparison.reference) $("reference").value = comparison.reference;
+      const reference = $("reference");
+      if (comparison.reference && ![...reference.options].some((o) => o.value === comparison.reference)) {
+        reference.add(new Option(comparison.reference, comparison.reference));
+      }
+      if (comparison.reference) reference.value = comparison.reference;
     } catch (err) {
       $("comparison").disabled = true;
       $("comparison").title = `comparison unavailable: ${err.detail || err.message}`;
