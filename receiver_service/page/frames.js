@@ -194,9 +194,14 @@ export class FrameBoard {
     this.renderTimer = null;
     const keys = [];
     const byKey = new Map();
-    for (let i = this.order.length - 1; i >= 0 && keys.length < MAX_CARDS; i -= 1) {
+    // the newest MAX_CARDS cards, and the older twins of their comparison pairs
+    for (let i = this.order.length - 1; i >= 0 && i >= this.order.length - 3 * MAX_CARDS; i -= 1) {
       const frame = this.frames.get(this.order[i]);
-      if (!byKey.has(frame.key)) { byKey.set(frame.key, []); keys.push(frame.key); }
+      if (!byKey.has(frame.key)) {
+        if (keys.length >= MAX_CARDS) continue;
+        byKey.set(frame.key, []);
+        keys.push(frame.key);
+      }
       byKey.get(frame.key).unshift(frame);
     }
     for (const [key, card] of this.cards) if (!byKey.has(key)) { card.element.remove(); this.cards.delete(key); }
