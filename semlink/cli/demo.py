@@ -63,7 +63,8 @@ def run(args) -> int:
         print(f"demo: model={config.model} codec={config.codec} frames={args.frames} task={args.task}"
               + (f" channel={config.channel}" if config.channel else "") + " (starting services...)", flush=True)
     with interrupt_on_stop_signals(), LocalLink(config, sink=sink, ready_timeout=args.ready_timeout) as link:
-        print(f"live page: {config.page_url}", file=sys.stderr if args.json else sys.stdout, flush=True)
+        print(f"live page: {config.page_url}" + ("" if args.page else " (until the demo ends; --page keeps it up)"),
+              file=sys.stderr if args.json else sys.stdout, flush=True)
         with LinkClient(link.urls[TRANSMITTER], link.urls[RECEIVER], token=config.api_token) as client:
             images, scenes = sample_images(args.frames), sample_scenes(args.frames)
             sent = [client.send(image, f"sample-{i}.png") for i, image in enumerate(images)]
