@@ -231,7 +231,7 @@ def check_parsed(link: Link, datagrams: list[bytes], parsed) -> None:
 # --- 1. the bulk: frame messages through parse_packets and the decoder (receiver and channel_sim share both) -----
 
 @pytest.mark.parametrize("name, examples", [("q8", 2500), ("learned", 2500)])
-def test_frame_messages_are_parsed_and_decoded_or_refused(links, name, examples):
+def test_frame_messages_are_parsed_and_decoded_or_refused(links, name, examples, peak_memory):
     link = links[name]
     s, limit = link.session, max_datagram_bytes(link.session)
 
@@ -248,7 +248,10 @@ def test_frame_messages_are_parsed_and_decoded_or_refused(links, name, examples)
         for frame in parsed.frames:
             decode_like_the_receiver(link, frame)
 
+    peak_memory.reset()
     target()
+    print(f"{name}: peak memory growth over {examples} frame messages {peak_memory.growth_mb:.1f} MB")
+    assert peak_memory.growth_mb < 100  # nothing a message claims is allocated before it is checked
 
 
 # --- 2. sessions: channel_sim's check and the receiver's accept/refuse -------------------------------------------
