@@ -19,7 +19,7 @@ from semlink.soak import FrameLedger, ReceiverAnswers, Traffic
 
 FPS = 4.0
 LOSS = 0.05  # some frames partial, the path still busy
-DELAY_MS = 200  # frames spend this long in channel_sim's delay line: some are in flight when a service dies
+DELAY_MS = 1000  # frames spend this long in channel_sim's delay line: some are in flight when a service dies
 END_BOUND_S = 45.0  # every accepted frame ends within: the transmitter's ack timeout (30 s), wire timeout, slack
 READY_S = 120.0
 STOP_LINE = re.compile(r"transmitter stopped: session (?P<session>\d+) frames (?P<frames>\{.*?\}) "
