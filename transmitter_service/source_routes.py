@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from transmitter_service.routes import TransmitterDep
 from transmitter_service.sources.base import SourceSpec
@@ -19,7 +19,8 @@ class ComparisonBody(BaseModel):
     enabled: bool = Field(description="send every frame twice from now on")
     reference: Literal["fp16"] = Field("fp16", description="the reference codec")
 
-    model_config = {"json_schema_extra": {"examples": [{"enabled": True, "reference": "fp16"}]}}
+    model_config = ConfigDict(extra="forbid", strict=True,
+                              json_schema_extra={"examples": [{"enabled": True, "reference": "fp16"}]})
 
 
 @router.get("/v1/frames/{frame_id}/thumbnail", response_class=Response,

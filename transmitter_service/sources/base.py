@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from PIL import Image
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SourceKind = Literal["shapes", "folder", "video", "none"]
 
@@ -31,7 +31,9 @@ class SourceSpec(BaseModel):
     path: str | None = Field(None, max_length=4096, description="folder: a directory, an image or a .txt list of "
                              "images; video: a file path or an rtsp:// URL; unused for shapes and none")
 
-    model_config = {"json_schema_extra": {"examples": [{"kind": "shapes", "fps": 1.0, "paused": False, "path": None}]}}
+    # Strict like every request body: unknown fields and 0/1 for booleans are refused, as the OpenAPI says.
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, json_schema_extra={
+        "examples": [{"kind": "shapes", "fps": 1.0, "paused": False, "path": None}]})
 
     @model_validator(mode="after")
     def _path_when_needed(self) -> SourceSpec:
