@@ -153,8 +153,9 @@ def packetize(
     return Frame(header, tuple(packets))
 
 
-def _side(frame: Frame) -> tuple[np.ndarray, np.ndarray] | None:
-    """The frame's dequantisation constants, or None when its side packet is missing or the wrong size."""
+def _side(frame: Frame) -> tuple[np.ndarray, np.ndarray] | str:
+    """The frame's dequantisation constants, or why there are none: ``"missing"`` (no side packet),
+    ``"size"`` (the wrong length) or ``"non-finite"`` (a NaN or infinity, which would poison every value)."""
     header = frame.header
     if not header.side_info:
         return np.asarray(header.scale, np.float32), np.asarray(header.offset, np.float32)
@@ -162,10 +163,12 @@ def _side(frame: Frame) -> tuple[np.ndarray, np.ndarray] | None:
     for packet in frame.packets:
         if packet.index == header.packet_count:
             if len(packet.payload) != 2 * channels * SIDE_DTYPE.itemsize:
-                return None
+                return "size"
             values = np.frombuffer(bytes(packet.payload), dtype=SIDE_DTYPE).astype(np.float32)
+            if not np.isfinite(values).all():
+                return "non-finite"
             return values[:channels], values[channels:]
-    return None
+    return "missing"
 
 
 def unpack(frame: Frame, coder: PayloadCoder | None = None) -> Unpacked:
@@ -198,10 +201,10 @@ def unpack(frame: Frame, coder: PayloadCoder | None = None) -> Unpacked:
         latent[:, start:stop, :] = block
         lost_rows[start:stop] = False
     side = _side(frame)
-    if side is None:
+    if isinstance(side, str):
+        if side != "missing":
+            corrupted[header.packet_count] = side
         side = np.zeros(0, np.float32), np.zeros(0, np.float32)
-        if any(p.index == header.packet_count for p in frame.packets):
-            corrupted[header.packet_count] = "size"
         lost_rows[:] = True  # nothing can be dequantised without the frame's constants
         latent[:] = 0
     report = DecodeReport(frame.total_packets, tuple(frame.lost_indices()), corrupted, frame.damaged)

@@ -83,6 +83,22 @@ def test_side_packet_carries_float16_constants_and_is_needed(rng):
     assert without.lost_rows.all() and not without.latent.any() and without.report.lost == (4,)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_side_packet_with_a_non_finite_constant_is_corrupted_not_used(rng, bad):
+    # a side packet whose check passes but whose float16s hold a NaN or infinity would dequantise every value
+    # to NaN; the frame is treated as one whose constants are unusable (rows lost), and the packet as corrupted
+    latent = latent_of(rng, "uint8")
+    frame = frame_of(latent, 3, scale=[0.1, 2.0] * 4, offset=[1 / 3, -1.0] * 4, side_info=True)
+    values = np.frombuffer(frame.packets[-1].payload, np.float16).copy()
+    values[5] = bad
+    side = frame.packets[-1]
+    poisoned = frame.with_packets([*frame.packets[:-1], type(side)(side.frame_id, side.index, side.row_start,
+                                                                   side.row_stop, values.tobytes())])
+    out = unpack(poisoned)
+    assert out.lost_rows.all() and not out.latent.any()
+    assert out.report.corrupted == {4: "non-finite"} and out.report.lost == ()
+
+
 def test_packet_format_is_zstd_of_c_order_rows(rng):
     latent = latent_of(rng, "float16")
     for p in frame_of(latent, 4).packets:
