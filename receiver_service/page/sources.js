@@ -92,11 +92,12 @@ export class SourcesPanel {
   }
 
   /** POST an image (a File or a Blob) to the transmitter; its preview becomes the frame's thumbnail. */
-  async upload(blob, name = "upload") {
+  async upload(blob, name = "upload", source = "upload") {
     const form = new FormData();
     form.append("file", blob, name);
     try {
-      const ticket = await this.transmitter.json("/v1/frames", { method: "POST", body: form, timeoutMs: 20000 });
+      const ticket = await this.transmitter.json(`/v1/frames?source=${source}`,
+        { method: "POST", body: form, timeoutMs: 20000 });
       this.board.posted(ticket.frame_id, URL.createObjectURL(blob));
       this.error("");
       return ticket;
@@ -130,7 +131,7 @@ export class SourcesPanel {
       canvas.getContext("2d").drawImage(video, 0, 0);
       inFlight = true;
       canvas.toBlob(async (blob) => {
-        if (blob) await this.upload(blob, "camera.jpg");
+        if (blob) await this.upload(blob, "camera.jpg", "camera");
         inFlight = false;
       }, "image/jpeg", 0.85);
     };

@@ -259,7 +259,7 @@ def test_camera_frames_are_posted_and_captioned(live):
             driver.find_element(By.ID, "camera-toggle").click()
         caption_shown_for(driver, min(new))
     with rest(link, TRANSMITTER) as tx:
-        assert tx.get(f"/v1/frames/{min(new)}").json()["source"] == "upload"
+        assert tx.get(f"/v1/frames/{min(new)}").json()["source"] == "camera"
     assert driver.find_element(By.ID, "camera-toggle").get_attribute("aria-pressed") == "false"
     assert console_errors(driver) == []
 
