@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ class Scenario:
     answers: ReceiverAnswers
     lines: list[tuple[float, str, str]] = field(default_factory=list)  # (monotonic time, service, line)
     events: dict[str, float] = field(default_factory=dict)  # "killed", "back": monotonic times
+    attempts: list[float] = field(default_factory=list)  # connection attempts at a dead service's gRPC port
 
     @property
     def urls(self) -> dict[str, str]:
@@ -46,12 +48,18 @@ class Scenario:
     def stream_for(self, seconds: float) -> None:
         time.sleep(seconds)
 
-    def kill_and_restart(self, service: str, down_s: float = 1.0) -> float:
-        """``kill -9`` ``service``, start it again after ``down_s`` on the same ports; seconds until ready again."""
+    def kill_and_restart(self, service: str, down_s: float = 1.0, grpc_port: int | None = None) -> float:
+        """``kill -9`` ``service``, start it again after ``down_s`` on the same ports; seconds until ready again.
+
+        With ``grpc_port`` (the dead service's), a stand-in listens there while it is down and records when
+        each connection attempt came (``self.attempts``): a sender's reconnects, seen from the far end."""
         process = self.link.services[service]
         os.kill(process.pid, signal.SIGKILL)
         process.proc.wait(timeout=10)
         self.events["killed"] = time.monotonic()
+        if grpc_port is not None:
+            self.attempts = count_connections(grpc_port, down_s)
+            down_s = 0.0
         return self._restart(process, down_s)
 
     def stop_and_restart(self, service: str, down_s: float = 1.0) -> float:
@@ -91,6 +99,35 @@ class Scenario:
         m = found[-1]
         return {"session": int(m["session"]), "frames": json.loads(m["frames"]),
                 "lost_reasons": json.loads(m["reasons"])}
+
+
+def count_connections(port: int, seconds: float) -> list[float]:
+    """Listen on ``port`` for ``seconds``, closing each connection at once; when each one came (from now)."""
+    started = time.monotonic()
+    attempts = []
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen(64)
+        listener.settimeout(0.05)
+        while time.monotonic() - started < seconds:
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            attempts.append(time.monotonic() - started)
+            connection.close()
+    return attempts
+
+
+def assert_backoff(attempts: list[float], seconds: float) -> None:
+    """Reconnect attempts came, spaced out (gRPC's reconnect backoff, 0.1 s growing x1.6 to 5 s), not a hot loop."""
+    assert attempts, f"no reconnect attempt in {seconds:g} s"
+    assert len(attempts) <= 5 * seconds, f"{len(attempts)} connection attempts in {seconds:g} s: a hot loop"
+    gaps = [b - a for a, b in zip(attempts, attempts[1:])]
+    assert all(gap >= 0.05 for gap in gaps), f"attempts {attempts}"
+    if len(gaps) >= 3:  # the spacing grows
+        assert gaps[-1] > 2 * gaps[0], f"attempts {attempts}: the gaps between them do not grow"
 
 
 @contextmanager
