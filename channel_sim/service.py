@@ -66,7 +66,7 @@ class FeatureLinkProxy:
                 kind = uplink.WhichOneof("kind") if uplink is not None else None
                 if kind == "frame":
                     try:
-                        self.proxy.accept(hop, uplink.frame.packets, sink)
+                        self.proxy.accept(hop, uplink.frame.packets, sink, uplink)
                     except Exception:  # a bug on one frame must not end the stream
                         log.exception("channel_sim failed on a %d-byte message", len(data))
                         sink.outstanding += 1
