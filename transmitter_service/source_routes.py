@@ -7,6 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from semlink.link.http_errors import error_responses
 from transmitter_service.routes import TransmitterDep
 from transmitter_service.sources.base import SourceSpec
 
@@ -41,9 +42,9 @@ async def get_source(tx: TransmitterDep) -> SourceSpec:
     return tx.sources.spec
 
 
-@router.put("/v1/source", response_model=SourceSpec, responses={
-    422: {"description": "a bad body, or a folder/video path that cannot be read (the old source keeps running)"},
-    503: {"description": "the model is still loading; retry after Retry-After seconds"}})
+@router.put("/v1/source", response_model=SourceSpec, responses=error_responses(
+    400, 422, 503, e422="a bad body, or a folder/video path that cannot be read (the old source keeps running)",
+    e503="the model is still loading; retry after Retry-After seconds"))
 async def put_source(spec: SourceSpec, tx: TransmitterDep) -> SourceSpec:
     """Switch source (shapes, folder, video, none), change its fps, or pause/resume it."""
     if not tx.ready:
@@ -59,8 +60,8 @@ async def get_comparison(tx: TransmitterDep) -> ComparisonBody:
     return ComparisonBody(**tx.comparison.describe())
 
 
-@router.put("/v1/comparison", response_model=ComparisonBody,
-            responses={422: {"description": "a bad body, or a reference codec that is not offered"}})
+@router.put("/v1/comparison", response_model=ComparisonBody, responses=error_responses(
+    400, 422, e422="a bad body, or a reference codec that is not offered"))
 async def put_comparison(body: ComparisonBody, tx: TransmitterDep) -> ComparisonBody:
     """Turn comparison mode on or off; the reference frames' records carry ``codec`` and ``pair_id``."""
     await tx.comparison.set_enabled(body.enabled)
