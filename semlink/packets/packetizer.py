@@ -90,11 +90,11 @@ def rows_per_packet_for(shape: Sequence[int], dtype, target_packet_bytes: int = 
 
 def side_constants(values: Sequence[float]) -> tuple[float, ...]:
     """``values`` rounded to float16, the side packet's type: what the receiver will read back."""
-    return tuple(float(v) for v in np.asarray(values, dtype=np.float32).astype(SIDE_DTYPE).reshape(-1))
+    return tuple(np.asarray(values, dtype=np.float32).astype(SIDE_DTYPE).reshape(-1).tolist())
 
 
 def _float32s(values: Sequence[float]) -> tuple[float, ...]:
-    return tuple(float(v) for v in np.asarray(values, dtype=np.float32).reshape(-1))
+    return tuple(np.asarray(values, dtype=np.float32).reshape(-1).tolist())
 
 
 def packetize(
