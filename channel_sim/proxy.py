@@ -75,6 +75,12 @@ class InTransit:
     answered: bool = False
 
 
+# The upstream channel is made when channel_sim starts, often before the receiver listens (`semlink up` starts the
+# three at once); with gRPC's usual 5 s cap its reconnect backoff had grown to seconds by the time the receiver was
+# ready, and the first session waited for it. A 1 s cap finds a receiver that comes (back) within a second.
+UPSTREAM_BACKOFF = Backoff(initial_s=0.1, max_s=1.0)
+
+
 class Proxy:
     """The channel, the delay line and the upstream hops, with live reconfiguration and stats."""
 
@@ -101,7 +107,7 @@ class Proxy:
 
     async def start(self) -> None:
         self._probe = link_channel(self.upstream, self.security,
-                                   options=[*Backoff().channel_options(), *MESSAGE_SIZE_OPTIONS])
+                                   options=[*UPSTREAM_BACKOFF.channel_options(), *MESSAGE_SIZE_OPTIONS])
         self._probe.get_state(try_to_connect=True)
         self.metrics.upstream_connected.set_function(lambda: float(self.upstream_connected))
         self.metrics.upstream_queue.set_function(lambda: sum(h.sender.queue_depth for h in self.hops))

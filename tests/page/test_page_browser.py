@@ -29,8 +29,8 @@ LOAD_AT_START = [0.0]
 
 @pytest.fixture(scope="module")
 def live(chromium):
-    """(driver, link, ready_at): the browser started first, then the services; ``ready_at`` when all three were
-    ready and the link open."""
+    """(driver, link, ready_at): the browser started first, then the services; ``ready_at`` when all three
+    answered ``/health/ready`` (the clock the issue's 3 s budget runs on)."""
     LOAD_AT_START[:] = [os.getloadavg()[0]]  # what else runs on these cores before ours start
     driver = start_chromium()
     config = LinkConfig(model="shapes-tiny", codec="learned", ports=LinkPorts.free(), source="shapes", source_fps=2)
@@ -42,13 +42,13 @@ def live(chromium):
         raise
     ready_at = time.monotonic()
     try:
-        # "ready" for the page: the link carries frames (each service answers /health/ready a moment before the
-        # transmitter's session through channel_sim is open; that gap is the link's, measured apart)
+        # the transmitter's session through channel_sim opens a moment after every service is ready: measured (it
+        # was 2-3 s while channel_sim's upstream channel backed off up to 5 s before the receiver listened), and
+        # inside the first caption's budget, which runs from ready
         with rest(link, TRANSMITTER) as tx:
             wait_for("the transmitter's session open", lambda: tx.get("/health/ready").json()["session_open"],
                      timeout=30, every=0.02)
         TIMINGS["services_ready_to_link_open_s"] = time.monotonic() - ready_at
-        ready_at = time.monotonic()
         yield driver, link, ready_at
     finally:
         driver.quit()
