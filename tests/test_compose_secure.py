@@ -111,13 +111,15 @@ def test_channel_sim_runs_with_the_override_between_tls_peers(merged, tmp_path):
     rx = effective("receiver_service", {**merged["receiver_service"], "SEMLINK_RX_GRPC_TOKEN": "t0ken"}, tmp_path)
     tx = effective("transmitter_service", {**merged["transmitter_service"], "SEMLINK_TX_UPSTREAM_TOKEN": "t0ken"},
                    tmp_path)
-    grpc_port, http_port = free_port(), free_port()
     healthcheck = load("docker-compose.secure.yml")["services"]["channel_sim"]["healthcheck"]["test"][3]
-    healthcheck = healthcheck.replace("/certs/", f"{tmp_path}/").replace(":8002/", f":{http_port}/")
 
     async def main():
         receiver = await RecordingReceiver(tls=server_tls(rx.tls_cert, rx.tls_key, rx.tls_ca, rx.tls_client_auth),
                                            token=secret(rx.grpc_token)).start()
+        # ports chosen after the receiver took its own: picked before, the kernel could hand one of them to it
+        grpc_port = free_port()
+        http_port = next(p for p in iter(free_port, None) if p not in (grpc_port, receiver.port))
+        healthcheck_here = healthcheck.replace("/certs/", f"{tmp_path}/").replace(":8002/", f":{http_port}/")
         env = {k: defaults(v).replace("/certs/", f"{tmp_path}/") for k, v in token_env.items()}
         env.update(SEMLINK_CH_HOST="127.0.0.1", SEMLINK_CH_GRPC_PORT=str(grpc_port),
                    SEMLINK_CH_HTTP_PORT=str(http_port), SEMLINK_CH_UPSTREAM=receiver.target)
@@ -126,7 +128,7 @@ def test_channel_sim_runs_with_the_override_between_tls_peers(merged, tmp_path):
                                                     stderr=subprocess.PIPE)
         try:
             for _ in range(300):  # the override's own healthcheck decides when it is up
-                check = await asyncio.create_subprocess_exec(sys.executable, "-c", healthcheck,
+                check = await asyncio.create_subprocess_exec(sys.executable, "-c", healthcheck_here,
                                                              stderr=subprocess.DEVNULL)
                 if await check.wait() == 0:
                     break

@@ -73,13 +73,15 @@ def test_channel_sim_from_its_documented_line_carries_a_frame_and_answers_curl(t
     argv = command("semlink certs ")
     subprocess.run([str(BIN / argv[0]), *argv[1:]], check=True, timeout=60)
     rx, tx = parsed("receiver_service"), parsed("transmitter_service")
-    grpc_port, http_port = free_port(), free_port()
     curl = command("curl ")
-    curl[-1] = curl[-1].replace(":8002/", f":{http_port}/")
 
     async def main():
         receiver = await RecordingReceiver(tls=server_tls(rx.tls_cert, rx.tls_key, rx.tls_ca, rx.tls_client_auth),
                                            token="hop-2").start()
+        # ports chosen after the receiver took its own: picked before, the kernel could hand one of them to it
+        grpc_port = free_port()
+        http_port = next(p for p in iter(free_port, None) if p not in (grpc_port, receiver.port))
+        curl[-1] = curl[-1].replace(":8002/", f":{http_port}/")
         line = command("python -m channel_sim ")
         proc = await asyncio.create_subprocess_exec(
             sys.executable, *line[1:], "--host", "127.0.0.1", "--grpc-port", str(grpc_port), "--http-port",
