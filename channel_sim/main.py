@@ -14,7 +14,7 @@ from semlink.link.cors import allow_origins
 from semlink.link.grpc_channel import LinkSecurity, secret
 from semlink.link.grpc_server import LinkServer
 from semlink.link.http_errors import add_error_handlers
-from semlink.security.tls import client_tls, server_tls
+from semlink.security.tls import server_tls
 from semlink.security.tokens import guarded
 
 
@@ -24,7 +24,7 @@ def create_app(settings: ChannelSimSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         s = settings
-        upstream = LinkSecurity(client_tls(s.tls_ca, s.tls_cert, s.tls_key), secret(s.upstream_token))
+        upstream = LinkSecurity.of_client(s)
         proxy = Proxy(settings.initial_spec(), settings.upstream, queue_size=settings.queue_size,
                       ack_timeout_s=settings.ack_timeout_s, session_timeout_s=settings.session_timeout_s,
                       delay_line_frames=settings.delay_line_frames, delay_line_bytes=settings.delay_line_bytes,

@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings
 from semlink.link import Backoff, FrameSender
 from semlink.link.grpc_channel import LinkSecurity, secret
 from semlink.link.serve import https_options
-from semlink.link.testing import RecordingReceiver, free_port, make_frame, make_session
+from semlink.link.testing import RecordingReceiver, free_ports, make_frame, make_session
 from semlink.security.certs import make_dev_pki
 from semlink.security.tls import client_tls, server_tls
 
@@ -116,9 +116,7 @@ def test_channel_sim_runs_with_the_override_between_tls_peers(merged, tmp_path):
     async def main():
         receiver = await RecordingReceiver(tls=server_tls(rx.tls_cert, rx.tls_key, rx.tls_ca, rx.tls_client_auth),
                                            token=secret(rx.grpc_token)).start()
-        # ports chosen after the receiver took its own: picked before, the kernel could hand one of them to it
-        grpc_port = free_port()
-        http_port = next(p for p in iter(free_port, None) if p not in (grpc_port, receiver.port))
+        grpc_port, http_port = free_ports(2, taken=(receiver.port,))
         healthcheck_here = healthcheck.replace("/certs/", f"{tmp_path}/").replace(":8002/", f":{http_port}/")
         env = {k: defaults(v).replace("/certs/", f"{tmp_path}/") for k, v in token_env.items()}
         env.update(SEMLINK_CH_HOST="127.0.0.1", SEMLINK_CH_GRPC_PORT=str(grpc_port),
@@ -136,7 +134,7 @@ def test_channel_sim_runs_with_the_override_between_tls_peers(merged, tmp_path):
                 await asyncio.sleep(0.1)
             else:
                 raise AssertionError("channel_sim never passed the override's healthcheck")
-            security = LinkSecurity(client_tls(tx.tls_ca, tx.tls_cert, tx.tls_key), secret(tx.upstream_token))
+            security = LinkSecurity.of_client(tx)
             async with FrameSender(f"127.0.0.1:{grpc_port}", backoff=Backoff(0.05, 0.4), session=make_session(),
                                    security=security) as sender:
                 outcome = await asyncio.wait_for((await sender.submit(make_frame(0))).outcome, 20)

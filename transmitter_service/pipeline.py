@@ -25,12 +25,11 @@ from PIL import Image
 
 from semlink.florence import VisionHalf
 from semlink.link import Delivery, FrameSender, SenderClosed
-from semlink.link.grpc_channel import LinkSecurity, secret
+from semlink.link.grpc_channel import LinkSecurity
 from semlink.packets import Frame
 from semlink.packets.session import SESSION_ID_BITS, frame_id_of
 from semlink.pipeline import session_bytes
 from semlink.runtime import load_codec_for, load_model
-from semlink.security.tls import client_tls
 from transmitter_service.comparison import ComparisonSender
 from transmitter_service.metrics import TransmitterMetrics
 from transmitter_service.settings import TransmitterSettings
@@ -83,13 +82,14 @@ class Transmitter:
     def __init__(self, settings: TransmitterSettings, metrics: TransmitterMetrics | None = None):
         self.settings = settings
         self.metrics = metrics or TransmitterMetrics()
+        security = LinkSecurity.of_client(settings)  # towards TARGET, for both streams (frames, reference frames)
         self.sender = FrameSender(
             settings.target,
             queue_size=2 * settings.max_batch,
             ack_timeout_s=settings.ack_timeout_s,
             on_outcome=self._on_outcome,
             name="transmitter",
-            security=self.link_security(settings),
+            security=security,
         )
         self.ready = False
         self.load_error: str | None = None
@@ -108,13 +108,7 @@ class Transmitter:
         self.comparison = ComparisonSender(settings.target, settings.comparison_reference,
                                            enabled=settings.comparison, ack_timeout_s=settings.ack_timeout_s,
                                            queue_size=2 * settings.max_batch, on_outcome=self._on_outcome,
-                                           security=self.link_security(settings))
-
-    @staticmethod
-    def link_security(settings: TransmitterSettings) -> LinkSecurity:
-        """TLS and token towards TARGET, for both streams (frames and the comparison's reference frames)."""
-        return LinkSecurity(client_tls(settings.tls_ca, settings.tls_cert, settings.tls_key),
-                            secret(settings.upstream_token))
+                                           security=security)
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:

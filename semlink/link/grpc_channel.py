@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import grpc
 
-from semlink.security.tls import ClientTls
+from semlink.security.tls import ClientTls, client_tls
 
 SERVICE_CONFIG = json.dumps({
     "loadBalancingConfig": [{"round_robin": {}}],
@@ -32,6 +32,12 @@ class LinkSecurity:
 
     tls: ClientTls | None = None
     token: str = ""
+
+    @classmethod
+    def of_client(cls, settings) -> LinkSecurity:
+        """A client's own, from its settings (``tls_ca``, ``tls_cert``, ``tls_key``, ``upstream_token``): the
+        transmitter's towards TARGET, channel_sim's towards its upstream."""
+        return cls(client_tls(settings.tls_ca, settings.tls_cert, settings.tls_key), secret(settings.upstream_token))
 
     def metadata(self) -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {self.token}"),) if self.token else ()

@@ -30,6 +30,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+def free_ports(count: int, taken: tuple[int, ...] = (), host: str = "127.0.0.1") -> list[int]:
+    """``count`` distinct ports that were free a moment ago, none of ``taken``. Pick them after this process's own
+    servers bound port 0: picked before, the kernel could hand one of them to such a server."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port(host)
+        if port not in ports and port not in taken:
+            ports.append(port)
+    return ports
+
+
 def make_session(packets: int = 4, session_id: int = TEST_SESSION_ID, payload_bytes: int = 256) -> Session:
     """A session of ``packets`` one-row packets per frame, rows of ``payload_bytes`` uint8 symbols (no side info)."""
     return Session(session_id=session_id, codec="q8", codec_config="{}", fingerprint="test",

@@ -21,7 +21,7 @@ from semlink.link import Backoff, FrameSender
 from semlink.link.grpc_channel import LinkSecurity, secret
 from semlink.link.grpc_server import LinkServer
 from semlink.link.serve import parse_settings
-from semlink.link.testing import RecordingReceiver, free_port, make_frame, make_session
+from semlink.link.testing import RecordingReceiver, free_ports, make_frame, make_session
 from semlink.security.tls import client_tls, server_tls
 from semlink.v2 import semlink_pb2_grpc as pb_grpc
 from transmitter_service.settings import TransmitterSettings
@@ -78,9 +78,7 @@ def test_channel_sim_from_its_documented_line_carries_a_frame_and_answers_curl(t
     async def main():
         receiver = await RecordingReceiver(tls=server_tls(rx.tls_cert, rx.tls_key, rx.tls_ca, rx.tls_client_auth),
                                            token="hop-2").start()
-        # ports chosen after the receiver took its own: picked before, the kernel could hand one of them to it
-        grpc_port = free_port()
-        http_port = next(p for p in iter(free_port, None) if p not in (grpc_port, receiver.port))
+        grpc_port, http_port = free_ports(2, taken=(receiver.port,))
         curl[-1] = curl[-1].replace(":8002/", f":{http_port}/")
         line = command("python -m channel_sim ")
         proc = await asyncio.create_subprocess_exec(
@@ -99,7 +97,7 @@ def test_channel_sim_from_its_documented_line_carries_a_frame_and_answers_curl(t
             else:
                 raise AssertionError("curl --cacert never got channel_sim's /health/ready over HTTPS")
             assert b'"ready":true' in out.replace(b" ", b"")
-            security = LinkSecurity(client_tls(tx.tls_ca, tx.tls_cert, tx.tls_key), secret(tx.upstream_token))
+            security = LinkSecurity.of_client(tx)
             async with FrameSender(f"localhost:{grpc_port}", backoff=Backoff(0.05, 0.4), session=make_session(),
                                    security=security) as sender:
                 outcome = await asyncio.wait_for((await sender.submit(make_frame(0))).outcome, 20)
