@@ -4,8 +4,9 @@ Each downstream stream opens with a session, which the proxy carries to the
 receiver on a stream of its own (a :class:`Hop`: one upstream
 :class:`~semlink.link.FrameSender` per downstream stream, so one client's session
 or bad frame never touches another's). The receiver's answer to the session is
-relayed back. Each frame message is parsed against the session (a malformed one
-is answered ``rejected``, never fatal), its datagrams go through
+relayed back. Each frame message is checked against the session and its frame
+identified from the packet headers (:func:`semlink.wire.identify_frame`; a
+malformed one is answered ``rejected``, never fatal), its datagrams go through
 :meth:`semlink.channel.Channel.transmit_datagrams` (every byte exposed: dropped or
 bit-flipped, headers and checks too), are delayed, rate-limited, duplicated or
 reordered by a :class:`~semlink.link.network.DelayLine`, and forwarded upstream.
@@ -32,7 +33,7 @@ from semlink.link.sender import MESSAGE_SIZE_OPTIONS
 from semlink.link.network import DelayLine, Network
 from semlink.packets import MalformedFrame, Session
 from semlink.v2 import semlink_pb2 as pb
-from semlink.wire import frame_message, parse_packets, wire_bytes
+from semlink.wire import frame_message, identify_frame, wire_bytes
 
 log = logging.getLogger(__name__)
 
@@ -41,17 +42,30 @@ LOCAL_LOSSES = ("connection lost", "sender closed", "no ack within", "queue full
 
 
 class AckSink:
-    """Where the acks for one incoming stream go."""
+    """Where the acks for one incoming stream go, in the order they are known, then ``None`` once the stream's
+    requests have ended (:meth:`requests_ended`) and every frame taken has been answered."""
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[pb.Ack] = asyncio.Queue()
+        self.queue: asyncio.Queue[pb.Ack | None] = asyncio.Queue()
         self.outstanding = 0
         self.closed = False
+        self._ended = False
 
     def reply(self, ack: pb.Ack) -> None:
         self.outstanding -= 1
         if not self.closed:
             self.queue.put_nowait(ack)
+            self._end_if_answered()
+
+    def requests_ended(self) -> None:
+        """No more frames will come on this stream: the queue ends once the last outstanding one is answered."""
+        self._ended = True
+        self._end_if_answered()
+
+    def _end_if_answered(self) -> None:
+        if self._ended and self.outstanding <= 0 and not self.closed:
+            self.closed = True
+            self.queue.put_nowait(None)
 
 
 class Hop:
@@ -69,7 +83,7 @@ class InTransit:
     """A frame's surviving datagrams between the channel and upstream, with the hop its ack goes back on."""
 
     frame_id: int
-    message: pb.Uplink
+    message: pb.Uplink | bytes | None  # bytes: the message as it came, forwarded unchanged
     nbytes: int
     hop: Hop
     answered: bool = False
@@ -194,25 +208,22 @@ class Proxy:
         await hop.sender.close(grace_s=1.0)
 
     # --- the data path -------------------------------------------------------------------------
-    def accept(self, hop: Hop, datagrams, sink: AckSink, message: pb.Uplink | None = None) -> None:
-        """Take one frame message of ``hop``'s stream (``message``, whose ``datagrams`` these are, is forwarded
-        as it came when the channel changed nothing: no copy, no re-serialising); its ack will reach ``sink``."""
+    def accept(self, hop: Hop, datagrams, sink: AckSink, message: bytes | None = None) -> None:
+        """Take one frame message of ``hop``'s stream (``message``, the serialised ``Uplink`` whose ``datagrams``
+        these are, is forwarded as it came when the channel changed nothing: no copy, no re-serialising); its ack
+        will reach ``sink``."""
         datagrams = list(datagrams)  # a protobuf repeated field makes a new bytes object on every access
         sink.outstanding += 1
         self.stats.frames["in"] += 1
         self.metrics.frames.labels("in").inc()
         try:
-            parsed = parse_packets(datagrams, hop.session, hop.highest_seq)
-            if len(parsed.frames) != 1:
-                raise MalformedFrame(f"a frame message must hold packets of one frame, these belong to "
-                                     f"{len(parsed.frames)}")
+            frame_id, highest_seq = identify_frame(datagrams, hop.session, hop.highest_seq)
         except MalformedFrame as err:
             self.stats.frames["rejected"] += 1
             self.metrics.frames.labels("rejected").inc()
             self._reply(sink, pb.Ack(frame_id=0, status="rejected", detail=f"channel_sim: {err}"))
             return
-        hop.highest_seq = parsed.highest_seq
-        frame_id = parsed.frames[0].header.frame_id
+        hop.highest_seq = highest_seq
         self.stats.frames["wire_bytes_in"] += wire_bytes(datagrams)
         received, report = self.channel.transmit_datagrams(datagrams)
         self.stats.report = self.stats.report + report

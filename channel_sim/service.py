@@ -65,11 +65,12 @@ class FeatureLinkProxy:
                 uplink = _parse(data)
                 kind = uplink.WhichOneof("kind") if uplink is not None else None
                 if kind == "frame":
+                    outstanding = sink.outstanding
                     try:
-                        self.proxy.accept(hop, uplink.frame.packets, sink, uplink)
+                        self.proxy.accept(hop, uplink.frame.packets, sink, data)
                     except Exception:  # a bug on one frame must not end the stream
                         log.exception("channel_sim failed on a %d-byte message", len(data))
-                        sink.outstanding += 1
+                        sink.outstanding = outstanding + 1  # counted once, however far accept() got
                         sink.reply(pb.Ack(status="rejected", detail="channel_sim internal error (see its log)"))
                 elif kind != "report":  # reports: the hop's own sender reports what it forwarded and erased
                     self.proxy.stats.frames["rejected"] += 1
@@ -78,23 +79,15 @@ class FeatureLinkProxy:
                                                                 "on an open stream"))
 
         reader = asyncio.create_task(read())
-        getter: asyncio.Future | None = None
+        reader.add_done_callback(lambda _: sink.requests_ended())
         try:
-            while not (reader.done() and sink.outstanding <= 0 and sink.queue.empty()):
-                getter = asyncio.ensure_future(sink.queue.get())
-                waiting = {getter} if reader.done() else {getter, reader}
-                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-                if getter in done:
-                    yield pb.Downlink(ack=getter.result())
-                else:
-                    getter.cancel()
+            while (ack := await sink.queue.get()) is not None:  # one await per ack: no task or wait set per ack
+                yield pb.Downlink(ack=ack)
             if not reader.cancelled() and reader.exception() is not None:
                 raise reader.exception()
         finally:
             sink.closed = True
             reader.cancel()
-            if getter is not None:
-                getter.cancel()
             await self.proxy.close_hop(hop)
 
 

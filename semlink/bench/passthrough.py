@@ -1,7 +1,8 @@
 """The barest FeatureLink hop: a grpc.aio server relaying each stream to an upstream stream, message for message.
 
-The yardstick for channel_sim's throughput (``semlink bench proxy``): no parsing,
-no channel, no delay line, no acks of its own.
+The yardstick for channel_sim's throughput (``semlink bench proxy``): requests relayed
+as the bytes that came (no protobuf parsing or re-serialising either way), no
+channel, no delay line, no acks of its own.
     python -m semlink.bench.passthrough LISTEN_PORT UPSTREAM_HOST:PORT
 """
 
@@ -12,25 +13,27 @@ import asyncio
 
 import grpc
 
-from semlink.link.sender import MESSAGE_SIZE_OPTIONS
-from semlink.v2 import semlink_pb2_grpc as pb_grpc
+from semlink.link.sender import MESSAGE_SIZE_OPTIONS, STREAM_METHOD
+from semlink.v2 import semlink_pb2 as pb
 
 
-class PassThrough(pb_grpc.FeatureLinkServicer):
-    """Each incoming stream becomes one upstream stream; replies come back as they are."""
+class PassThrough:
+    """Each incoming stream becomes one upstream stream, bytes in both directions."""
 
     def __init__(self, upstream: str):
         self.channel = grpc.aio.insecure_channel(upstream, options=MESSAGE_SIZE_OPTIONS)
-        self.stub = pb_grpc.FeatureLinkStub(self.channel)
+        self.stream = self.channel.stream_stream(STREAM_METHOD)  # no serializers: bytes as they are
 
     async def Stream(self, request_iterator, context):
-        async for reply in self.stub.Stream(request_iterator):
+        async for reply in self.stream(request_iterator):
             yield reply
 
 
 async def serve(port: int, upstream: str) -> None:
     server = grpc.aio.server(options=MESSAGE_SIZE_OPTIONS)
-    pb_grpc.add_FeatureLinkServicer_to_server(PassThrough(upstream), server)
+    service = pb.DESCRIPTOR.services_by_name["FeatureLink"].full_name
+    handler = grpc.stream_stream_rpc_method_handler(PassThrough(upstream).Stream)  # bytes in, bytes out
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, {"Stream": handler}),))
     if server.add_insecure_port(f"127.0.0.1:{port}") == 0:
         raise OSError(f"could not bind 127.0.0.1:{port}")
     await server.start()

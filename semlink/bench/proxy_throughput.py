@@ -3,11 +3,17 @@
 Both hops are child processes between this process's client and sink
 (:class:`semlink.launch.proxy_hop.ProxyHop`); each streams the same coded frames
 back to back, ``rounds`` times, alternating hops, and the best round of each counts.
+All three processes share the machine's cores, so on a small machine a round's
+throughput also measures who got the CPU; the hop process's own CPU time per
+frame (from ``/proc``, the median round) is the steadier reading of what each hop
+costs, and ``1 / cpu`` the frames/s it could carry on a core of its own.
 """
 
 from __future__ import annotations
 
+import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -28,6 +34,10 @@ class PassThroughProcess:
         self.port, self.upstream_port = port, upstream_port
         self.url = f"grpc://127.0.0.1:{port}"
         self.proc: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
 
     def start(self) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "semlink.bench.passthrough", str(self.port),
@@ -71,6 +81,17 @@ class HopThroughput:
     frames_per_s: float
     packets_per_s: float
     megabytes_per_s: float
+    cpu_ms_per_frame: float | None = None  # the hop process's user + system CPU, median round; None without /proc
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds of process ``pid`` so far, from ``/proc`` (None where there is none)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except (OSError, TypeError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14 and 15
 
 
 def coded_frames(feature_shape: tuple[int, int, int], codec: str, count: int) -> tuple[list[Frame], Session]:
@@ -96,6 +117,7 @@ def measure(frames: list[Frame], session: Session, rounds: int = 3) -> list[HopT
     packets = sum(len(f.packets) for f in frames)
     megabytes = sum(f.payload_bytes for f in frames) / 1e6
     best = {"bare grpc.aio pass-through": 0.0, "channel_sim": 0.0}
+    cpu: dict[str, list[float]] = {name: [] for name in best}
     with PassThroughHop(session) as bare, ProxyHop(session) as channel:
         hops = {"bare grpc.aio pass-through": bare, "channel_sim": channel}
         seq = 1
@@ -104,17 +126,27 @@ def measure(frames: list[Frame], session: Session, rounds: int = 3) -> list[HopT
             seq += 2
         for _ in range(rounds):
             for name, hop in hops.items():
+                before = cpu_seconds(hop.proxy.pid)
                 _, total = hop.send(renumbered(frames, session, seq))
+                after = cpu_seconds(hop.proxy.pid)
                 seq += len(frames)
                 best[name] = max(best[name], len(frames) / total)
-    return [HopThroughput(name, fps, fps * packets / len(frames), fps * megabytes / len(frames))
+                if before is not None and after is not None:
+                    cpu[name].append(1000 * (after - before) / len(frames))
+    return [HopThroughput(name, fps, fps * packets / len(frames), fps * megabytes / len(frames),
+                          statistics.median(cpu[name]) if cpu[name] else None)
             for name, fps in best.items()]
 
 
 def table(results: list[HopThroughput], frames: int, shape, codec: str) -> str:
     bare, channel = results
     lines = [f"bench proxy: {frames} frames of {codec} at {tuple(shape)} streamed back to back (best of rounds)",
-             f"{'hop':<30}{'frames/s':>10}{'packets/s':>12}{'MB/s':>9}"]
-    lines += [f"{r.hop:<30}{r.frames_per_s:>10.1f}{r.packets_per_s:>12.0f}{r.megabytes_per_s:>9.1f}" for r in results]
+             f"{'hop':<30}{'frames/s':>10}{'packets/s':>12}{'MB/s':>9}{'CPU ms/frame':>14}"]
+    lines += [f"{r.hop:<30}{r.frames_per_s:>10.1f}{r.packets_per_s:>12.0f}{r.megabytes_per_s:>9.1f}"
+              + (f"{r.cpu_ms_per_frame:>14.3f}" if r.cpu_ms_per_frame is not None else f"{'n/a':>14}")
+              for r in results]
     lines.append(f"channel_sim / bare pass-through: {channel.frames_per_s / bare.frames_per_s:.2f} (goal >= 0.80)")
+    if bare.cpu_ms_per_frame and channel.cpu_ms_per_frame:
+        lines.append(f"by CPU per frame (each hop on a core of its own): "
+                     f"{bare.cpu_ms_per_frame / channel.cpu_ms_per_frame:.2f}")
     return "\n".join(lines)

@@ -195,7 +195,9 @@ class Codec(nn.Module):
             offsets = np.stack([u.offset if u.offset.size else np.zeros(c, np.float32) for u in unpacked])
         else:  # symbols are the values themselves
             scales = offsets = np.zeros((len(unpacked), 0), np.float32)
-        symbols = Symbols(np.stack([u.latent for u in unpacked]), scales, offsets)
+        # one frame (the usual case at the receiver) is used in place, not stacked into a copy
+        latents = unpacked[0].latent[None] if len(unpacked) == 1 else np.stack([u.latent for u in unpacked])
+        symbols = Symbols(latents, scales, offsets)
         device = self.device
         y_hat = torch.from_numpy(symbols.dequantize()).to(device)
         lost_rows = torch.from_numpy(np.stack([u.lost_rows for u in unpacked])).to(device)

@@ -28,7 +28,6 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from semlink.link.grpc_channel import LinkSecurity, link_channel
 from semlink.packets import Frame, Session, SessionRefused
 from semlink.v2 import semlink_pb2 as pb
-from semlink.v2 import semlink_pb2_grpc as pb_grpc
 from semlink.wire import frame_datagrams, frame_message, session_to_message, wire_bytes
 
 log = logging.getLogger(__name__)
@@ -101,13 +100,22 @@ class Backoff:
         ]
 
 
+STREAM_METHOD = f"/{pb.DESCRIPTOR.services_by_name['FeatureLink'].full_name}/Stream"
+
+
+def serialize_uplink(message: pb.Uplink | bytes) -> bytes:
+    """An ``Uplink``'s bytes; bytes already serialised (a hop forwarding a message as it came) go as they are."""
+    return message if isinstance(message, bytes) else message.SerializeToString()
+
+
 class Delivery:
     """One submitted frame: ``sent`` resolves to True once it is on the stream (False if it never got
     there), ``outcome`` to its :class:`Outcome`. ``nbytes`` is its wire bytes (every datagram's every byte)."""
 
     __slots__ = ("_in_window", "frame_id", "message", "nbytes", "outcome", "queued_at", "sent", "sent_at")
 
-    def __init__(self, frame_id: int, message: pb.Uplink | None, nbytes: int, loop: asyncio.AbstractEventLoop):
+    def __init__(self, frame_id: int, message: pb.Uplink | bytes | None, nbytes: int,
+                 loop: asyncio.AbstractEventLoop):
         self.frame_id = frame_id
         self.message = message
         self.nbytes = nbytes
@@ -241,7 +249,7 @@ class FrameSender:
             self._replied.set_result(refusal)
 
     # --- submitting ----------------------------------------------------------------------------
-    def _delivery(self, frame: Frame | tuple[int, pb.Uplink, int]) -> Delivery:
+    def _delivery(self, frame: Frame | tuple[int, pb.Uplink | bytes, int]) -> Delivery:
         if not self._started:
             raise SenderClosed(f"{self.name}: call start() before submitting frames")
         if isinstance(frame, Frame):
@@ -269,9 +277,9 @@ class FrameSender:
         if self._last_frame_id is None or frame_id > self._last_frame_id:
             self._last_frame_id = frame_id
 
-    def submit_nowait(self, frame: Frame | tuple[int, pb.Uplink, int]) -> Delivery:
-        """Queue ``frame`` (a :class:`Frame` of the session, or ``(frame_id, Uplink, wire_bytes)``) or raise
-        :class:`QueueFull` at once."""
+    def submit_nowait(self, frame: Frame | tuple[int, pb.Uplink | bytes, int]) -> Delivery:
+        """Queue ``frame`` (a :class:`Frame` of the session, or ``(frame_id, message, wire_bytes)`` where the
+        message is an ``Uplink`` or its serialised bytes, sent as they are) or raise :class:`QueueFull` at once."""
         delivery = self._delivery(frame)
         try:
             self._queue.put_nowait(delivery)
@@ -281,7 +289,7 @@ class FrameSender:
         self.counts["submitted"] += 1
         return delivery
 
-    async def submit(self, frame: Frame | tuple[int, pb.Uplink, int]) -> Delivery:
+    async def submit(self, frame: Frame | tuple[int, pb.Uplink | bytes, int]) -> Delivery:
         """Queue ``frame``, waiting for room in the queue."""
         delivery = self._delivery(frame)
         await self._queue.put(delivery)
@@ -321,7 +329,9 @@ class FrameSender:
 
     # --- the stream ----------------------------------------------------------------------------
     async def _run(self) -> None:
-        stub = pb_grpc.FeatureLinkStub(self._channel)
+        stub = self._channel.stream_stream(STREAM_METHOD, request_serializer=serialize_uplink,
+                                           response_deserializer=pb.Downlink.FromString,
+                                           _registered_method=True)  # as the generated stub registers it
         loop = asyncio.get_running_loop()
         attempt = 0
         while True:
@@ -347,10 +357,10 @@ class FrameSender:
             log.warning("%s: stream to %s ended (%s); reconnecting in %.2f s", self.name, self.target, reason, delay)
             await asyncio.sleep(delay)
 
-    async def _stream_once(self, stub: pb_grpc.FeatureLinkStub) -> str:
+    async def _stream_once(self, stub: grpc.aio.StreamStreamMultiCallable) -> str:
         """Run one ``Stream`` call until it ends; returns why (errors propagate)."""
         await self._session_set.wait()
-        call = stub.Stream(wait_for_ready=True)
+        call = stub(wait_for_ready=True)
         try:
             await self._open_session(call)
         except SessionRefused as refusal:
@@ -400,7 +410,7 @@ class FrameSender:
             delivery = self._queue.get_nowait()
             self._finish(delivery, Outcome(delivery.frame_id, "rejected", f"session refused: {refusal}"))
 
-    async def _write(self, call, message: pb.Uplink) -> None:
+    async def _write(self, call, message: pb.Uplink | bytes) -> None:
         async with self._write_lock:
             await call.write(message)
 

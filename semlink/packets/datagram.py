@@ -50,10 +50,15 @@ def check_bytes(check: str) -> int:
     return CHECK_BYTES[check]
 
 
-def _check_value(data: bytes, check: str) -> bytes:
+def _check_value(data, check: str, start: int | None = None) -> bytes:
+    """The check of ``data`` (any bytes-like object); ``start`` continues the check of bytes before it."""
     if check == "crc16":
-        return struct.pack(">H", binascii.crc_hqx(data, 0xFFFF))
-    return struct.pack("<I", zlib.crc32(data) & 0xFFFFFFFF)
+        return struct.pack(">H", binascii.crc_hqx(data, 0xFFFF if start is None else start))
+    return struct.pack("<I", zlib.crc32(data, 0 if start is None else start) & 0xFFFFFFFF)
+
+
+def _running_check(data, check: str) -> int:
+    return binascii.crc_hqx(data, 0xFFFF) if check == "crc16" else zlib.crc32(data)
 
 
 def overhead_bytes(check: str, with_image_size: bool = False) -> int:
@@ -72,18 +77,18 @@ def encode_datagram(seq: int, index: int, payload: bytes, check: str,
         if not (0 < width < 1 << 16 and 0 < height < 1 << 16):
             raise ValueError(f"image size {image_size} does not fit the wire's uint16 width and height")
         head += struct.pack("<HH", width, height)
-    body = head + bytes(payload)
-    return body + _check_value(body, check)
+    # head, payload and check joined in one copy; the check runs over head then payload without joining them first
+    return b"".join((head, payload, _check_value(payload, check, _running_check(head, check))))
 
 
 def decode_datagram(data: bytes, check: str) -> Datagram:
     """Parse one packet; raise :class:`CorruptDatagram` when its check fails or it is too short."""
     size = check_bytes(check)
-    data = bytes(data)
-    if len(data) < HEADER_BYTES + size:
-        raise CorruptDatagram(f"{len(data)} bytes cannot hold a {HEADER_BYTES}-byte header and a {check}")
-    body, tail = data[:-size], data[-size:]
-    if _check_value(body, check) != tail:
+    view = memoryview(data)  # the check and the header are read in place: the payload is the one copy made
+    if len(view) < HEADER_BYTES + size:
+        raise CorruptDatagram(f"{len(view)} bytes cannot hold a {HEADER_BYTES}-byte header and a {check}")
+    body = view[:-size]
+    if _check_value(body, check) != view[-size:]:
         raise CorruptDatagram(f"{check} mismatch")
     first, seq16 = struct.unpack_from("<BH", body)
     index, offset, image_size = first & 0x7F, HEADER_BYTES, None
@@ -94,7 +99,7 @@ def decode_datagram(data: bytes, check: str) -> Datagram:
         offset += IMAGE_SIZE_BYTES
     if index > MAX_INDEX:
         raise CorruptDatagram(f"packet index {index} is outside [0, {MAX_INDEX}]")
-    return Datagram(seq16, index, body[offset:], image_size)
+    return Datagram(seq16, index, body[offset:].tobytes(), image_size)
 
 
 def extend_seq(seq16: int, highest: int | None) -> int:

@@ -143,6 +143,8 @@ def packetize(
         meta=dict(meta or {}),
     )
     validate_header(header)
+    if hasattr(coder, "for_frame"):  # a coder that adapts to the frame (zstd: whether entropy coding pays)
+        coder = coder.for_frame(latent)
     packets = []
     for index in range(header.packet_count):
         start, stop = header.rows_of(index)

@@ -101,12 +101,7 @@ def max_datagram_bytes(session: Session) -> int:
     return max(2 * raw + 64, side) + overhead_bytes(session.check, with_image_size=True)
 
 
-def parse_packets(datagrams: Sequence[bytes], session: Session, highest_seq: int | None) -> ParsedPackets:
-    """Datagrams of one message → frames of ``session``, checked before anything is decoded.
-
-    Raises ``MalformedFrame`` (cheaply, before parsing any datagram) for more
-    datagrams than a frame has or one longer than a frame's packet can be.
-    """
+def _check_sizes(datagrams: Sequence[bytes], session: Session) -> None:
     if len(datagrams) > session.packets_per_frame:
         raise MalformedFrame(f"{len(datagrams)} packets in one message; a frame of this session has "
                              f"{session.packets_per_frame}")
@@ -114,6 +109,15 @@ def parse_packets(datagrams: Sequence[bytes], session: Session, highest_seq: int
     if any(len(d) > limit for d in datagrams):
         raise MalformedFrame(f"a packet of {max(len(d) for d in datagrams)} bytes is over the {limit} bytes a "
                              "packet of this session can need")
+
+
+def parse_packets(datagrams: Sequence[bytes], session: Session, highest_seq: int | None) -> ParsedPackets:
+    """Datagrams of one message → frames of ``session``, checked before anything is decoded.
+
+    Raises ``MalformedFrame`` (cheaply, before parsing any datagram) for more
+    datagrams than a frame has or one longer than a frame's packet can be.
+    """
+    _check_sizes(datagrams, session)
     by_seq: dict[int, dict[int, Packet]] = {}
     sizes: dict[int, tuple[int, int]] = {}
     damaged = 0
@@ -142,6 +146,35 @@ def parse_packets(datagrams: Sequence[bytes], session: Session, highest_seq: int
         frames.append(Frame(header, tuple(packets[i] for i in sorted(packets)), attributed))
     highest = max([highest_seq or 0, *by_seq]) if by_seq else highest_seq
     return ParsedPackets(tuple(frames), damaged if len(by_seq) != 1 else 0, highest)
+
+
+def identify_frame(datagrams: Sequence[bytes], session: Session, highest_seq: int | None) -> tuple[int, int | None]:
+    """``(frame_id, highest_seq)`` of the one frame a message's datagrams carry: what a hop that forwards them
+    needs, without parsing every payload.
+
+    Reads each datagram's 3-byte header and checks only the first datagram: when it is
+    intact and every header names its sequence number and a packet of the session, that
+    is the frame (a damaged datagram among them is the receiver's to find, as it would
+    be had the damage happened after this hop). Any other message is parsed in full by
+    :func:`parse_packets`, so the frame named is the one it would name. Raises
+    ``MalformedFrame`` as :func:`parse_packets` does, and for a message that does not
+    hold packets of exactly one frame.
+    """
+    _check_sizes(datagrams, session)
+    smallest = overhead_bytes(session.check)
+    if datagrams and len(datagrams[0]) >= smallest:
+        low, high, packets = datagrams[0][1], datagrams[0][2], session.packets_per_frame
+        if all(len(d) >= smallest and d[1] == low and d[2] == high and d[0] & 0x7F < packets for d in datagrams):
+            try:
+                seq = extend_seq(decode_datagram(datagrams[0], session.check).seq16, highest_seq)
+            except CorruptDatagram:
+                pass
+            else:
+                return session.frame_id(seq), max(highest_seq or 0, seq)
+    parsed = parse_packets(datagrams, session, highest_seq)
+    if len(parsed.frames) != 1:
+        raise MalformedFrame(f"a frame message must hold packets of one frame, these belong to {len(parsed.frames)}")
+    return parsed.frames[0].header.frame_id, parsed.highest_seq
 
 
 def lost_frame(session: Session, seq: int) -> Frame:

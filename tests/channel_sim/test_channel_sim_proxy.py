@@ -14,6 +14,7 @@ from channel_sim.settings import ChannelSimSettings
 from semlink.link import Backoff, FrameSender
 from semlink.link.serve import parse_settings
 from semlink.link.testing import RecordingReceiver, free_port, make_frame, make_session, serving
+from semlink.v2 import semlink_pb2 as pb
 
 SESSION = make_session()
 SESSION8 = make_session(packets=8)
@@ -149,3 +150,54 @@ def test_channel_sim_starts_without_torch():
             "assert 'torch' not in sys.modules, 'torch was imported'\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
+
+
+def test_a_message_the_channel_left_alone_is_forwarded_as_the_bytes_that_came():
+    """No re-serialising on the fast path: the bytes handed to the upstream sender are the very bytes received; a
+    message the channel changed is rebuilt from what survived."""
+    from channel_sim.proxy import AckSink, Hop, Proxy
+    from channel_sim.spec import ChannelSpec
+    from semlink.wire import frame_datagrams, frame_message
+
+    class Line:
+        def __init__(self):
+            self.pushed = []
+
+        def push(self, item, nbytes):
+            self.pushed.append(item)
+
+    async def main():
+        pushed = []
+        for spec in (ChannelSpec(), ChannelSpec(ber=1e-2, seed=1)):
+            proxy = Proxy(spec, "127.0.0.1:1")
+            proxy.line = Line()
+            datagrams = frame_datagrams(make_frame(5), SESSION)
+            data = frame_message(datagrams).SerializeToString()
+            proxy.accept(Hop(SESSION, None, AckSink()), datagrams, AckSink(), data)
+            [item] = proxy.line.pushed
+            pushed.append((item.message, data, datagrams))
+        return pushed
+
+    (clean, clean_data, _), (noisy, noisy_data, sent) = run(main())
+    assert clean is clean_data
+    assert isinstance(noisy, pb.Uplink) and list(noisy.frame.packets) != sent
+
+
+def test_the_sender_sends_serialised_bytes_as_they_are():
+    from semlink.link.sender import serialize_uplink
+    from semlink.wire import frame_datagrams, frame_message
+
+    async def main():
+        rx = await RecordingReceiver().start()
+        try:
+            async with FrameSender(rx.target, session=SESSION) as sender:
+                message = frame_message(frame_datagrams(make_frame(4), SESSION))
+                data = message.SerializeToString()
+                assert serialize_uplink(data) is data and serialize_uplink(message) == data
+                delivery = sender.submit_nowait((SESSION.frame_id(4), data, len(data)))
+                return await delivery.outcome, rx.frames
+        finally:
+            await rx.stop()
+
+    outcome, arrived = run(main())
+    assert outcome.status == "ok" and [f.header.frame_id for f in arrived] == [SESSION.frame_id(4)]

@@ -216,3 +216,26 @@ def test_q8_quantizes_alike_with_numpy_and_torch():
         assert np.array_equal(getattr(by_numpy, name), getattr(by_torch, name)), name
     assert by_numpy.values.dtype == np.uint8
     assert np.abs(by_numpy.dequantize() - y.numpy()).max() <= by_numpy.scale.max() / 2 + 1e-3
+
+
+@pytest.mark.parametrize("bits", [3, 8])
+def test_q8_symbols_span_the_range_without_a_clamp(bits):
+    """Quantising is ``floor((y - offset) / scale + 0.5)`` with no clamp: the extremes must land on 0 and the top
+    symbol, never wrap past it, even for a channel far from zero with a tiny range (the float16 ``MIN_SCALE``) or one
+    spanning many orders of magnitude."""
+    import numpy as np
+
+    from semlink.codecs.q8 import _quantize_numpy, _quantize_torch
+
+    y = torch.rand(1, 4, 8, 8, generator=torch.Generator().manual_seed(5), dtype=torch.float64).float()
+    y[0, 0] = y[0, 0] * 1e-6 + 1000.0  # a constant-ish channel far from zero
+    y[0, 1] = y[0, 1] * 6e4 - 3e4  # near float16's largest
+    y[0, 2] = (y[0, 2] - 0.5) * 1e-3
+    y[0, 3, 0, 0], y[0, 3, 7, 7] = -7.25, 9.5  # extremes sitting exactly on the range's ends
+    for symbols in (_quantize_numpy(y.numpy(), bits), _quantize_torch(y, bits)):
+        values = symbols.values.reshape(4, -1).astype(int)
+        assert values.max() <= 2**bits - 1
+        assert (values.min(axis=1) == 0).all()
+        assert values[3].max() == 2**bits - 1
+        error = np.abs(symbols.dequantize() - y.numpy()).reshape(4, -1).max(axis=1)
+        assert (error <= symbols.scale[0] / 2 * (1 + 1e-3) + 1e-6 * np.abs(symbols.offset[0])).all(), error
