@@ -5,7 +5,7 @@ Both hops are child processes between this process's client and sink
 back to back, ``rounds`` times, alternating hops, and the best round of each counts.
 All three processes share the machine's cores, so on a small machine a round's
 throughput also measures who got the CPU; the hop process's own CPU time per
-frame (from ``/proc``, the median round) is the steadier reading of what each hop
+frame (from ``/proc``, over all rounds) is the steadier reading of what each hop
 costs, and ``1 / cpu`` the frames/s it could carry on a core of its own.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -81,7 +80,7 @@ class HopThroughput:
     frames_per_s: float
     packets_per_s: float
     megabytes_per_s: float
-    cpu_ms_per_frame: float | None = None  # the hop process's user + system CPU, median round; None without /proc
+    cpu_ms_per_frame: float | None = None  # the hop process's user + system CPU over all rounds; None without /proc
 
 
 def cpu_seconds(pid: int | None) -> float | None:
@@ -117,7 +116,7 @@ def measure(frames: list[Frame], session: Session, rounds: int = 3) -> list[HopT
     packets = sum(len(f.packets) for f in frames)
     megabytes = sum(f.payload_bytes for f in frames) / 1e6
     best = {"bare grpc.aio pass-through": 0.0, "channel_sim": 0.0}
-    cpu: dict[str, list[float]] = {name: [] for name in best}
+    cpu: dict[str, list[float]] = {name: [] for name in best}  # CPU seconds of each round
     with PassThroughHop(session) as bare, ProxyHop(session) as channel:
         hops = {"bare grpc.aio pass-through": bare, "channel_sim": channel}
         seq = 1
@@ -132,9 +131,9 @@ def measure(frames: list[Frame], session: Session, rounds: int = 3) -> list[HopT
                 seq += len(frames)
                 best[name] = max(best[name], len(frames) / total)
                 if before is not None and after is not None:
-                    cpu[name].append(1000 * (after - before) / len(frames))
+                    cpu[name].append(after - before)
     return [HopThroughput(name, fps, fps * packets / len(frames), fps * megabytes / len(frames),
-                          statistics.median(cpu[name]) if cpu[name] else None)
+                          1000 * sum(cpu[name]) / (len(frames) * len(cpu[name])) if cpu[name] else None)
             for name, fps in best.items()]
 
 

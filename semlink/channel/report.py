@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,8 @@ class ChannelReport:
     bits_total: int = 0
 
     def __post_init__(self) -> None:
-        for name, value in asdict(self).items():
+        for name in _COUNTS:  # field names, not asdict: a report is made per frame on channel_sim's data path
+            value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative int, got {value!r}")
         if self.packets_dropped + self.packets_corrupted > self.packets_in:
@@ -41,7 +42,7 @@ class ChannelReport:
     def __add__(self, other: "ChannelReport") -> "ChannelReport":
         if not isinstance(other, ChannelReport):
             return NotImplemented
-        return ChannelReport(**{k: v + getattr(other, k) for k, v in asdict(self).items()})
+        return ChannelReport(*(getattr(self, k) + getattr(other, k) for k in _COUNTS))
 
     def followed_by(self, later: "ChannelReport") -> "ChannelReport":
         """This stage, then ``later`` applied to the packets this stage delivered."""
@@ -79,3 +80,6 @@ class ChannelReport:
             "realised_loss_rate": self.realised_loss_rate,
             "realised_ber": self.realised_ber,
         }
+
+
+_COUNTS = tuple(f.name for f in fields(ChannelReport))

@@ -239,3 +239,32 @@ def test_q8_symbols_span_the_range_without_a_clamp(bits):
         assert values[3].max() == 2**bits - 1
         error = np.abs(symbols.dequantize() - y.numpy()).reshape(4, -1).max(axis=1)
         assert (error <= symbols.scale[0] / 2 * (1 + 1e-3) + 1e-6 * np.abs(symbols.offset[0])).all(), error
+
+
+def test_q8_entropy_codes_only_frames_where_it_pays():
+    """``min_saving``: symbols that fill their range go as zstd stored blocks (about their own size, decoded by the
+    same decoder), peaked ones are Huffman-coded; 0 codes every frame."""
+    import numpy as np
+
+    from semlink.codecs.q8 import UniformConfig
+
+    shape = (256, 8, 8)
+    g = torch.Generator().manual_seed(2)
+    flat = torch.rand(1, *shape, generator=g)  # uniform: 8 bits of entropy a symbol, nothing to save
+    peaked = torch.randn(1, *shape, generator=g) * 0.05  # an outlier per channel stretches its range: most
+    peaked[0, :, 0, 0], peaked[0, :, -1, -1] = -5.0, 5.0  # symbols fall in a few steps around the middle
+
+    def coded(codec, x):
+        [frame] = codec.compress(x, [0])
+        x_hat, lost = codec.decompress([frame])
+        assert not lost.any()
+        assert (x_hat - x).abs().max() <= torch.tensor(frame.header.scale).max() / 2 + 1e-6
+        return sum(len(p.payload) for p in frame.packets[:-1]) / np.prod(shape)
+
+    adaptive = build_codec("q8", shape, FP)
+    always = build_codec("q8", shape, FP, min_saving=0.0)
+    assert coded(adaptive, flat) > 1.0  # stored: the symbols plus zstd's few bytes of framing
+    assert coded(adaptive, peaked) < 0.85 and coded(adaptive, peaked) == coded(always, peaked)
+    assert coded(always, flat) <= 1.0 + 0.01
+    with pytest.raises(ValueError, match="min_saving"):
+        UniformConfig(min_saving=1.0)
