@@ -281,3 +281,14 @@ def test_every_store_setting_the_doc_names_exists():
     fields = settings_class("receiver_service").model_fields
     for var in set(re.findall(r"SEMLINK_RX_\w+", DOC.read_text())):
         assert var.removeprefix("SEMLINK_RX_").lower() in fields, var
+
+
+def test_the_python_example_runs(tmp_path, monkeypatch):
+    """The q8 ``min_saving=0`` recipe writes a codec that loads back with that config (run as the doc shows it)."""
+    from semlink.runtime import load_codec_for, load_model
+
+    [block] = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, str(DOC), "exec"), {})
+    codec = load_codec_for(load_model("base-random"), str(tmp_path / "q8-always-zstd.safetensors"))
+    assert codec.codec_id == "q8" and codec.config.min_saving == 0.0

@@ -3,7 +3,8 @@ channel_sim's real parsers per run, each ending in a clean refusal, drop or lost
 exception, never a hang, never unbounded memory.
 
 The bulk goes straight to the functions the gRPC servicers call on every incoming message (the receiver's
-``parse_uplink`` and channel_sim's ``_parse``, ``message_to_session``, ``parse_packets``, the codec's decoder,
+``parse_uplink`` and channel_sim's ``_parse``, ``message_to_session``, ``parse_packets`` and channel_sim's
+``identify_frame`` (which must name the frame ``parse_packets`` names), the codec's decoder,
 ``FrameIngest``); a few hundred go through the receiver's servicer in-process and through real receiver and
 channel_sim servers on 127.0.0.1. Messages are counted as they are driven, and the count is checked at the end
 (``test_the_count_is_honest``). tests/packets/test_packet_fuzz.py fuzzes ``depacketize`` on in-memory frames;
@@ -40,7 +41,14 @@ from semlink.receiver.ingest import MAX_GAP, StreamState
 from semlink.runtime import load_codec_for, load_model
 from semlink.samples import sample_images
 from semlink.v2 import semlink_pb2 as pb
-from semlink.wire import frame_datagrams, max_datagram_bytes, message_to_session, parse_packets, session_to_message
+from semlink.wire import (
+    frame_datagrams,
+    identify_frame,
+    max_datagram_bytes,
+    message_to_session,
+    parse_packets,
+    session_to_message,
+)
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -228,7 +236,7 @@ def check_parsed(link: Link, datagrams: list[bytes], parsed) -> None:
     assert intact + parsed.unattributed <= len(datagrams)
 
 
-# --- 1. the bulk: frame messages through parse_packets and the decoder (receiver and channel_sim share both) -----
+# --- 1. the bulk: frame messages through parse_packets (receiver), identify_frame (channel_sim), the decoder ------
 
 @pytest.mark.parametrize("name, examples", [("q8", 2500), ("learned", 2500)])
 def test_frame_messages_are_parsed_and_decoded_or_refused(links, name, examples, peak_memory):
@@ -243,7 +251,16 @@ def test_frame_messages_are_parsed_and_decoded_or_refused(links, name, examples,
             parsed = parse_packets(datagrams, s, highest_seq)
         except MalformedFrame as err:  # refused before any datagram is parsed: only for these two reasons
             assert len(datagrams) > s.packets_per_frame or any(len(d) > limit for d in datagrams), err
+            with pytest.raises(MalformedFrame):
+                identify_frame(datagrams, s, highest_seq)
             return
+        # channel_sim's read of the message (headers, one CRC) names the frame the full parse names, or refuses it
+        if len(parsed.frames) == 1:
+            assert identify_frame(datagrams, s, highest_seq) == (parsed.frames[0].header.frame_id,
+                                                                 parsed.highest_seq)
+        else:
+            with pytest.raises(MalformedFrame):
+                identify_frame(datagrams, s, highest_seq)
         check_parsed(link, datagrams, parsed)
         for frame in parsed.frames:
             decode_like_the_receiver(link, frame)
