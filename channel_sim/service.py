@@ -12,25 +12,17 @@ import asyncio
 import logging
 
 import grpc
-from google.protobuf.message import DecodeError
 
 from channel_sim.proxy import AckSink, Proxy
 from semlink.link.sender import MESSAGE_SIZE_OPTIONS
 from semlink.packets import MalformedFrame
 from semlink.v2 import semlink_pb2 as pb
-from semlink.wire import message_to_session
+from semlink.wire import Unparsable, message_to_session, parse_uplink
 
 log = logging.getLogger(__name__)
 
 SERVICE = pb.DESCRIPTOR.services_by_name["FeatureLink"].full_name
 SERVER_OPTIONS = MESSAGE_SIZE_OPTIONS  # the same limit as every other hop: a frame that fits one fits all
-
-
-def _parse(data: bytes) -> pb.Uplink | None:
-    try:
-        return pb.Uplink.FromString(data)
-    except DecodeError:
-        return None
 
 
 def _refused(reason: str, detail: str, session_id: int = 0) -> pb.Downlink:
@@ -45,8 +37,8 @@ class FeatureLinkProxy:
 
     async def Stream(self, request_iterator, context):
         first = await anext(aiter(request_iterator), None)
-        msg = _parse(first) if first is not None else None
-        if msg is None or msg.WhichOneof("kind") != "session":
+        msg = parse_uplink(first) if first is not None else None
+        if msg is None or isinstance(msg, Unparsable) or msg.WhichOneof("kind") != "session":
             yield _refused("malformed", "a stream must open with a Session")
             return
         try:
@@ -62,8 +54,8 @@ class FeatureLinkProxy:
 
         async def read():
             async for data in request_iterator:
-                uplink = _parse(data)
-                kind = uplink.WhichOneof("kind") if uplink is not None else None
+                uplink = parse_uplink(data)
+                kind = None if isinstance(uplink, Unparsable) else uplink.WhichOneof("kind")
                 if kind == "frame":
                     outstanding = sink.outstanding
                     try:

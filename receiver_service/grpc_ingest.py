@@ -19,31 +19,16 @@ import logging
 from collections.abc import AsyncIterator
 
 import grpc
-from google.protobuf.message import DecodeError
 
 from semlink.receiver import FrameIngest
 from semlink.receiver.ingest import StreamState
 from semlink.v2 import semlink_pb2 as pb
+from semlink.wire import Unparsable, parse_uplink
 from receiver_service.metrics import ReceiverMetrics
 
 log = logging.getLogger(__name__)
 
 SERVICE = "semlink.v2.FeatureLink"
-
-
-class Unparsable:
-    """Request bytes that are not a ``semlink.v2.Uplink``."""
-
-    def __init__(self, size: int, error: str):
-        self.size = size
-        self.error = error
-
-
-def parse_uplink(data: bytes) -> pb.Uplink | Unparsable:
-    try:
-        return pb.Uplink.FromString(data)
-    except DecodeError as err:
-        return Unparsable(len(data), str(err))
 
 
 class FeatureLinkServicer:

@@ -3,6 +3,7 @@
 from semlink.packets.errors import MalformedFrame, UnknownCodec
 from semlink.wire.convert import (
     ParsedPackets,
+    Unparsable,
     frame_datagrams,
     frame_message,
     identify_frame,
@@ -10,6 +11,7 @@ from semlink.wire.convert import (
     max_datagram_bytes,
     message_to_session,
     parse_packets,
+    parse_uplink,
     session_to_message,
     wire_bytes,
 )
@@ -17,6 +19,7 @@ from semlink.wire.convert import (
 __all__ = [
     "MalformedFrame",
     "ParsedPackets",
+    "Unparsable",
     "UnknownCodec",
     "frame_datagrams",
     "frame_message",
@@ -25,6 +28,7 @@ __all__ = [
     "max_datagram_bytes",
     "message_to_session",
     "parse_packets",
+    "parse_uplink",
     "session_to_message",
     "wire_bytes",
 ]

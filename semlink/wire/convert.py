@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from google.protobuf.message import DecodeError
 
 from semlink.packets import (
     CorruptDatagram,
@@ -63,6 +64,23 @@ def frame_datagrams(frame: Frame, session: Session) -> list[bytes]:
     size = frame.header.image_size
     size = size if size != session.image_size else None
     return [encode_datagram(seq, p.index, p.payload, session.check, size) for p in frame.packets]
+
+
+class Unparsable:
+    """Request bytes that are not a ``semlink.v2.Uplink``: their size and protobuf's reason."""
+
+    def __init__(self, size: int, error: str):
+        self.size = size
+        self.error = error
+
+
+def parse_uplink(data: bytes) -> pb.Uplink | Unparsable:
+    """An incoming message's bytes as an ``Uplink``, or :class:`Unparsable`: the one tolerant parser both
+    services read their streams with, so bytes that do not parse are answered on the stream, never fail it."""
+    try:
+        return pb.Uplink.FromString(data)
+    except DecodeError as err:
+        return Unparsable(len(data), str(err))
 
 
 def frame_message(datagrams: Sequence[bytes]) -> pb.Uplink:

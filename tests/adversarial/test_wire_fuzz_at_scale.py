@@ -3,7 +3,7 @@ channel_sim's real parsers per run, each ending in a clean refusal, drop or lost
 exception, never a hang, never unbounded memory.
 
 The bulk goes straight to the functions the gRPC servicers call on every incoming message (the receiver's
-``parse_uplink`` and channel_sim's ``_parse``, ``message_to_session``, ``parse_packets`` and channel_sim's
+``semlink.wire.parse_uplink`` (both services read their streams with it), ``message_to_session``, ``parse_packets`` and channel_sim's
 ``identify_frame`` (which must name the frame ``parse_packets`` names), the codec's decoder,
 ``FrameIngest``); a few hundred go through the receiver's servicer in-process and through real receiver and
 channel_sim servers on 127.0.0.1. Messages are counted as they are driven, and the count is checked at the end
@@ -23,13 +23,13 @@ from dataclasses import dataclass, replace
 import grpc
 import pytest
 import torch
+from google.protobuf.message import DecodeError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from channel_sim.main import create_app as channel_app
-from channel_sim.service import _parse as channel_sim_parse
 from channel_sim.settings import ChannelSimSettings
-from receiver_service.grpc_ingest import FeatureLinkServicer, Unparsable, parse_uplink
+from receiver_service.grpc_ingest import FeatureLinkServicer
 from receiver_service.metrics import ReceiverMetrics
 from semlink.codecs import Codec, CodecError
 from semlink.florence import VisionHalf
@@ -42,11 +42,13 @@ from semlink.runtime import load_codec_for, load_model
 from semlink.samples import sample_images
 from semlink.v2 import semlink_pb2 as pb
 from semlink.wire import (
+    Unparsable,
     frame_datagrams,
     identify_frame,
     max_datagram_bytes,
     message_to_session,
     parse_packets,
+    parse_uplink,
     session_to_message,
 )
 
@@ -424,7 +426,7 @@ def test_the_receivers_servicer_answers_every_stream_cleanly(links, loop):
     assert not ingest._sessions
 
 
-# --- 5. raw bytes: both deserializers agree, and whatever parses goes through the checks --------------------------
+# --- 5. raw bytes: the services' one parser takes what protobuf takes, and whatever parses goes through the checks
 
 def test_any_bytes_are_an_uplink_or_refused_by_both_services(links):
     link = links["q8"]
@@ -433,22 +435,25 @@ def test_any_bytes_are_an_uplink_or_refused_by_both_services(links):
     @given(uplink_bytes(links))
     def target(data):
         COUNTS["Uplink bytes"] += 1
-        at_receiver, at_channel_sim = parse_uplink(data), channel_sim_parse(data)
-        assert isinstance(at_receiver, Unparsable) == (at_channel_sim is None)
-        if at_channel_sim is None:
+        uplink = parse_uplink(data)
+        try:
+            pb.Uplink.FromString(data)
+        except DecodeError:
+            assert isinstance(uplink, Unparsable) and uplink.size == len(data) and uplink.error
             return
-        kind = at_channel_sim.WhichOneof("kind")
+        assert not isinstance(uplink, Unparsable)
+        kind = uplink.WhichOneof("kind")
         if kind == "session":
             try:
-                message_to_session(at_channel_sim.session)
+                message_to_session(uplink.session)
             except MalformedFrame:
                 pass
         elif kind == "frame":
             try:
-                parsed = parse_packets(at_channel_sim.frame.packets, link.session, None)
+                parsed = parse_packets(uplink.frame.packets, link.session, None)
             except MalformedFrame:
                 return
-            check_parsed(link, list(at_channel_sim.frame.packets), parsed)
+            check_parsed(link, list(uplink.frame.packets), parsed)
             for frame in parsed.frames:
                 decode_like_the_receiver(link, frame)
 
@@ -514,8 +519,8 @@ def servers(bundle):
 
 def acked_messages(messages: list[bytes]) -> int:
     """How many of ``messages`` channel_sim answers: every one but sender reports (one ack per message)."""
-    parsed = (channel_sim_parse(m) for m in messages)
-    return sum(1 for m in parsed if m is None or m.WhichOneof("kind") != "report")
+    parsed = (parse_uplink(m) for m in messages)
+    return sum(1 for m in parsed if isinstance(m, Unparsable) or m.WhichOneof("kind") != "report")
 
 
 @pytest.mark.parametrize("hop", ["receiver", "channel_sim"])
