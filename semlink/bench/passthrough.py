@@ -13,8 +13,8 @@ import asyncio
 
 import grpc
 
+from semlink.link.grpc_server import FEATURE_LINK
 from semlink.link.sender import MESSAGE_SIZE_OPTIONS, STREAM_METHOD
-from semlink.v2 import semlink_pb2 as pb
 
 
 class PassThrough:
@@ -31,9 +31,8 @@ class PassThrough:
 
 async def serve(port: int, upstream: str) -> None:
     server = grpc.aio.server(options=MESSAGE_SIZE_OPTIONS)
-    service = pb.DESCRIPTOR.services_by_name["FeatureLink"].full_name
     handler = grpc.stream_stream_rpc_method_handler(PassThrough(upstream).Stream)  # bytes in, bytes out
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, {"Stream": handler}),))
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(FEATURE_LINK, {"Stream": handler}),))
     if server.add_insecure_port(f"127.0.0.1:{port}") == 0:
         raise OSError(f"could not bind 127.0.0.1:{port}")
     await server.start()

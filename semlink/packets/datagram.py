@@ -50,15 +50,16 @@ def check_bytes(check: str) -> int:
     return CHECK_BYTES[check]
 
 
-def _check_value(data, check: str, start: int | None = None) -> bytes:
-    """The check of ``data`` (any bytes-like object); ``start`` continues the check of bytes before it."""
+def _crc(data, check: str, start: int | None = None) -> int:
+    """The CRC of ``data`` (any bytes-like object); ``start``, a CRC of bytes before it, continues it."""
     if check == "crc16":
-        return struct.pack(">H", binascii.crc_hqx(data, 0xFFFF if start is None else start))
-    return struct.pack("<I", zlib.crc32(data, 0 if start is None else start) & 0xFFFFFFFF)
+        return binascii.crc_hqx(data, 0xFFFF if start is None else start)
+    return zlib.crc32(data, 0 if start is None else start) & 0xFFFFFFFF
 
 
-def _running_check(data, check: str) -> int:
-    return binascii.crc_hqx(data, 0xFFFF) if check == "crc16" else zlib.crc32(data)
+def _check_value(data, check: str, start: int | None = None) -> bytes:
+    """The check bytes of ``data`` as the wire carries them."""
+    return struct.pack(">H" if check == "crc16" else "<I", _crc(data, check, start))
 
 
 def overhead_bytes(check: str, with_image_size: bool = False) -> int:
@@ -78,7 +79,7 @@ def encode_datagram(seq: int, index: int, payload: bytes, check: str,
             raise ValueError(f"image size {image_size} does not fit the wire's uint16 width and height")
         head += struct.pack("<HH", width, height)
     # head, payload and check joined in one copy; the check runs over head then payload without joining them first
-    return b"".join((head, payload, _check_value(payload, check, _running_check(head, check))))
+    return b"".join((head, payload, _check_value(payload, check, _crc(head, check))))
 
 
 def decode_datagram(data: bytes, check: str) -> Datagram:
