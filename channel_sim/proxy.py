@@ -9,7 +9,7 @@ identified from the packet headers (:func:`semlink.wire.identify_frame`; a
 malformed one is answered ``rejected``, never fatal), its datagrams go through
 :meth:`semlink.channel.Channel.transmit_datagrams` (every byte exposed: dropped or
 bit-flipped, headers and checks too), are delayed, rate-limited, duplicated or
-reordered by a :class:`~semlink.link.network.DelayLine`, and forwarded upstream.
+reordered by a :class:`~semlink.channel.network.DelayLine`, and forwarded upstream.
 A frame that lost every packet sends nothing: the receiver sees the gap in the
 sequence numbers and acks it lost, and the hop relays that ack. A frame the
 proxy could not deliver upstream is answered ``lost`` with the reason.
@@ -30,7 +30,7 @@ from semlink.channel import Channel
 from semlink.link import Backoff, FrameSender, Outcome, QueueFull, SenderClosed
 from semlink.link.grpc_channel import LinkSecurity, link_channel
 from semlink.link.sender import MESSAGE_SIZE_OPTIONS
-from semlink.link.network import DelayLine, Network
+from semlink.channel.network import DelayLine, Network
 from semlink.packets import MalformedFrame, Session
 from semlink.v2 import semlink_pb2 as pb
 from semlink.wire import frame_message, identify_frame, wire_bytes

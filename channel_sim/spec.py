@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 if TYPE_CHECKING:  # imported where used: the channel brings torch, and --help should not wait for it
     from semlink.channel import ChannelConfig
-    from semlink.link.network import NetworkConfig
+    from semlink.channel.network import NetworkConfig
 
 
 # sane maxima: past these a setting only holds frames (and memory) for hours or overflows the BER formula
@@ -78,7 +78,7 @@ class ChannelSpec(BaseModel):
         )
 
     def network_config(self) -> NetworkConfig:
-        from semlink.link.network import NetworkConfig
+        from semlink.channel.network import NetworkConfig
 
         return NetworkConfig(
             delay_ms=self.delay_ms, jitter_ms=self.jitter_ms, rate_kbps=self.rate_kbps,

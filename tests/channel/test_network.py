@@ -7,7 +7,7 @@ import asyncio
 import numpy as np
 import pytest
 
-from semlink.link.network import DelayLine, Network, NetworkConfig, TokenBucket
+from semlink.channel.network import DelayLine, Network, NetworkConfig, TokenBucket
 
 
 @pytest.mark.parametrize("bad, field", [
