@@ -13,7 +13,7 @@ from channel_sim.settings import ChannelSimSettings
 from semlink.link.cors import allow_origins
 from semlink.link.grpc_channel import LinkSecurity, secret
 from semlink.link.grpc_server import LinkServer
-from semlink.link.http_errors import add_error_handlers
+from semlink.http.errors import add_error_handlers
 from semlink.security.tls import server_tls
 from semlink.security.tokens import guarded
 

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from channel_sim.proxy import Proxy
 from channel_sim.spec import ChannelChange, ChannelSpec
-from semlink.link.http_errors import error_responses
+from semlink.http.errors import error_responses
 from semlink.link.serve import metrics_response, validation_detail
 
 router = APIRouter()

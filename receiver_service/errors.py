@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 
 from semlink.florence import PromptTooLong, UnknownTask
-from semlink.link.http_errors import ErrorResponse, error_response
-from semlink.link.http_errors import add_error_handlers as add_http_error_handlers
+from semlink.http.errors import ErrorResponse, error_response
+from semlink.http.errors import add_error_handlers as add_http_error_handlers
 from semlink.receiver import Overloaded
 from receiver_service.receiver import FrameNotFound, NotReady, TaskFailed
 

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from semlink.link.cors import allow_origins
-from semlink.link.http_errors import add_error_handlers
+from semlink.http.errors import add_error_handlers
 from semlink.security.tokens import guarded
 from transmitter_service.pipeline import Transmitter
 from transmitter_service.routes import health_router, router

@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from semlink.link.http_errors import error_responses
+from semlink.http.errors import error_responses
 from transmitter_service.routes import TransmitterDep
 from transmitter_service.sources.base import SourceSpec
 

@@ -10,7 +10,7 @@ from receiver_service.deps import ReceiverDep
 from receiver_service.receiver import FrameNotFound
 from receiver_service.routers.tasks import FrameId
 from receiver_service.schemas import FrameDetail, FrameSummary
-from semlink.link.http_errors import error_responses
+from semlink.http.errors import error_responses
 
 router = APIRouter(prefix="/v1/frames", tags=["frames"])
 

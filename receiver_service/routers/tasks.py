@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 
 from receiver_service.deps import ReceiverDep
 from receiver_service.schemas import TaskBody, TaskResult
-from semlink.link.http_errors import error_responses
+from semlink.http.errors import error_responses
 
 router = APIRouter(prefix="/v1/frames", tags=["tasks"])
 

@@ -16,7 +16,7 @@ from fastapi import Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
-from semlink.link.http_errors import error_responses
+from semlink.http.errors import error_responses
 
 SCHEME_NAME = "bearer"
 bearer_scheme = HTTPBearer(auto_error=False, scheme_name=SCHEME_NAME,

@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from contract_apps import AUTH, CHANNEL, RECEIVER, TRANSMITTER
-from semlink.link.http_errors import ERROR_SCHEMA, add_error_handlers
+from semlink.http.errors import ERROR_SCHEMA, add_error_handlers
 
 pytestmark = pytest.mark.timeout(60)
 
