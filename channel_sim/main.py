@@ -10,7 +10,7 @@ from channel_sim.proxy import Proxy
 from channel_sim.routes import health_router, router
 from channel_sim.service import SERVER_OPTIONS, FeatureLinkProxy, add_to_server
 from channel_sim.settings import ChannelSimSettings
-from semlink.link.cors import allow_origins
+from semlink.http.cors import allow_origins
 from semlink.link.grpc_channel import LinkSecurity, secret
 from semlink.link.grpc_server import LinkServer
 from semlink.http.errors import add_error_handlers

@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from channel_sim.spec import ChannelSpec
-from semlink.link.cors import PAGE_ORIGINS
+from semlink.http.cors import PAGE_ORIGINS
 
 
 class ChannelSimSettings(ChannelSpec, BaseSettings):

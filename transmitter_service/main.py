@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from semlink.link.cors import allow_origins
+from semlink.http.cors import allow_origins
 from semlink.http.errors import add_error_handlers
 from semlink.security.tokens import guarded
 from transmitter_service.pipeline import Transmitter

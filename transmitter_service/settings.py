@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from semlink.link.cors import PAGE_ORIGINS
+from semlink.http.cors import PAGE_ORIGINS
 from transmitter_service.images import DEFAULT_MAX_PIXELS
 from transmitter_service.sources.base import SourceSpec
 

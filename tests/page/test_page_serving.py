@@ -16,7 +16,7 @@ from receiver_service.routers.page import PAGE_DIR
 from receiver_service.settings import ReceiverSettings
 from semlink.launch.config import LinkConfig
 from semlink.launch.ports import LinkPorts
-from semlink.link.cors import origins
+from semlink.http.cors import origins
 
 
 @pytest.fixture(scope="module")
