@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from channel_sim.settings import ChannelSimSettings
-from semlink.link.serve import configure_logging, https_options, parse_settings, serve
+from semlink.http.serve import configure_logging, https_options, parse_settings, serve
 
 DESCRIPTION = """\
 semlink channel_sim: a gRPC FeatureLink proxy that impairs frames on their way.

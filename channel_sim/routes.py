@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from channel_sim.proxy import Proxy
 from channel_sim.spec import ChannelChange, ChannelSpec
 from semlink.http.errors import error_responses
-from semlink.link.serve import metrics_response, validation_detail
+from semlink.http.serve import metrics_response, validation_detail
 
 router = APIRouter()
 health_router = APIRouter()

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn  # imported after parsing, so --help answers without loading torch
 
     from receiver_service.main import create_app
-    from semlink.link.serve import https_options
+    from semlink.http.serve import https_options
 
     app = create_app(settings)
     config = uvicorn.Config(app, host=settings.host, port=settings.http_port, log_level=settings.log_level,

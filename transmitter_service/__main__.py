@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from semlink.link.serve import configure_logging, https_options, parse_settings, serve
+from semlink.http.serve import configure_logging, https_options, parse_settings, serve
 from transmitter_service.settings import TransmitterSettings
 
 DESCRIPTION = """\

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
 from semlink.http.errors import error_responses
-from semlink.link.serve import metrics_response
+from semlink.http.serve import metrics_response
 from transmitter_service.images import CorruptImage, ImageTooLarge, NotAnImage, decode_image
 from transmitter_service.pipeline import Busy, NotReady, Transmitter
 

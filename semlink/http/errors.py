@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from semlink.link.serve import validation_detail
+from semlink.http.serve import validation_detail
 
 
 def finite(value: Any) -> Any:

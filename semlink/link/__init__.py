@@ -1,5 +1,5 @@
 """The networked link: a reconnecting gRPC frame sender (here), proxy network impairments
-(:mod:`semlink.link.network`), service plumbing (:mod:`semlink.link.serve`) and test doubles
+(:mod:`semlink.link.network`), service plumbing (:mod:`semlink.http.serve`) and test doubles
 (:mod:`semlink.link.testing`)."""
 
 from semlink.link.sender import (

@@ -12,7 +12,7 @@ import pytest
 from channel_sim.main import create_app
 from channel_sim.settings import ChannelSimSettings
 from semlink.link import Backoff, FrameSender
-from semlink.link.serve import parse_settings
+from semlink.http.serve import parse_settings
 from semlink.link.testing import RecordingReceiver, free_port, make_frame, make_session, serving
 from semlink.v2 import semlink_pb2 as pb
 

@@ -72,7 +72,7 @@ def help_commands() -> list[list[str]]:
 def test_the_help_examples_configure_mutual_tls(tmp_path, monkeypatch):
     from channel_sim.settings import ChannelSimSettings
     from receiver_service.settings import ReceiverSettings
-    from semlink.link.serve import parse_settings
+    from semlink.http.serve import parse_settings
     from transmitter_service.settings import TransmitterSettings
 
     make_dev_pki(tmp_path / "certs")

@@ -12,7 +12,7 @@ import pytest
 
 from semlink.link import Backoff, FrameSender
 from semlink.link.grpc_channel import LinkSecurity, link_channel
-from semlink.link.serve import https_options
+from semlink.http.serve import https_options
 from semlink.link.testing import RecordingReceiver, make_frame, make_session
 from semlink.security.tls import ClientTls, ServerTls, TlsConfigError, client_tls, server_tls
 

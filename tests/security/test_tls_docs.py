@@ -20,7 +20,7 @@ from receiver_service.settings import ReceiverSettings
 from semlink.link import Backoff, FrameSender
 from semlink.link.grpc_channel import LinkSecurity, secret
 from semlink.link.grpc_server import LinkServer
-from semlink.link.serve import parse_settings
+from semlink.http.serve import parse_settings
 from semlink.link.testing import RecordingReceiver, free_ports, make_frame, make_session
 from semlink.security.tls import client_tls, server_tls
 from semlink.v2 import semlink_pb2_grpc as pb_grpc

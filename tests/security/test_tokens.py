@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from channel_sim.main import create_app as channel_app
 from channel_sim.settings import ChannelSimSettings
 from receiver_service.settings import ReceiverSettings
-from semlink.link.serve import parse_settings
+from semlink.http.serve import parse_settings
 from semlink.link.testing import free_port, serving
 from semlink.security import tokens
 from transmitter_service.settings import TransmitterSettings
