@@ -15,7 +15,7 @@ from semlink.link.grpc_channel import LinkSecurity, secret
 from semlink.link.grpc_server import LinkServer
 from semlink.http.errors import add_error_handlers
 from semlink.security.tls import server_tls
-from semlink.security.tokens import guarded
+from semlink.http.tokens import guarded
 
 
 def create_app(settings: ChannelSimSettings | None = None) -> FastAPI:

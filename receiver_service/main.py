@@ -12,7 +12,7 @@ from receiver_service.limits import BodySizeLimit
 from receiver_service.receiver import Receiver
 from receiver_service.routers import events, frames, health, page, tasks
 from receiver_service.settings import ReceiverSettings
-from semlink.security.tokens import guarded
+from semlink.http.tokens import guarded
 
 
 def create_app(settings: ReceiverSettings | None = None, bundle: FlorenceBundle | None = None) -> FastAPI:

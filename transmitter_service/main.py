@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from semlink.http.cors import allow_origins
 from semlink.http.errors import add_error_handlers
-from semlink.security.tokens import guarded
+from semlink.http.tokens import guarded
 from transmitter_service.pipeline import Transmitter
 from transmitter_service.routes import health_router, router
 from transmitter_service.settings import TransmitterSettings

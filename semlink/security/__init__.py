@@ -1,2 +1,2 @@
-"""Who may talk to the services: bearer tokens on the REST APIs (:mod:`semlink.security.tokens`) and the
-development certificates for TLS on the gRPC links (:mod:`semlink.security.certs`)."""
+"""Who may talk over the gRPC links: TLS from PEM files (:mod:`semlink.security.tls`) and the development
+certificates for it (:mod:`semlink.security.certs`); the REST APIs' bearer tokens are :mod:`semlink.http.tokens`."""

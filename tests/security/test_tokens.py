@@ -15,7 +15,7 @@ from channel_sim.settings import ChannelSimSettings
 from receiver_service.settings import ReceiverSettings
 from semlink.http.serve import parse_settings
 from semlink.link.testing import free_port, serving
-from semlink.security import tokens
+from semlink.http import tokens
 from transmitter_service.settings import TransmitterSettings
 
 pytestmark = pytest.mark.timeout(60)

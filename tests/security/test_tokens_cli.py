@@ -15,7 +15,7 @@ from channel_sim.settings import ChannelSimSettings
 from receiver_service.settings import ReceiverSettings
 from semlink.cli.main import build_parser
 from semlink.launch.config import SERVICES, LinkConfig
-from semlink.security.tokens import token_value
+from semlink.http.tokens import token_value
 from transmitter_service.settings import TransmitterSettings
 
 SETTINGS = {"receiver_service": ReceiverSettings, "channel_sim": ChannelSimSettings,
