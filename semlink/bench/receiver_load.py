@@ -23,7 +23,7 @@ import numpy as np
 from semlink.launch.ports import free_ports
 from semlink.launch.process import ServiceProcess
 from semlink.link.sender import MESSAGE_SIZE_OPTIONS
-from semlink.link.testing import StreamClient
+from semlink.bench.stream_client import StreamClient
 from semlink.packets import Frame, Session
 
 

@@ -15,7 +15,8 @@ from channel_sim.main import create_app as channel_app
 from channel_sim.settings import ChannelSimSettings
 from semlink.link import FrameSender
 from semlink.link.sender import MAX_MESSAGE_BYTES
-from semlink.link.testing import StreamClient, free_port, make_frame, make_session, serving
+from semlink.bench.stream_client import StreamClient
+from semlink.link.testing import free_port, make_frame, make_session, serving
 from semlink.v2 import semlink_pb2 as pb
 from semlink.wire import session_to_message
 from receiver_service.settings import ReceiverSettings

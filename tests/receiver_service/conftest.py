@@ -24,7 +24,7 @@ from semlink.packets import Frame
 from semlink.packets import IMAGE_SIZE_KEY
 from semlink.runtime import load_codec_for, load_model
 from semlink.samples import sample_images
-from semlink.link.testing import StreamClient
+from semlink.bench.stream_client import StreamClient
 from semlink.packets import Session, frame_id_of, split_frame_id
 
 MODEL, CODEC = "tiny-random", "q8"

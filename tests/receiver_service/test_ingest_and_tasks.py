@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from semlink.florence import VisionHalf
-from semlink.link.testing import StreamClient
+from semlink.bench.stream_client import StreamClient
 from semlink.pipeline import InProcessLink
 from semlink.receiver.ingest import GAP
 from semlink.v2 import semlink_pb2 as pb

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from semlink.link.testing import StreamClient
+from semlink.bench.stream_client import StreamClient
 from semlink.runtime import load_codec_for
 from semlink.v2 import semlink_pb2 as pb
 from semlink.wire import frame_datagrams, session_to_message, wire_bytes
