@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings
 from semlink.link import Backoff, FrameSender
 from semlink.link.grpc_channel import LinkSecurity, secret
 from semlink.http.serve import https_options
-from semlink.link.testing import RecordingReceiver, free_ports, make_frame, make_session
+from tests.helpers.link import RecordingReceiver, free_ports, make_frame, make_session
 from semlink.security.certs import make_dev_pki
 from semlink.security.tls import client_tls, server_tls
 

@@ -1,6 +1,6 @@
 """The networked link: a reconnecting gRPC frame sender (here), proxy network impairments
 (:mod:`semlink.link.network`), service plumbing (:mod:`semlink.http.serve`) and test doubles
-(:mod:`semlink.link.testing`)."""
+(:mod:`tests.helpers.link`)."""
 
 from semlink.link.sender import (
     CONNECTION_LOST,

@@ -16,7 +16,7 @@ import torch
 from receiver_service.main import create_app as receiver_app
 from receiver_service.settings import ReceiverSettings
 from semlink.florence import VisionHalf
-from semlink.link.testing import serving
+from tests.helpers.link import serving
 from semlink.packets import IMAGE_SIZE_KEY
 from semlink.runtime import load_codec_for, load_model
 from semlink.samples import sample_images

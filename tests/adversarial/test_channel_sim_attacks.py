@@ -13,7 +13,7 @@ from attack_helpers import run, strict_json
 from channel_sim.main import create_app
 from channel_sim.settings import ChannelSimSettings
 from semlink.link import FrameSender
-from semlink.link.testing import RecordingReceiver, free_port, make_frame, make_session, serving
+from tests.helpers.link import RecordingReceiver, free_port, make_frame, make_session, serving
 
 pytestmark = pytest.mark.timeout(60)
 

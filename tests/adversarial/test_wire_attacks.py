@@ -16,7 +16,7 @@ from channel_sim.settings import ChannelSimSettings
 from semlink.link import FrameSender
 from semlink.link.sender import MAX_MESSAGE_BYTES
 from semlink.bench.stream_client import StreamClient
-from semlink.link.testing import free_port, make_frame, make_session, serving
+from tests.helpers.link import free_port, make_frame, make_session, serving
 from semlink.v2 import semlink_pb2 as pb
 from semlink.wire import session_to_message
 from receiver_service.settings import ReceiverSettings
@@ -62,7 +62,7 @@ def test_one_message_size_limit_end_to_end():
 def test_an_oversized_message_costs_only_its_own_stream():
     """Item 5: one client's too-large message ends its stream at channel_sim; another client's frames go on."""
     async def main():
-        from semlink.link.testing import RecordingReceiver
+        from tests.helpers.link import RecordingReceiver
 
         rx = await RecordingReceiver().start()
         grpc_port = free_port()

@@ -34,7 +34,7 @@ from receiver_service.metrics import ReceiverMetrics
 from semlink.codecs import Codec, CodecError
 from semlink.florence import VisionHalf
 from semlink.bench.stream_client import StreamClient
-from semlink.link.testing import free_port, serving
+from tests.helpers.link import free_port, serving
 from semlink.packets import MalformedFrame, Session, encode_datagram, split_frame_id
 from semlink.packets.datagram import MAX_INDEX, _check_value
 from semlink.receiver import FeatureStore, FrameDecoder, FrameIngest

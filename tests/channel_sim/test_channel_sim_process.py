@@ -11,7 +11,7 @@ import httpx
 
 from semlink.link import FrameSender
 from semlink.bench.stream_client import StreamClient
-from semlink.link.testing import make_frame, make_session
+from tests.helpers.link import make_frame, make_session
 from semlink.v2 import semlink_pb2 as pb
 
 FRAMES, PACKETS = 300, 8

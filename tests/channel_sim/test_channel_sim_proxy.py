@@ -13,7 +13,7 @@ from channel_sim.main import create_app
 from channel_sim.settings import ChannelSimSettings
 from semlink.link import Backoff, FrameSender
 from semlink.http.serve import parse_settings
-from semlink.link.testing import RecordingReceiver, free_port, make_frame, make_session, serving
+from tests.helpers.link import RecordingReceiver, free_port, make_frame, make_session, serving
 from semlink.v2 import semlink_pb2 as pb
 
 SESSION = make_session()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from semlink.link import Backoff, FrameSender
-from semlink.link.testing import RecordingReceiver, make_frame, make_session
+from tests.helpers.link import RecordingReceiver, make_frame, make_session
 
 ACK_TIMEOUT_S = 2.0
 

@@ -8,7 +8,7 @@ import time
 
 from PIL import Image
 
-from semlink.link.testing import RecordingReceiver
+from tests.helpers.link import RecordingReceiver
 from transmitter_service.pipeline import STOPPED, Transmitter
 from transmitter_service.settings import TransmitterSettings
 

@@ -11,7 +11,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 from channel_sim.main import create_app
 from channel_sim.settings import ChannelSimSettings
 from semlink.link.grpc_server import FEATURE_LINK, HEALTH, LinkServer
-from semlink.link.testing import RecordingReceiver, free_port, serving
+from tests.helpers.link import RecordingReceiver, free_port, serving
 from semlink.v2 import semlink_pb2_grpc as pb_grpc
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -130,7 +130,7 @@ def test_channel_sim_serves_health_and_reflection_and_keeps_them_open_under_a_to
 
 
 def test_threaded_test_receiver_serves_health_and_reflection_too():
-    from semlink.link.testing import ThreadedReceiver
+    from tests.helpers.link import ThreadedReceiver
 
     receiver = ThreadedReceiver().start()
     try:

@@ -9,7 +9,7 @@ import pytest
 from semlink.link import Backoff, FrameSender
 from semlink.link.grpc_channel import link_channel, resolve_target
 from semlink.link.grpc_server import LinkServer
-from semlink.link.testing import RecordingReceiver, make_frame, make_session
+from tests.helpers.link import RecordingReceiver, make_frame, make_session
 from semlink.v2 import semlink_pb2_grpc as pb_grpc
 
 FAST = Backoff(initial_s=0.05, max_s=0.4)
@@ -116,7 +116,7 @@ def test_a_receiver_whose_health_is_not_serving_gets_no_streams():
 def test_channel_sim_spreads_sessions_over_receivers_and_reports_frames_lost_on_a_dead_one():
     from channel_sim.main import create_app
     from channel_sim.settings import ChannelSimSettings
-    from semlink.link.testing import free_port, serving
+    from tests.helpers.link import free_port, serving
 
     async def main():
         a, b = await RecordingReceiver(ack=False).start(), await RecordingReceiver(ack=False).start()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from semlink.link.testing import free_port
+from tests.helpers.link import free_port
 
 INSTALL = "apt-get install redis-server (Debian/Ubuntu) or put redis-server/valkey-server on PATH"
 

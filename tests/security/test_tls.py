@@ -13,7 +13,7 @@ import pytest
 from semlink.link import Backoff, FrameSender
 from semlink.link.grpc_channel import LinkSecurity, link_channel
 from semlink.http.serve import https_options
-from semlink.link.testing import RecordingReceiver, make_frame, make_session
+from tests.helpers.link import RecordingReceiver, make_frame, make_session
 from semlink.security.tls import ClientTls, ServerTls, TlsConfigError, client_tls, server_tls
 
 FAST = Backoff(initial_s=0.05, max_s=0.4)
@@ -150,7 +150,7 @@ def test_rest_over_https_with_the_service_certificate(pki):
 
     from channel_sim.main import create_app
     from channel_sim.settings import ChannelSimSettings
-    from semlink.link.testing import free_port
+    from tests.helpers.link import free_port
 
     ch = pki.services["channel_sim"]
     settings = ChannelSimSettings(grpc_port=free_port(), upstream="127.0.0.1:1", https=True,

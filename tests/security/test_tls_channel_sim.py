@@ -9,7 +9,7 @@ from channel_sim.main import create_app
 from channel_sim.settings import ChannelSimSettings
 from semlink.link import Backoff, FrameSender
 from semlink.link.grpc_channel import LinkSecurity
-from semlink.link.testing import RecordingReceiver, free_port, make_frame, make_session, serving
+from tests.helpers.link import RecordingReceiver, free_port, make_frame, make_session, serving
 from semlink.security.tls import ClientTls, ServerTls
 
 FAST = Backoff(initial_s=0.05, max_s=0.4)

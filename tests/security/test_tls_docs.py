@@ -21,7 +21,7 @@ from semlink.link import Backoff, FrameSender
 from semlink.link.grpc_channel import LinkSecurity, secret
 from semlink.link.grpc_server import LinkServer
 from semlink.http.serve import parse_settings
-from semlink.link.testing import RecordingReceiver, free_ports, make_frame, make_session
+from tests.helpers.link import RecordingReceiver, free_ports, make_frame, make_session
 from semlink.security.tls import client_tls, server_tls
 from semlink.v2 import semlink_pb2_grpc as pb_grpc
 from transmitter_service.settings import TransmitterSettings

@@ -13,7 +13,7 @@ import torch
 from receiver_service.main import create_app as receiver_app
 from receiver_service.settings import ReceiverSettings
 from semlink.launch.client import LinkClient
-from semlink.link.testing import free_port, serving
+from tests.helpers.link import free_port, serving
 from semlink.runtime import load_model
 from semlink.samples import sample_images
 from transmitter_service.main import create_app as transmitter_app

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from semlink.link.testing import serving
+from tests.helpers.link import serving
 from transmitter_service.main import create_app
 from transmitter_service.settings import TransmitterSettings
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from semlink.link.testing import RecordingReceiver
+from tests.helpers.link import RecordingReceiver
 from semlink.packets import split_frame_id
 from semlink.runtime import load_model
 from tests.receiver_service.conftest import running_receiver

@@ -12,7 +12,7 @@ import av
 import pytest
 from PIL import Image
 
-from semlink.link.testing import RecordingReceiver
+from tests.helpers.link import RecordingReceiver
 from semlink.shapes import od_boxes, split_scene, target
 from transmitter_service.sources.shapes_stream import shapes_frames
 from transmitter_service.sources.video import VideoUnreadable, video_frames

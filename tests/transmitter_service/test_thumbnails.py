@@ -7,7 +7,7 @@ import io
 
 from PIL import Image
 
-from semlink.link.testing import RecordingReceiver
+from tests.helpers.link import RecordingReceiver
 from transmitter_service.thumbnails import Thumbnails, thumbnail_jpeg
 
 

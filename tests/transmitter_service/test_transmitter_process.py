@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from semlink.link.testing import ThreadedReceiver, free_port, wait_ready
+from tests.helpers.link import ThreadedReceiver, free_port, wait_ready
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ import time
 
 import httpx
 
-from semlink.link.testing import RecordingReceiver, free_port, serving
+from tests.helpers.link import RecordingReceiver, free_port, serving
 from transmitter_service.main import create_app
 from transmitter_service.settings import TransmitterSettings
 

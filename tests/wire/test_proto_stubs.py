@@ -5,7 +5,7 @@ from concurrent import futures
 import grpc
 import pytest
 
-from semlink.link.testing import make_frame, make_session
+from tests.helpers.link import make_frame, make_session
 from semlink.v2 import semlink_pb2 as pb
 from semlink.v2 import semlink_pb2_grpc as pb_grpc
 from semlink.wire import frame_datagrams, frame_message, message_to_session, parse_packets, session_to_message

@@ -1,0 +1,1 @@
+"""Test support, imported as ``tests.helpers.<module>``: doubles for the link (:mod:`tests.helpers.link`)."""
