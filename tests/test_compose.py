@@ -202,7 +202,8 @@ def test_the_header_examples_are_accepted_by_channel_sim():
 
     from channel_sim.main import create_app
     from channel_sim.settings import ChannelSimSettings
-    from tests.helpers.link import free_port, serving
+    from semlink.launch.ports import free_port
+    from tests.helpers.link import serving
 
     header = "".join(line for line in (ROOT / "docker-compose.yml").read_text().splitlines() if line.startswith("#"))
     bodies = [json.loads(b) for b in re.findall(r"-d '(\{.*?\})'", header)]

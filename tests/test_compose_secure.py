@@ -19,7 +19,8 @@ from pydantic_settings import BaseSettings
 from semlink.link import Backoff, FrameSender
 from semlink.link.grpc_channel import LinkSecurity, secret
 from semlink.http.serve import https_options
-from tests.helpers.link import RecordingReceiver, free_ports, make_frame, make_session
+from semlink.launch.ports import free_ports
+from tests.helpers.link import RecordingReceiver, make_frame, make_session
 from semlink.security.certs import make_dev_pki
 from semlink.security.tls import client_tls, server_tls
 
@@ -116,7 +117,7 @@ def test_channel_sim_runs_with_the_override_between_tls_peers(merged, tmp_path):
     async def main():
         receiver = await RecordingReceiver(tls=server_tls(rx.tls_cert, rx.tls_key, rx.tls_ca, rx.tls_client_auth),
                                            token=secret(rx.grpc_token)).start()
-        grpc_port, http_port = free_ports(2, taken=(receiver.port,))
+        grpc_port, http_port = free_ports(2)
         healthcheck_here = healthcheck.replace("/certs/", f"{tmp_path}/").replace(":8002/", f":{http_port}/")
         env = {k: defaults(v).replace("/certs/", f"{tmp_path}/") for k, v in token_env.items()}
         env.update(SEMLINK_CH_HOST="127.0.0.1", SEMLINK_CH_GRPC_PORT=str(grpc_port),

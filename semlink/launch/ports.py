@@ -46,6 +46,11 @@ def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:
         return ports
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """One port the OS reports free on ``host`` (a server binding port 0 itself never races for it)."""
+    return free_ports(1, host)[0]
+
+
 def is_free(port: int, host: str = "127.0.0.1") -> bool:
     """Whether a server could bind ``port`` on ``host`` now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -13,7 +13,8 @@ from attack_helpers import run, strict_json
 from channel_sim.main import create_app
 from channel_sim.settings import ChannelSimSettings
 from semlink.link import FrameSender
-from tests.helpers.link import RecordingReceiver, free_port, make_frame, make_session, serving
+from semlink.launch.ports import free_port
+from tests.helpers.link import RecordingReceiver, make_frame, make_session, serving
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -12,7 +12,7 @@ import pytest
 from attack_helpers import run, strict_json
 from PIL import Image
 
-from tests.helpers.link import free_port
+from semlink.launch.ports import free_port
 from transmitter_service.images import CorruptImage, ImageTooLarge, NotAnImage, claimed_format, decode_image
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.filterwarnings("ignore::UserWarning")]  # PIL warns on bad EXIF

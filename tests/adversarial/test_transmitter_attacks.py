@@ -11,7 +11,7 @@ import pytest
 from attack_helpers import run, strict_json
 from PIL import Image
 
-from tests.helpers.link import free_port
+from semlink.launch.ports import free_port
 
 pytestmark = pytest.mark.timeout(90)
 

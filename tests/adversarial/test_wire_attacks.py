@@ -16,7 +16,8 @@ from channel_sim.settings import ChannelSimSettings
 from semlink.link import FrameSender
 from semlink.link.sender import MAX_MESSAGE_BYTES
 from semlink.bench.stream_client import StreamClient
-from tests.helpers.link import free_port, make_frame, make_session, serving
+from semlink.launch.ports import free_port
+from tests.helpers.link import make_frame, make_session, serving
 from semlink.v2 import semlink_pb2 as pb
 from semlink.wire import session_to_message
 from receiver_service.settings import ReceiverSettings

@@ -34,7 +34,8 @@ from receiver_service.metrics import ReceiverMetrics
 from semlink.codecs import Codec, CodecError
 from semlink.florence import VisionHalf
 from semlink.bench.stream_client import StreamClient
-from tests.helpers.link import free_port, serving
+from semlink.launch.ports import free_port
+from tests.helpers.link import serving
 from semlink.packets import MalformedFrame, Session, encode_datagram, split_frame_id
 from semlink.packets.datagram import MAX_INDEX, _check_value
 from semlink.receiver import FeatureStore, FrameDecoder, FrameIngest

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
+import time
 
+import httpx
 import pytest
 
-from tests.helpers.link import ThreadedReceiver, free_port, wait_ready
+from semlink.launch.ports import free_port
+from semlink.launch.process import ServiceProcess
+from tests.helpers.link import ThreadedReceiver
 
-REPO = Path(__file__).resolve().parents[2]
+READY_S = 60.0
 
 
 @pytest.fixture(scope="module")
@@ -22,25 +22,17 @@ def receiver():
 
 
 @pytest.fixture(scope="module")
-def channel_sim_process(receiver, tmp_path_factory):
+def channel_sim_process(receiver):
     """``python -m channel_sim`` forwarding to ``receiver``; yields (REST url, gRPC target, Popen)."""
     grpc_port, http_port = free_port(), free_port()
-    log = tmp_path_factory.mktemp("channel_sim") / "channel_sim.log"
-    env = {**os.environ, "SEMLINK_CH_UPSTREAM": receiver.target, "SEMLINK_CH_SEED": "1"}
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "channel_sim", "--grpc-port", str(grpc_port), "--http-port", str(http_port),
-             "--log-level", "warning"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
     url = f"http://127.0.0.1:{http_port}"
+    service = ServiceProcess("channel_sim", "channel_sim", {
+        "SEMLINK_CH_UPSTREAM": receiver.target, "SEMLINK_CH_SEED": "1", "SEMLINK_CH_GRPC_PORT": str(grpc_port),
+        "SEMLINK_CH_HTTP_PORT": str(http_port), "SEMLINK_CH_LOG_LEVEL": "warning"}, url)
+    service.start()
     try:
-        wait_ready(url, proc, log)
-        yield url, f"127.0.0.1:{grpc_port}", proc
+        with httpx.Client() as client:
+            service.wait_ready(time.monotonic() + READY_S, client)
+        yield url, f"127.0.0.1:{grpc_port}", service.proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        service.stop(10)

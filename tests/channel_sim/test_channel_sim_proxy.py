@@ -13,7 +13,8 @@ from channel_sim.main import create_app
 from channel_sim.settings import ChannelSimSettings
 from semlink.link import Backoff, FrameSender
 from semlink.http.serve import parse_settings
-from tests.helpers.link import RecordingReceiver, free_port, make_frame, make_session, serving
+from semlink.launch.ports import free_port
+from tests.helpers.link import RecordingReceiver, make_frame, make_session, serving
 from semlink.v2 import semlink_pb2 as pb
 
 SESSION = make_session()

@@ -19,7 +19,8 @@ from channel_sim.main import create_app as channel_app
 from channel_sim.settings import ChannelSimSettings
 from receiver_service.main import create_app as receiver_app
 from receiver_service.settings import ReceiverSettings
-from tests.helpers.link import free_port, serving
+from semlink.launch.ports import free_port
+from tests.helpers.link import serving
 from transmitter_service.main import create_app as transmitter_app
 from transmitter_service.settings import TransmitterSettings
 

@@ -1,18 +1,16 @@
-"""Test doubles for the link: a recording FeatureLink server, synthetic frames, a free port, an app in the loop."""
+"""Test doubles for the link: a recording FeatureLink server, synthetic frames, an app in the loop (ports come
+from :mod:`semlink.launch.ports`, readiness from :class:`semlink.launch.process.ServiceProcess`)."""
 
 from __future__ import annotations
 
 import asyncio
 import random
-import socket
-import subprocess
 import threading
-import time
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import grpc
 
+from semlink.launch.ports import free_port
 from semlink.link.grpc_server import LinkServer, threaded_link_server
 from semlink.packets import Frame, MalformedFrame, Packet, Session
 from semlink.security.tls import ServerTls
@@ -21,24 +19,6 @@ from semlink.v2 import semlink_pb2_grpc as pb_grpc
 from semlink.wire import message_to_session, parse_packets
 
 TEST_SESSION_ID = 7
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free a moment ago (bind to port 0 and let the kernel choose)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def free_ports(count: int, taken: tuple[int, ...] = (), host: str = "127.0.0.1") -> list[int]:
-    """``count`` distinct ports that were free a moment ago, none of ``taken``. Pick them after this process's own
-    servers bound port 0: picked before, the kernel could hand one of them to such a server."""
-    ports: list[int] = []
-    while len(ports) < count:
-        port = free_port(host)
-        if port not in ports and port not in taken:
-            ports.append(port)
-    return ports
 
 
 def make_session(packets: int = 4, session_id: int = TEST_SESSION_ID, payload_bytes: int = 256) -> Session:
@@ -265,20 +245,3 @@ class ThreadedReceiver(pb_grpc.FeatureLinkServicer):
                 if self.ack:
                     for ack in acks:
                         yield pb.Downlink(ack=ack)
-
-
-def wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
-    """Poll ``url``/health/ready until 200; raise with the end of ``log`` if ``proc`` exits or time runs out."""
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} not ready within {timeout} s:\n{log.read_text()[-3000:]}")

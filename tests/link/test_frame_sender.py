@@ -8,7 +8,8 @@ import random
 import pytest
 
 from semlink.link import Backoff, FrameSender, QueueFull, SenderClosed
-from tests.helpers.link import RecordingReceiver, free_port, make_frame, make_session
+from semlink.launch.ports import free_port
+from tests.helpers.link import RecordingReceiver, make_frame, make_session
 
 FAST = Backoff(initial_s=0.05, max_s=0.4)
 SESSION = make_session()

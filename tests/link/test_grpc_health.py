@@ -11,7 +11,8 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 from channel_sim.main import create_app
 from channel_sim.settings import ChannelSimSettings
 from semlink.link.grpc_server import FEATURE_LINK, HEALTH, LinkServer
-from tests.helpers.link import RecordingReceiver, free_port, serving
+from semlink.launch.ports import free_port
+from tests.helpers.link import RecordingReceiver, serving
 from semlink.v2 import semlink_pb2_grpc as pb_grpc
 
 SERVING = health_pb2.HealthCheckResponse.SERVING

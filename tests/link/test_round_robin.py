@@ -116,7 +116,8 @@ def test_a_receiver_whose_health_is_not_serving_gets_no_streams():
 def test_channel_sim_spreads_sessions_over_receivers_and_reports_frames_lost_on_a_dead_one():
     from channel_sim.main import create_app
     from channel_sim.settings import ChannelSimSettings
-    from tests.helpers.link import free_port, serving
+    from semlink.launch.ports import free_port
+    from tests.helpers.link import serving
 
     async def main():
         a, b = await RecordingReceiver(ack=False).start(), await RecordingReceiver(ack=False).start()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.helpers.link import free_port
+from semlink.launch.ports import free_port
 
 INSTALL = "apt-get install redis-server (Debian/Ubuntu) or put redis-server/valkey-server on PATH"
 

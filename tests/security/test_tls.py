@@ -150,7 +150,7 @@ def test_rest_over_https_with_the_service_certificate(pki):
 
     from channel_sim.main import create_app
     from channel_sim.settings import ChannelSimSettings
-    from tests.helpers.link import free_port
+    from semlink.launch.ports import free_port
 
     ch = pki.services["channel_sim"]
     settings = ChannelSimSettings(grpc_port=free_port(), upstream="127.0.0.1:1", https=True,

@@ -9,7 +9,8 @@ from channel_sim.main import create_app
 from channel_sim.settings import ChannelSimSettings
 from semlink.link import Backoff, FrameSender
 from semlink.link.grpc_channel import LinkSecurity
-from tests.helpers.link import RecordingReceiver, free_port, make_frame, make_session, serving
+from semlink.launch.ports import free_port
+from tests.helpers.link import RecordingReceiver, make_frame, make_session, serving
 from semlink.security.tls import ClientTls, ServerTls
 
 FAST = Backoff(initial_s=0.05, max_s=0.4)

@@ -21,7 +21,8 @@ from semlink.link import Backoff, FrameSender
 from semlink.link.grpc_channel import LinkSecurity, secret
 from semlink.link.grpc_server import LinkServer
 from semlink.http.serve import parse_settings
-from tests.helpers.link import RecordingReceiver, free_ports, make_frame, make_session
+from semlink.launch.ports import free_ports
+from tests.helpers.link import RecordingReceiver, make_frame, make_session
 from semlink.security.tls import client_tls, server_tls
 from semlink.v2 import semlink_pb2_grpc as pb_grpc
 from transmitter_service.settings import TransmitterSettings
@@ -78,7 +79,7 @@ def test_channel_sim_from_its_documented_line_carries_a_frame_and_answers_curl(t
     async def main():
         receiver = await RecordingReceiver(tls=server_tls(rx.tls_cert, rx.tls_key, rx.tls_ca, rx.tls_client_auth),
                                            token="hop-2").start()
-        grpc_port, http_port = free_ports(2, taken=(receiver.port,))
+        grpc_port, http_port = free_ports(2)
         curl[-1] = curl[-1].replace(":8002/", f":{http_port}/")
         line = command("python -m channel_sim ")
         proc = await asyncio.create_subprocess_exec(

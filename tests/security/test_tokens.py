@@ -14,7 +14,8 @@ from channel_sim.main import create_app as channel_app
 from channel_sim.settings import ChannelSimSettings
 from receiver_service.settings import ReceiverSettings
 from semlink.http.serve import parse_settings
-from tests.helpers.link import free_port, serving
+from semlink.launch.ports import free_port
+from tests.helpers.link import serving
 from semlink.http import tokens
 from transmitter_service.settings import TransmitterSettings
 

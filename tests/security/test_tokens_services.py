@@ -13,7 +13,8 @@ import torch
 from receiver_service.main import create_app as receiver_app
 from receiver_service.settings import ReceiverSettings
 from semlink.launch.client import LinkClient
-from tests.helpers.link import free_port, serving
+from semlink.launch.ports import free_port
+from tests.helpers.link import serving
 from semlink.runtime import load_model
 from semlink.samples import sample_images
 from transmitter_service.main import create_app as transmitter_app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -11,9 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers.link import ThreadedReceiver, free_port, wait_ready
+from semlink.launch.ports import free_port
+from semlink.launch.process import ServiceProcess
+from tests.helpers.link import ThreadedReceiver
 
 REPO = Path(__file__).resolve().parents[2]
+READY_S = 60.0
 
 
 @pytest.mark.parametrize("service, prefix", [("transmitter_service", "SEMLINK_TX_"), ("channel_sim", "SEMLINK_CH_")])
@@ -32,35 +34,27 @@ def test_bad_flag_exits_2_naming_it():
     assert result.returncode == 2 and "max_batch" in result.stderr
 
 
-def spawn(args, env, log: Path) -> subprocess.Popen:
-    with log.open("w") as out:
-        return subprocess.Popen([sys.executable, "-m", *args], cwd=REPO, env={**os.environ, **env}, stdout=out,
-                                stderr=subprocess.STDOUT)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+def service(module: str, env: dict[str, str], url: str) -> ServiceProcess:
+    process = ServiceProcess(module, module, env, url)
+    process.start()
+    return process
 
 
 @pytest.mark.slow  # two processes importing torch: ~15 s on an idle machine, a minute on a busy one
-def test_transmitter_to_channel_sim_to_receiver(image_bytes, tmp_path):
+def test_transmitter_to_channel_sim_to_receiver(image_bytes):
     receiver = ThreadedReceiver().start()
     ch_grpc, ch_http, tx_http = free_port(), free_port(), free_port()
-    channel = spawn(["channel_sim", "--grpc-port", str(ch_grpc), "--http-port", str(ch_http), "--loss", "0.5",
-                     "--seed", "2", "--log-level", "warning"], {"SEMLINK_CH_UPSTREAM": receiver.target},
-                    tmp_path / "channel_sim.log")
-    transmitter = spawn(["transmitter_service", "--http-port", str(tx_http), "--log-level", "warning"],
-                        {"SEMLINK_TX_MODEL": "tiny-random", "SEMLINK_TX_CODEC": "fp16", "SEMLINK_TX_DEVICE": "cpu",
-                         "SEMLINK_TX_TARGET": f"127.0.0.1:{ch_grpc}"}, tmp_path / "transmitter.log")
     tx_url, ch_url = f"http://127.0.0.1:{tx_http}", f"http://127.0.0.1:{ch_http}"
+    channel = service("channel_sim", {
+        "SEMLINK_CH_GRPC_PORT": str(ch_grpc), "SEMLINK_CH_HTTP_PORT": str(ch_http), "SEMLINK_CH_LOSS": "0.5",
+        "SEMLINK_CH_SEED": "2", "SEMLINK_CH_LOG_LEVEL": "warning", "SEMLINK_CH_UPSTREAM": receiver.target}, ch_url)
+    transmitter = service("transmitter_service", {
+        "SEMLINK_TX_HTTP_PORT": str(tx_http), "SEMLINK_TX_LOG_LEVEL": "warning", "SEMLINK_TX_MODEL": "tiny-random",
+        "SEMLINK_TX_CODEC": "fp16", "SEMLINK_TX_DEVICE": "cpu", "SEMLINK_TX_TARGET": f"127.0.0.1:{ch_grpc}"}, tx_url)
     try:
-        wait_ready(ch_url, channel, tmp_path / "channel_sim.log")
-        wait_ready(tx_url, transmitter, tmp_path / "transmitter.log")
+        with httpx.Client() as client:
+            channel.wait_ready(time.monotonic() + READY_S, client)
+            transmitter.wait_ready(time.monotonic() + READY_S, client)
         ids = []
         for _ in range(4):
             response = httpx.post(f"{tx_url}/v1/frames", files={"file": ("a.png", image_bytes(), "image/png")})
@@ -75,8 +69,8 @@ def test_transmitter_to_channel_sim_to_receiver(image_bytes, tmp_path):
             time.sleep(0.05)
         ch_stats = httpx.get(f"{ch_url}/v1/stats").json()
     finally:
-        stop(transmitter)
-        stop(channel)
+        transmitter.stop(10)
+        channel.stop(10)
         receiver.stop()
 
     assert [f.header.frame_id for f in frames] == ids

@@ -7,7 +7,8 @@ import time
 
 import httpx
 
-from tests.helpers.link import RecordingReceiver, free_port, serving
+from semlink.launch.ports import free_port
+from tests.helpers.link import RecordingReceiver, serving
 from transmitter_service.main import create_app
 from transmitter_service.settings import TransmitterSettings
 
