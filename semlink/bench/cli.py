@@ -141,12 +141,12 @@ def run_receiver(args) -> int:
 
 
 def run_stages(args) -> int:
-    from semlink.bench import link_stages  # it reuses semlink.cli.bench's stage helpers, which import this module
+    from semlink.bench import stages  # it reuses semlink.cli.bench's stage helpers, which import this module
 
     if args.quick:
         args.frames = min(args.frames, 20)
     shape = tuple(int(d) for d in args.shape.split(","))
-    print(link_stages.table(link_stages.measure(shape, args.codec, args.frames, args.proxy)))
+    print(stages.table(stages.measure(shape, args.codec, args.frames, args.proxy)))
     return 0
 
 
