@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from semlink.bench import proxy_throughput, scaling
+from semlink.bench import proxy_throughput, scaling, stages
 from semlink.bench.receiver_load import ReceiverConfig, batching_table, deliver, receivers, run_levels
 from semlink.cli.options import add_model_options
 
@@ -141,8 +141,6 @@ def run_receiver(args) -> int:
 
 
 def run_stages(args) -> int:
-    from semlink.bench import stages  # it reuses semlink.cli.bench's stage helpers, which import this module
-
     if args.quick:
         args.frames = min(args.frames, 20)
     shape = tuple(int(d) for d in args.shape.split(","))

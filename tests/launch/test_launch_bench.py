@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from semlink.cli.bench import STAGES
+from semlink.bench.stages import STAGES
 from semlink.cli.main import main
 
 
