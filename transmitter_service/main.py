@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from semlink.http.cors import allow_origins
 from semlink.http.errors import add_error_handlers
 from semlink.http.tokens import guarded
-from transmitter_service.pipeline import Transmitter
+from transmitter_service.transmitter import Transmitter
 from transmitter_service.routes import health_router, router
 from transmitter_service.settings import TransmitterSettings
 from transmitter_service.source_routes import router as source_router

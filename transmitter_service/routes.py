@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 from semlink.http.errors import error_responses
 from semlink.http.serve import metrics_response
 from transmitter_service.images import CorruptImage, ImageTooLarge, NotAnImage, decode_image
-from transmitter_service.pipeline import Busy, NotReady, Transmitter
+from transmitter_service.transmitter import Busy, NotReady, Transmitter
 
 router = APIRouter()
 health_router = APIRouter()

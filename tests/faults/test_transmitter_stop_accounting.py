@@ -9,7 +9,7 @@ import time
 from PIL import Image
 
 from tests.helpers.link import RecordingReceiver
-from transmitter_service.pipeline import STOPPED, Transmitter
+from transmitter_service.transmitter import STOPPED, Transmitter
 from transmitter_service.settings import TransmitterSettings
 
 TINY = {"model": "tiny-random", "codec": "q8", "device": "cpu", "dtype": "float32"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from transmitter_service.pipeline import Transmitter
+from transmitter_service.transmitter import Transmitter
 from transmitter_service.settings import TransmitterSettings
 
 
