@@ -1,6 +1,6 @@
 """The receiver's core, without HTTP or gRPC: reassembly, decoding, the feature store, batching, events."""
 
-from semlink.receiver.batcher import BatchTiming, DynamicBatcher, Overloaded
+from semlink.batching import BatchTiming, DynamicBatcher, Overloaded
 from semlink.receiver.engine import FrameDecoder, TaskJob, TaskRunner, jsonable
 from semlink.receiver.events import Event, EventBus
 from semlink.receiver.ingest import OK, PARTIAL, REJECTED, AckOutcome, FrameIngest
