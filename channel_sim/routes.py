@@ -6,16 +6,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from channel_sim.proxy import Proxy
 from channel_sim.spec import ChannelChange, ChannelSpec
 from semlink.http.errors import error_responses
-from semlink.http.serve import metrics_response, validation_detail
+from semlink.http.health import health_routes
+from semlink.http.serve import validation_detail
 
 router = APIRouter()
-health_router = APIRouter()
 
 
 def get_proxy(request: Request) -> Proxy:
@@ -56,20 +55,14 @@ async def stats(proxy: ProxyDep):
     return proxy.stats_dict()
 
 
-@health_router.get("/health/live")
-async def live():
-    return {"status": "live"}
-
-
-@health_router.get("/health/ready")
-async def ready(request: Request, proxy: ProxyDep):
+def ready(request: Request) -> tuple[bool, dict]:
+    """200 once the gRPC proxy serves; the body says whether the upstream is connected."""
+    proxy = get_proxy(request)
     body = {"grpc_port": request.app.state.grpc_port, "upstream": proxy.upstream,
             "upstream_connected": proxy.upstream_connected}
     if not request.app.state.serving:
-        return JSONResponse({**body, "ready": False, "detail": "gRPC server not started"}, status_code=503)
-    return {**body, "ready": True}
+        return False, {**body, "ready": False, "detail": "gRPC server not started"}
+    return True, {**body, "ready": True}
 
 
-@health_router.get("/metrics", include_in_schema=False)
-async def metrics(proxy: ProxyDep):
-    return metrics_response(proxy.metrics.registry)
+health_router = health_routes(ready, lambda request: get_proxy(request).metrics.registry)

@@ -7,16 +7,14 @@ import asyncio
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
 from semlink.http.errors import error_responses
-from semlink.http.serve import metrics_response
+from semlink.http.health import health_routes
 from transmitter_service.images import CorruptImage, ImageTooLarge, NotAnImage, decode_image
 from transmitter_service.transmitter import Busy, NotReady, Transmitter
 
 router = APIRouter()
-health_router = APIRouter()
 
 
 def get_transmitter(request: Request) -> Transmitter:
@@ -129,20 +127,12 @@ async def stats(tx: TransmitterDep):
     return tx.stats()
 
 
-@health_router.get("/health/live")
-async def live():
-    return {"status": "live"}
-
-
-@health_router.get("/health/ready")
-async def ready(tx: TransmitterDep):
+def ready(request: Request) -> tuple[bool, dict]:
+    """200 once the model and codec are loaded; the body says whether the stream to the target is up."""
+    tx = get_transmitter(request)
     body = {"ready": tx.ready, "connected": tx.sender.connected, "target": tx.settings.target,
             "session_open": tx.sender.session_open, "session_refused": tx.sender.refusal}
-    if not tx.ready:
-        return JSONResponse({**body, "detail": tx.not_ready_reason()}, status_code=503)
-    return body
+    return (True, body) if tx.ready else (False, {**body, "detail": tx.not_ready_reason()})
 
 
-@health_router.get("/metrics", include_in_schema=False)
-async def metrics(tx: TransmitterDep):
-    return metrics_response(tx.metrics.registry)
+health_router = health_routes(ready, lambda request: get_transmitter(request).metrics.registry)

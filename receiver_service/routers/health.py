@@ -1,34 +1,29 @@
-"""``/health/live``, ``/health/ready`` and ``/metrics`` (Prometheus)."""
+"""``/health/live``, ``/health/ready`` and ``/metrics`` (Prometheus): the receiver's probes on the shared routes."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import Request
 
-from receiver_service.deps import ReceiverDep
+from receiver_service.deps import get_receiver
 from receiver_service.schemas import Health
+from semlink.http.health import health_routes
 
-router = APIRouter(tags=["health"])
 
-
-@router.get("/health/live", response_model=Health, responses={503: {"model": Health}})
-async def live(receiver: ReceiverDep):
+def live(request: Request) -> tuple[bool, dict]:
     """200 while the process works (also while loading); 503 once startup has failed: restart it."""
+    receiver = get_receiver(request)
     if receiver.failed:
-        return JSONResponse({"status": "failed", "detail": receiver.failed}, status_code=503)
-    return Health(status="live")
+        return False, {"status": "failed", "detail": receiver.failed}
+    return True, {"status": "live", "detail": ""}
 
 
-@router.get("/health/ready", response_model=Health, responses={503: {"model": Health}})
-async def ready(receiver: ReceiverDep):
+def ready(request: Request) -> tuple[bool, dict]:
     """200 once the model is loaded and gRPC ingest is up."""
+    receiver = get_receiver(request)
     if receiver.ready:
-        return Health(status="ready", detail=f"gRPC on port {receiver.grpc_port}")
-    detail = receiver.failed or "loading the model"
-    return JSONResponse({"status": "not ready", "detail": detail}, status_code=503)
+        return True, {"status": "ready", "detail": f"gRPC on port {receiver.grpc_port}"}
+    return False, {"status": "not ready", "detail": receiver.failed or "loading the model"}
 
 
-@router.get("/metrics", include_in_schema=False)
-async def metrics(receiver: ReceiverDep) -> Response:
-    return Response(generate_latest(receiver.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+router = health_routes(ready, lambda request: get_receiver(request).metrics.registry, live=live, model=Health,
+                       tags=["health"])
