@@ -1,6 +1,7 @@
-"""The networked link: a reconnecting gRPC frame sender (here), proxy network impairments
-(:mod:`semlink.link.network`), service plumbing (:mod:`semlink.http.serve`) and test doubles
-(:mod:`tests.helpers.link`)."""
+"""The networked link: a reconnecting gRPC frame sender (here, :mod:`semlink.link.sender`), the gRPC channel
+to an upstream (:mod:`semlink.link.grpc_channel`) and the FeatureLink server (:mod:`semlink.link.grpc_server`).
+Network impairments are channel models (:mod:`semlink.channel.network`); the REST services' plumbing is
+:mod:`semlink.http`."""
 
 from semlink.link.sender import (
     CONNECTION_LOST,
