@@ -1,12 +1,18 @@
-"""Dynamic batching: gather concurrent requests into one model call (max batch, max delay, bounded queue).
+"""Dynamic batching: gather concurrent items into one model call (max batch, max delay, bounded queue).
 
-``submit`` enqueues one item and awaits its result. A single worker takes the
-first waiting item, keeps collecting until ``max_batch`` items or ``max_delay_s``
-after that first one, and runs ``run_batch`` on the whole list in an executor
-thread, so the event loop stays free. When ``queue_size`` items already wait,
-``submit`` raises :class:`Overloaded` at once instead of queueing without bound.
-When a batch fails, its items are run again one by one, so only the item that
-breaks ``run_batch`` fails (with its own error) and the others are answered.
+Both ends batch with it: the receiver its task requests, the transmitter its images.
+``submit`` enqueues one item and awaits its result (``enqueue`` queues it at once and
+returns the future). A single worker takes the first waiting item, keeps collecting
+until ``max_batch`` items or ``max_delay_s`` after that first one, and runs
+``run_batch`` on the whole list in an executor thread, so the event loop stays free.
+When ``queue_size`` items already wait, or (with ``max_bytes`` and ``size_of``) the
+items waiting or in a batch hold ``max_bytes`` already, a new item is refused with
+:class:`Overloaded` at once instead of queueing without bound; one item always fits
+when nothing is held. When a batch fails, its items are run again one by one, so only
+the item that breaks ``run_batch`` fails (with its own error) and the others are
+answered. ``deliver(items, results)``, when given, is awaited after each batch before
+the next is collected: a stage that must take results in order (the transmitter's
+sender) holds the batcher back while it is busy.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -54,18 +60,26 @@ class DynamicBatcher(Generic[T, R]):
     """
 
     def __init__(self, run_batch: Callable[[Sequence[T]], Sequence[R]], *, max_batch: int, max_delay_s: float,
-                 queue_size: int, executor: Executor | None = None,
-                 on_batch: Callable[[list[BatchTiming]], None] | None = None):
+                 queue_size: int, max_bytes: int | None = None, size_of: Callable[[T], int] | None = None,
+                 executor: Executor | None = None, on_batch: Callable[[list[BatchTiming]], None] | None = None,
+                 deliver: Callable[[list[T], list[R]], Awaitable[None]] | None = None):
         if max_batch < 1 or queue_size < 1 or max_delay_s < 0:
             raise ValueError(
                 f"need max_batch >= 1, queue_size >= 1, max_delay_s >= 0; got {max_batch}, {queue_size}, {max_delay_s}"
             )
+        if (max_bytes is None) != (size_of is None) or (max_bytes is not None and max_bytes < 1):
+            raise ValueError(f"a byte bound needs both max_bytes >= 1 and size_of; got {max_bytes}, {size_of}")
         self.run_batch = run_batch
         self.max_batch = max_batch
         self.max_delay_s = max_delay_s
         self.queue_size = queue_size
+        self.max_bytes = max_bytes
+        self.size_of = size_of
         self.executor = executor
         self.on_batch = on_batch
+        self.deliver = deliver
+        self.held_bytes = 0
+        """``size_of`` summed over the items waiting or in a batch."""
         self.batches = 0
         self.largest_batch = 0
         self._jobs: deque[_Job] = deque()
@@ -97,16 +111,36 @@ class DynamicBatcher(Generic[T, R]):
             if not job.future.done():
                 job.future.set_exception(Overloaded("the server is shutting down; retry on another replica"))
 
-    async def submit(self, item: T) -> tuple[R, BatchTiming]:
-        """Queue ``item`` and wait for its result; raise :class:`Overloaded` when the queue is full."""
+    def has_room(self, nbytes: int = 0) -> bool:
+        """Whether an item of ``nbytes`` would be queued now."""
+        if len(self._jobs) >= self.queue_size:
+            return False
+        return self.max_bytes is None or self.held_bytes == 0 or self.held_bytes + nbytes <= self.max_bytes
+
+    def enqueue(self, item: T) -> asyncio.Future:
+        """Queue ``item`` now; returns the future of its ``(result, BatchTiming)``. Raises :class:`Overloaded`
+        when the batcher is not running, its queue is full, or ``item`` would go past ``max_bytes``."""
         if not self.running:
             raise Overloaded("the batcher is not running (starting up or shutting down); retry shortly")
         if len(self._jobs) >= self.queue_size:
             raise Overloaded(f"{self.queue_size} requests already wait for the model; retry shortly")
-        job = _Job(item, asyncio.get_running_loop().create_future(), time.perf_counter())
-        self._jobs.append(job)
+        size = self.size_of(item) if self.size_of is not None else 0
+        if not self.has_room(size):
+            raise Overloaded(f"{self.held_bytes / 2**20:.1f} MiB already wait for the model (max_bytes "
+                             f"{self.max_bytes / 2**20:.1f} MiB); retry shortly or send smaller items")
+        future = asyncio.get_running_loop().create_future()
+        self.held_bytes += size
+        future.add_done_callback(lambda _: self._release(size))
+        self._jobs.append(_Job(item, future, time.perf_counter()))
         self._arrived.set()
-        return await job.future
+        return future
+
+    async def submit(self, item: T) -> tuple[R, BatchTiming]:
+        """Queue ``item`` and wait for its result; raise :class:`Overloaded` when there is no room."""
+        return await self.enqueue(item)
+
+    def _release(self, size: int) -> None:
+        self.held_bytes -= size
 
     async def _work(self) -> None:
         loop = asyncio.get_running_loop()
@@ -142,6 +176,11 @@ class DynamicBatcher(Generic[T, R]):
                 j.future.set_result((result, timing))
         if self.on_batch is not None:
             self.on_batch(timings)
+        if self.deliver is not None:
+            try:
+                await self.deliver([j.item for j in jobs], list(results))
+            except Exception:  # a failed delivery is the deliverer's to report; the worker goes on
+                log.exception("delivering a batch of %d failed", len(jobs))
         return None
 
     @staticmethod
