@@ -6,14 +6,15 @@ Besides ports and the upstream it carries the initial channel (every
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from channel_sim.spec import ChannelSpec
 from semlink.http.cors import PAGE_ORIGINS
+from semlink.security.settings import GrpcServerAuth, ServiceSecurity, UpstreamAuth
 
 
-class ChannelSimSettings(ChannelSpec, BaseSettings):
+class ChannelSimSettings(ChannelSpec, ServiceSecurity, GrpcServerAuth, UpstreamAuth, BaseSettings):
     """Everything channel_sim reads from flags or ``SEMLINK_CH_*`` environment variables."""
 
     model_config = SettingsConfigDict(env_prefix="SEMLINK_CH_", extra="ignore")
@@ -31,20 +32,6 @@ class ChannelSimSettings(ChannelSpec, BaseSettings):
     session_timeout_s: float = Field(10.0, gt=0, description="how long a stream's session waits for the receiver's "
                                      "answer before it is refused as 'upstream unreachable'")
     log_level: str = Field("info", description="debug, info, warning, error")
-    tls_cert: str | None = Field(None, description="PEM certificate: gRPC serves TLS with it (REST too with https), "
-                                 "and it is the client certificate shown upstream; `semlink certs DIR` makes one")
-    tls_key: str | None = Field(None, description="PEM private key of tls_cert")
-    tls_ca: str | None = Field(None, description="PEM CA: set, the upstream is reached over TLS and must present a "
-                               "certificate it signed; with tls_client_auth, clients must too (mutual TLS)")
-    tls_client_auth: bool = Field(False, description="mutual TLS: refuse gRPC clients without a certificate signed by "
-                                  "tls_ca")
-    https: bool = Field(False, description="serve the REST API over HTTPS with tls_cert and tls_key")
-    grpc_token: SecretStr | None = Field(None, description="bearer token FeatureLink calls from transmitters must "
-                                         "carry (authorization: Bearer <token>); unset or empty: none")
-    upstream_token: SecretStr | None = Field(None, description="bearer token sent to the upstream (its grpc_token)")
-    api_token: SecretStr | None = Field(None, description="bearer token the REST API's /v1 routes require "
-                                        "(Authorization: Bearer <token>); unset or empty: open")
-    protect_health: bool = Field(False, description="with API_TOKEN set, /health/* and /metrics need the token too")
     cors_origins: str = Field(PAGE_ORIGINS, description="origins (comma-separated) whose browser pages may call this "
                               "API: the receiver's page; empty for none")
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from semlink.link.sender import MAX_MESSAGE_BYTES
+from semlink.security.settings import GrpcServerAuth, ServiceSecurity
 
 
-class ReceiverSettings(BaseSettings):
+class ReceiverSettings(ServiceSecurity, GrpcServerAuth, BaseSettings):
     """semlink receiver: takes coded Florence-2 vision features over gRPC (FeatureLink), keeps the
 decoded features of recent frames, and answers any Florence-2 task on them over REST, as often as asked.
 
@@ -55,23 +56,10 @@ flags override the environment. REST API docs: http://HOST:HTTP_PORT/docs."""
                                         "transmitter and channel_sim use the same limit)")
     grace_s: float = Field(5.0, ge=0, description="graceful shutdown: seconds for in-flight gRPC and HTTP work")
     torch_threads: int = Field(0, ge=0, description="torch CPU threads (0: torch's default)")
-    tls_cert: str | None = Field(None, description="PEM certificate: gRPC FeatureLink serves TLS with it (and REST "
-                                 "too with --https); make a development one with `semlink certs DIR`")
-    tls_key: str | None = Field(None, description="PEM private key of tls_cert")
-    tls_ca: str | None = Field(None, description="PEM CA whose certificates clients must present with "
-                               "tls_client_auth (mutual TLS)")
-    tls_client_auth: bool = Field(False, description="mutual TLS: refuse gRPC clients without a certificate signed by "
-                                  "tls_ca")
-    https: bool = Field(False, description="serve the REST API over HTTPS with tls_cert and tls_key")
-    grpc_token: SecretStr | None = Field(None, description="bearer token FeatureLink calls must carry "
-                                         "(authorization: Bearer <token> metadata); unset or empty: none")
     transmitter_url: str = Field("", description="the transmitter's REST URL as a browser reaches it, for the "
                                  "page at /; empty: the page's own host, port 8001")
     channel_url: str = Field("", description="channel_sim's REST URL as a browser reaches it, for the page at /; "
                              "empty: the page's own host, port 8002")
-    api_token: SecretStr | None = Field(None, description="bearer token the REST API's /v1 routes require "
-                                        "(Authorization: Bearer <token>); unset or empty: open")
-    protect_health: bool = Field(False, description="with API_TOKEN set, /health/* and /metrics need the token too")
     reference_codecs: str = Field("", description="codecs (comma-separated, e.g. fp16) whose sessions are accepted "
                                   "besides CODEC: the transmitter's comparison mode sends each frame with one too; "
                                   "empty for none (semlink up sets fp16)")

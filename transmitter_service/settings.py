@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from semlink.http.cors import PAGE_ORIGINS
+from semlink.security.settings import ServiceSecurity, UpstreamAuth
 from transmitter_service.images import DEFAULT_MAX_PIXELS
 from transmitter_service.sources.base import SourceSpec
 
 
-class TransmitterSettings(BaseSettings):
+class TransmitterSettings(ServiceSecurity, UpstreamAuth, BaseSettings):
     """Everything the transmitter reads from flags or ``SEMLINK_TX_*`` environment variables."""
 
     model_config = SettingsConfigDict(env_prefix="SEMLINK_TX_", protected_namespaces=())
@@ -51,16 +52,6 @@ class TransmitterSettings(BaseSettings):
     ack_timeout_s: float = Field(30.0, gt=0, description="a sent frame unacked this long is reported lost")
     frames_kept: int = Field(10000, ge=1, description="frame statuses kept for GET /v1/frames/{id}")
     log_level: str = Field("info", description="debug, info, warning, error")
-    api_token: SecretStr | None = Field(None, description="bearer token the REST API's /v1 routes require "
-                                        "(Authorization: Bearer <token>); unset or empty: open")
-    protect_health: bool = Field(False, description="with API_TOKEN set, /health/* and /metrics need the token too")
-    tls_cert: str | None = Field(None, description="PEM certificate: the client certificate shown to TARGET (mutual "
-                                 "TLS), and the REST certificate with https; `semlink certs DIR` makes one")
-    tls_key: str | None = Field(None, description="PEM private key of tls_cert")
-    tls_ca: str | None = Field(None, description="PEM CA: set, TARGET is reached over TLS and must present a "
-                               "certificate it signed")
-    https: bool = Field(False, description="serve the REST API over HTTPS with tls_cert and tls_key")
-    upstream_token: SecretStr | None = Field(None, description="bearer token sent to TARGET (its grpc_token)")
     cors_origins: str = Field(PAGE_ORIGINS, description="origins (comma-separated) whose browser pages may call this "
                               "API: the receiver's page; empty for none")
 
