@@ -1,10 +1,11 @@
 """The transmitter's core: a bounded image queue, a micro-batching encoder, and the frame sender.
 
-Images (uploads, the browser's camera, or a source: shapes, folder, video) wait in a queue
-bounded by count and by decoded bytes (``queue_size``, ``max_queued_bytes``); one task takes up to
-``max_batch`` of them (waiting at most ``max_delay_ms`` after the first), runs the
-vision tower and the codec on the device in a worker thread, and hands the frames
-to a :class:`~semlink.link.FrameSender`. Each frame has a :class:`FrameRecord`
+Images (uploads, the browser's camera, or a source: shapes, folder, video) wait in the
+core's :class:`~semlink.batching.DynamicBatcher`, bounded by count and by decoded bytes
+(``queue_size``, ``max_queued_bytes``); it takes up to ``max_batch`` of them (waiting at
+most ``max_delay_ms`` after the first), runs the vision tower and the codec on the device
+in a worker thread, and delivers the frames, in order, to a :class:`~semlink.link.FrameSender`
+before it takes the next batch. Each frame has a :class:`FrameRecord`
 that follows it from ``queued`` to ``sent`` to ``acked``/``partial``/``lost``.
 A thumbnail of each is kept for the last frames; in comparison mode each frame
 is also sent with a reference codec (:mod:`transmitter_service.comparison`).
@@ -23,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from PIL import Image
 
+from semlink.batching import BatchTiming, DynamicBatcher, Overloaded
 from semlink.florence import VisionHalf
 from semlink.link import Delivery, FrameSender, SenderClosed
 from semlink.link.grpc_channel import LinkSecurity
@@ -98,11 +100,14 @@ class Transmitter:
         # Frame ids are this stream's session id and a sequence number: unpredictable across transmitters.
         self.session_id = 1 + secrets.randbelow((1 << SESSION_ID_BITS) - 1)
         self._counter = itertools.count()
-        self._queue: asyncio.Queue[tuple[FrameRecord, Image.Image]] | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="encoder")
+        self.batcher: DynamicBatcher[tuple[FrameRecord, Image.Image], tuple[Frame, Frame | None]] = DynamicBatcher(
+            self._encode_batch, max_batch=settings.max_batch, max_delay_s=settings.max_delay_ms / 1000,
+            queue_size=settings.queue_size, max_bytes=settings.max_queued_bytes,
+            size_of=lambda job: decoded_bytes(job[1]), executor=self._executor, on_batch=self._on_batch,
+            deliver=self._send_batch)
         self._tasks: list[asyncio.Task] = []
         self._encode_s = 0.0
-        self.queued_bytes = 0  # decoded bytes of the images queued or being encoded
         self.thumbnails = Thumbnails(settings.thumbnails_kept, settings.thumbnail_size)
         self.sources = SourceRunner(self.feed, max_pixels=settings.max_image_pixels, loop=settings.loop)
         self.comparison = ComparisonSender(settings.target, settings.comparison_reference,
@@ -113,8 +118,7 @@ class Transmitter:
     # --- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
         """Start the sender and load the model in the background; ``ready`` turns True when it is loaded."""
-        self._queue = asyncio.Queue(self.settings.queue_size)
-        self.metrics.queue_depth.set_function(self._queue.qsize)
+        self.metrics.queue_depth.set_function(lambda: self.batcher.waiting)
         self.metrics.link_connected.set_function(lambda: float(self.sender.connected))
         self.metrics.reconnects.set_function(lambda: self.sender.counts["reconnects"])
         await self.sender.start()
@@ -126,8 +130,7 @@ class Transmitter:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.sources.stop()
-        while self._queue is not None and not self._queue.empty():
-            self._lose(self._queue.get_nowait()[0], STOPPED)
+        await self.batcher.stop()  # the images still waiting end lost (transmitter stopped)
         await self.sender.close(grace_s=1.0)
         for record in list(self._records.values()):  # still in the batcher or the encoder when stopped
             if record.done_at is None:
@@ -147,6 +150,7 @@ class Transmitter:
             self.load_error = f"{type(err).__name__}: {err}"
             log.error("transmitter cannot start: %s", self.load_error)
             return
+        self.batcher.start()
         self.ready = True
         self.metrics.ready.set(1)
         log.info("transmitter ready: model %s, codec %s, streaming to %s", s.model, s.codec, s.target)
@@ -155,7 +159,6 @@ class Transmitter:
         except (OSError, ValueError) as err:
             self.sources.error = str(err)
             log.error("source disabled: %s", err)
-        await self._batch_loop()
 
     def _load(self) -> None:
         s = self.settings
@@ -165,17 +168,20 @@ class Transmitter:
         self.vision = VisionHalf(bundle)
 
     # --- taking images -------------------------------------------------------------------------
+    @property
+    def queued_bytes(self) -> int:
+        """Decoded bytes of the images queued or being encoded."""
+        return self.batcher.held_bytes
+
     def has_room(self, nbytes: int = 0) -> bool:
         """Whether an image of ``nbytes`` decoded bytes fits now (one always fits an empty queue)."""
-        if self._queue is None or self._queue.full():
-            return False
-        return self.queued_bytes == 0 or self.queued_bytes + nbytes <= self.settings.max_queued_bytes
+        return self.batcher.has_room(nbytes)
 
     def accept(self, image: Image.Image, source: str = "upload") -> FrameRecord:
         """Queue ``image`` for encoding, or raise :class:`NotReady` / :class:`Busy` at once."""
         if not self.ready:
             raise NotReady(self.not_ready_reason())
-        if self._queue.full():
+        if self.batcher.waiting >= self.settings.queue_size:
             self.counts["queue_full"] += 1
             raise Busy(f"image queue full ({self.settings.queue_size} waiting); retry shortly or send slower")
         if not self.has_room(decoded_bytes(image)):
@@ -188,8 +194,19 @@ class Transmitter:
         return record
 
     def _put(self, record: FrameRecord, image: Image.Image) -> None:
-        self.queued_bytes += decoded_bytes(image)
-        self._queue.put_nowait((record, image))
+        try:
+            encoded = self.batcher.enqueue((record, image))
+        except Overloaded as err:  # stopping: the batcher is no longer running
+            self._lose(record, str(err))
+            return
+        encoded.add_done_callback(lambda future: self._encode_failed(record, future))
+
+    def _encode_failed(self, record: FrameRecord, encoded: asyncio.Future) -> None:
+        """``record`` ends lost if its image could not be encoded (alone: a failed batch is retried one by one),
+        or if the transmitter stopped before it was."""
+        if encoded.cancelled() or (err := encoded.exception()) is None or record.done_at is not None:
+            return
+        self._lose(record, STOPPED if isinstance(err, Overloaded) else f"encode failed: {type(err).__name__}: {err}")
 
     def not_ready_reason(self) -> str:
         if self.load_error:
@@ -230,24 +247,18 @@ class Transmitter:
         self._put(self._new_record(frame.kind, source_name=frame.name, truth=frame.truth), frame.image)
 
     # --- encoding and sending ------------------------------------------------------------------
-    async def _batch_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        s = self.settings
-        while True:
-            batch = [await self._queue.get()]
-            deadline = loop.time() + s.max_delay_ms / 1000
-            while len(batch) < s.max_batch:
-                if not self._queue.empty():
-                    batch.append(self._queue.get_nowait())
-                    continue
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    break
-                try:
-                    batch.append(await asyncio.wait_for(self._queue.get(), remaining))
-                except TimeoutError:
-                    break
-            await self._send_batch(batch)
+    def _encode_batch(self, batch: list[tuple[FrameRecord, Image.Image]]) -> list[tuple[Frame, Frame | None]]:
+        """The batcher's ``run_batch`` (in the encoder thread): each image's frame and its reference twin, if any."""
+        frames, references = self._encode([image for _, image in batch], [record.frame_id for record, _ in batch])
+        return list(zip(frames, references or [None] * len(frames)))
+
+    def _on_batch(self, timings: list[BatchTiming]) -> None:
+        elapsed = timings[0].compute_s
+        self._encode_s += elapsed
+        self.counts["batches"] += 1
+        self.counts["encoded"] += len(timings)
+        self.metrics.encode_seconds.observe(elapsed)
+        self.metrics.batch_size.observe(len(timings))
 
     def _encode(self, images: list[Image.Image], frame_ids: list[int]) -> tuple[list[Frame], list[Frame]]:
         """Images → frames, and reference frames when comparing; each carries its image's original size (the
@@ -260,27 +271,12 @@ class Transmitter:
         references = self.comparison.compress(features, [im.size for im in images]) if self.comparison.enabled else []
         return [frame.with_image_size(image.size) for frame, image in zip(frames, images)], references
 
-    async def _send_batch(self, batch: list[tuple[FrameRecord, Image.Image]]) -> None:
-        loop = asyncio.get_running_loop()
+    async def _send_batch(self, batch: list[tuple[FrameRecord, Image.Image]],
+                          encoded: list[tuple[Frame, Frame | None]]) -> None:
+        """The batcher's ``deliver``: the batch's frames onto the stream in order, then their reference twins."""
         records = [record for record, _ in batch]
-        started = time.perf_counter()
-        try:
-            frames, references = await loop.run_in_executor(
-                self._executor, self._encode, [image for _, image in batch], [r.frame_id for r in records]
-            )
-        except Exception as err:
-            log.exception("encoding a batch of %d failed", len(batch))
-            for record in records:
-                self._lose(record, f"encode failed: {type(err).__name__}: {err}")
-            return
-        finally:
-            self.queued_bytes -= sum(decoded_bytes(image) for _, image in batch)
-        elapsed = time.perf_counter() - started
-        self._encode_s += elapsed
-        self.counts["batches"] += 1
-        self.counts["encoded"] += len(batch)
-        self.metrics.encode_seconds.observe(elapsed)
-        self.metrics.batch_size.observe(len(batch))
+        frames = [frame for frame, _ in encoded]
+        references = [reference for _, reference in encoded if reference is not None]
         if self.sender.session is None:
             # The stream's session opens with the first frame's image size: a camera's frames then carry none
             # (a frame of another size carries its own, 4 bytes a packet).
@@ -379,7 +375,7 @@ class Transmitter:
             "session": {"id": self.session_id, "open": self.sender.session_open,
                         "refused": self.sender.refusal,
                         "bytes": session_bytes(self.sender.session) if self.sender.session else None},
-            "queue_depth": self._queue.qsize() if self._queue is not None else 0,
+            "queue_depth": self.batcher.waiting,
             "queue_size": self.settings.queue_size,
             "queued_bytes": self.queued_bytes,
             "frames": {k: c[k] for k in ("accepted", "sent", "acked", "partial", "lost")},

@@ -34,7 +34,7 @@ def test_a_frame_in_the_encoder_when_the_transmitter_stops_ends_lost():
             tx._encode = slow_encode
             record = tx.accept(Image.new("RGB", (64, 48), (200, 30, 30)))
             await asyncio.sleep(0.3)
-            assert record.status == "queued" and tx._queue.empty()  # taken by the batcher, in the encoder
+            assert record.status == "queued" and tx.batcher.waiting == 0  # taken by the batcher, in the encoder
         finally:
             await tx.close()
             await rx.stop()
