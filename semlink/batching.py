@@ -117,20 +117,31 @@ class DynamicBatcher(Generic[T, R]):
             return False
         return self.max_bytes is None or self.held_bytes == 0 or self.held_bytes + nbytes <= self.max_bytes
 
-    def enqueue(self, item: T) -> asyncio.Future:
+    def reserve(self, nbytes: int) -> int:
+        """Hold ``nbytes`` of the byte bound for an item still being made (an upload about to be decoded: check
+        :meth:`has_room` first); hand the reservation to :meth:`enqueue`, or give it back with :meth:`release`."""
+        self.held_bytes += nbytes
+        return nbytes
+
+    def release(self, nbytes: int) -> None:
+        """Give back a reservation that no item took."""
+        self.held_bytes -= nbytes
+
+    def enqueue(self, item: T, reserved: int = 0) -> asyncio.Future:
         """Queue ``item`` now; returns the future of its ``(result, BatchTiming)``. Raises :class:`Overloaded`
-        when the batcher is not running, its queue is full, or ``item`` would go past ``max_bytes``."""
+        when the batcher is not running, its queue is full, or ``item`` would go past ``max_bytes``.
+        ``reserved`` bytes from :meth:`reserve` become the item's own (its room was checked then)."""
         if not self.running:
             raise Overloaded("the batcher is not running (starting up or shutting down); retry shortly")
         if len(self._jobs) >= self.queue_size:
             raise Overloaded(f"{self.queue_size} requests already wait for the model; retry shortly")
         size = self.size_of(item) if self.size_of is not None else 0
-        if not self.has_room(size):
+        if not reserved and not self.has_room(size):
             raise Overloaded(f"{self.held_bytes / 2**20:.1f} MiB already wait for the model (max_bytes "
                              f"{self.max_bytes / 2**20:.1f} MiB); retry shortly or send smaller items")
         future = asyncio.get_running_loop().create_future()
-        self.held_bytes += size
-        future.add_done_callback(lambda _: self._release(size))
+        self.held_bytes += size - reserved
+        future.add_done_callback(lambda _: self.release(size))
         self._jobs.append(_Job(item, future, time.perf_counter()))
         self._arrived.set()
         return future
@@ -138,9 +149,6 @@ class DynamicBatcher(Generic[T, R]):
     async def submit(self, item: T) -> tuple[R, BatchTiming]:
         """Queue ``item`` and wait for its result; raise :class:`Overloaded` when there is no room."""
         return await self.enqueue(item)
-
-    def _release(self, size: int) -> None:
-        self.held_bytes -= size
 
     async def _work(self) -> None:
         loop = asyncio.get_running_loop()

@@ -72,6 +72,27 @@ def test_deliver_takes_every_batch_in_order_before_the_next_is_collected():
     asyncio.run(main())
 
 
+def test_a_reservation_holds_room_until_its_item_takes_it_over_or_gives_it_back():
+    async def main():
+        batcher = DynamicBatcher(lambda items: [len(i) for i in items], max_batch=1, max_delay_s=0, queue_size=8,
+                                 max_bytes=10, size_of=len)
+        batcher.start()
+        try:
+            held = batcher.reserve(8)  # an item being made: room checked, bytes held, no item yet
+            assert batcher.held_bytes == 8 and not batcher.has_room(3)
+            done = batcher.enqueue(b"z" * 6, reserved=held)  # the item takes the reservation over at its size
+            assert batcher.held_bytes == 6
+            assert (await done)[0] == 6
+            await asyncio.sleep(0)
+            assert batcher.held_bytes == 0
+            batcher.release(batcher.reserve(9))  # an item that never came gives its room back
+            assert batcher.held_bytes == 0
+        finally:
+            await batcher.stop()
+
+    asyncio.run(main())
+
+
 def test_a_byte_bound_needs_both_halves():
     with pytest.raises(ValueError, match="max_bytes"):
         DynamicBatcher(list, max_batch=1, max_delay_s=0, queue_size=1, max_bytes=10)
