@@ -31,7 +31,8 @@ from semlink.link import Backoff, FrameSender, Outcome, QueueFull, SenderClosed
 from semlink.link.grpc_channel import LinkSecurity, link_channel
 from semlink.link.sender import MESSAGE_SIZE_OPTIONS
 from semlink.link.network import DelayLine, Network
-from semlink.packets import MalformedFrame, Session
+from semlink.packets import MalformedFrame, Session, SessionRefused
+from semlink.packets.claims import SessionClaims
 from semlink.v2 import semlink_pb2 as pb
 from semlink.wire import frame_message, identify_frame, wire_bytes
 
@@ -115,6 +116,7 @@ class Proxy:
         self.stats = ProxyStats()
         self.metrics = metrics or ProxyMetrics()
         self.hop_counts: Counter[str] = Counter()
+        self.claims: SessionClaims[Hop] = SessionClaims()
         self.security = security or LinkSecurity()
         # One channel upstream, shared by every hop: round_robin spreads the hops' streams over the receivers.
         self._probe: grpc.aio.Channel | None = None
@@ -176,11 +178,18 @@ class Proxy:
 
     # --- sessions ------------------------------------------------------------------------------
     async def open_hop(self, session: Session, sink: AckSink) -> tuple[Hop | None, pb.SessionReply]:
-        """Carry ``session`` upstream; the receiver's answer (or why it could not be had) comes back."""
+        """Carry ``session`` upstream; the receiver's answer (or why it could not be had) comes back. A session
+        open on another downstream stream (or whose number another session id owns) is refused here."""
         sender = FrameSender(self.upstream, queue_size=self.queue_size, ack_timeout_s=self.ack_timeout_s,
-                             name=f"channel_sim upstream (session {session.session_id})", session=session,
+                             name=f"channel_sim upstream (session {session.number})", session=session,
                              security=self.security, channel=self._probe)
         hop = Hop(session, sender, sink)
+        try:
+            self.claims.claim(session, hop)  # this downstream stream alone writes the session's frames
+        except SessionRefused as refusal:
+            self.hop_counts["refused"] += 1
+            return None, pb.SessionReply(session_id=session.session_id, accepted=False, reason=refusal.reason,
+                                         detail=f"channel_sim: {refusal.detail}")
         await sender.start()
         try:
             refusal = await sender.wait_session(self.session_timeout_s)
@@ -200,12 +209,16 @@ class Proxy:
             reason, _, detail = refusal.partition(": ")
             reply = pb.SessionReply(session_id=session.session_id, accepted=False, reason=reason, detail=detail)
             self.hop_counts["refused"] += 1
+        self.claims.release(session, hop)
         await sender.close(grace_s=0)
         return None, reply
 
     async def close_hop(self, hop: Hop) -> None:
         self.hops.discard(hop)
-        await hop.sender.close(grace_s=1.0)
+        try:
+            await hop.sender.close(grace_s=1.0)
+        finally:
+            self.claims.release(hop.session, hop)
 
     # --- the data path -------------------------------------------------------------------------
     def accept(self, hop: Hop, datagrams, sink: AckSink, message: bytes | None = None) -> None:

@@ -16,7 +16,6 @@ import asyncio
 import itertools
 import json
 import logging
-import secrets
 import time
 from collections import Counter, OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -27,13 +26,14 @@ from semlink.florence import VisionHalf
 from semlink.link import Delivery, FrameSender, SenderClosed
 from semlink.link.grpc_channel import LinkSecurity
 from semlink.packets import Frame
-from semlink.packets.session import SESSION_ID_BITS, frame_id_of
+from semlink.packets.session import frame_id_of, new_session_id, session_number
 from semlink.pipeline import session_bytes
 from semlink.runtime import load_codec_for, load_model
 from transmitter_service.comparison import ComparisonSender
 from transmitter_service.metrics import TransmitterMetrics
 from transmitter_service.settings import TransmitterSettings
 from transmitter_service.sources.base import SourceFrame
+from transmitter_service.sources.opening import SourcePolicy
 from transmitter_service.sources.runner import SourceRunner
 from transmitter_service.thumbnails import Thumbnails
 
@@ -95,8 +95,9 @@ class Transmitter:
         self.load_error: str | None = None
         self.counts: Counter[str] = Counter()
         self._records: OrderedDict[int, FrameRecord] = OrderedDict()
-        # Frame ids are this stream's session id and a sequence number: unpredictable across transmitters.
-        self.session_id = 1 + secrets.randbelow((1 << SESSION_ID_BITS) - 1)
+        # 64 random bits, never shown: what lets this stream (and no one else) write its frame ids, whose
+        # prefix is the id's public number (stats and logs show only that).
+        self.session_id = new_session_id()
         self._counter = itertools.count()
         self._queue: asyncio.Queue[tuple[FrameRecord, Image.Image]] | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="encoder")
@@ -104,7 +105,9 @@ class Transmitter:
         self._encode_s = 0.0
         self.queued_bytes = 0  # decoded bytes of the images queued or being encoded
         self.thumbnails = Thumbnails(settings.thumbnails_kept, settings.thumbnail_size)
-        self.sources = SourceRunner(self.feed, max_pixels=settings.max_image_pixels, loop=settings.loop)
+        self.sources = SourceRunner(self.feed, max_pixels=settings.max_image_pixels, loop=settings.loop,
+                                    policy=SourcePolicy.of(settings.source_schemes, settings.source_hosts),
+                                    open_timeout_s=settings.source_open_timeout_s)
         self.comparison = ComparisonSender(settings.target, settings.comparison_reference,
                                            enabled=settings.comparison, ack_timeout_s=settings.ack_timeout_s,
                                            queue_size=2 * settings.max_batch, on_outcome=self._on_outcome,
@@ -133,7 +136,7 @@ class Transmitter:
             if record.done_at is None:
                 self._lose(record, STOPPED)
         stats = self.stats()
-        log.info("transmitter stopped: session %d frames %s lost_reasons %s", self.session_id,
+        log.info("transmitter stopped: session %d frames %s lost_reasons %s", session_number(self.session_id),
                  json.dumps(stats["frames"]), json.dumps(stats["lost_reasons"]))
         await self.comparison.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -376,7 +379,7 @@ class Transmitter:
             "codec": self.settings.codec,
             "ready": self.ready,
             "load_error": self.load_error,
-            "session": {"id": self.session_id, "open": self.sender.session_open,
+            "session": {"id": session_number(self.session_id), "open": self.sender.session_open,
                         "refused": self.sender.refusal,
                         "bytes": session_bytes(self.sender.session) if self.sender.session else None},
             "queue_depth": self._queue.qsize() if self._queue is not None else 0,

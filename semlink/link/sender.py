@@ -27,6 +27,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from semlink.link.grpc_channel import LinkSecurity, link_channel
 from semlink.packets import Frame, Session, SessionRefused
+from semlink.packets.claims import SESSION_IN_USE
 from semlink.v2 import semlink_pb2 as pb
 from semlink.wire import frame_datagrams, frame_message, session_to_message, wire_bytes
 
@@ -313,7 +314,7 @@ class FrameSender:
         return {
             "target": self.target,
             "connected": self.connected,
-            "session_id": self.session.session_id if self.session else None,
+            "session_id": self.session.number if self.session else None,  # its public number, never the id
             "session_open": self.session_open,
             "session_refused": self.refusal,
             "state": self._state.name.lower(),
@@ -393,19 +394,21 @@ class FrameSender:
         if reply is grpc.aio.EOF or reply.WhichOneof("kind") != "session":
             raise ConnectionError("the far end did not answer the session")
         if not reply.session.accepted:
-            self._refused(f"{reply.session.reason}: {reply.session.detail}")
+            self._refused(f"{reply.session.reason}: {reply.session.detail}", reply.session.reason)
             raise SessionRefused(reply.session.reason, reply.session.detail)
         self.refusal = None
         self.session_open = True
         self.counts["sessions"] += 1
         self._answered(None)
 
-    def _refused(self, refusal: str) -> None:
+    def _refused(self, refusal: str, reason: str = "") -> None:
         """The far end refused the session (or the call's credentials): say so, reject the frames waiting."""
         self.refusal = refusal
         self.counts["sessions_refused"] += 1
-        log.warning("%s: %s refused session %d: %s", self.name, self.target, self.session.session_id, refusal)
+        log.warning("%s: %s refused session %d: %s", self.name, self.target, self.session.number, refusal)
         self._answered(refusal)
+        if reason == SESSION_IN_USE:  # our own previous stream, not yet ended there: the frames wait for the retry
+            return
         while not self._queue.empty():  # no frame is streamed into a refused session
             delivery = self._queue.get_nowait()
             self._finish(delivery, Outcome(delivery.frame_id, "rejected", f"session refused: {refusal}"))

@@ -2,7 +2,9 @@
 
 A stream opens with a session (:meth:`FrameIngest.open_session`): refused with a
 reason (``malformed``, ``unknown codec``, ``fingerprint mismatch``, ``codec
-mismatch``, ``session in use``) or accepted, giving a :class:`StreamState`. Its
+mismatch``, ``session in use``: it is open on another stream, or its number
+belongs to another session id, :mod:`semlink.packets.claims`) or accepted,
+giving a :class:`StreamState`; only that stream writes the session's frames. Its
 frame messages (:meth:`FrameIngest.receive`) are parsed against the session;
 every frame ends with exactly one :class:`AckOutcome` on the stream's ``acks``
 queue: ``ok`` (all packets), ``partial`` (some lost or corrupted; the detail
@@ -26,6 +28,8 @@ from dataclasses import dataclass, field, replace
 
 from semlink.codecs import Codec, CodecError
 from semlink.packets import WIRE_VERSION, MalformedFrame, Session, SessionRefused, split_frame_id
+from semlink.packets.claims import SessionClaims
+from semlink.packets.session import session_number
 from semlink.receiver.engine import FrameDecoder
 from semlink.receiver.reassembly import Reassembled, Reassembler
 from semlink.receiver.store import FeatureStore, ReceivedFrame
@@ -111,7 +115,7 @@ class FrameIngest:
         self.counts: Counter[str] = Counter()
         self._owner: dict[int, StreamState] = {}  # pending frame id -> the stream its ack goes to
         self._finished: OrderedDict[int, str] = OrderedDict()
-        self._sessions: dict[int, StreamState] = {}
+        self._claims: SessionClaims[StreamState] = SessionClaims(remember)
         self._tasks: set[asyncio.Task] = set()
 
     @property
@@ -124,15 +128,16 @@ class FrameIngest:
         sid = msg.session_id
         try:
             session = self._check_session(msg)
+            state = StreamState(session)
+            self._claims.claim(session, state)  # this stream alone writes the session's frames
         except SessionRefused as refusal:
             self.counts[f"refused: {refusal.reason}"] += 1
-            log.info("session %d refused: %s", sid, refusal)
+            log.info("session %d refused: %s", session_number(sid), refusal)  # its number: never log the secret id
             return pb.SessionReply(session_id=sid, accepted=False, reason=refusal.reason,
                                    detail=refusal.detail), None
-        state = StreamState(session)
-        self._sessions[sid] = state
         self.counts["sessions"] += 1
-        log.info("session %d accepted: %s codec, %d packets a frame", sid, session.codec, session.packets_per_frame)
+        log.info("session %d accepted: %s codec, %d packets a frame", session.number, session.codec,
+                 session.packets_per_frame)
         return pb.SessionReply(session_id=sid, accepted=True), state
 
     def _check_session(self, msg: pb.Session) -> Session:
@@ -160,17 +165,12 @@ class FrameIngest:
                 raise SessionRefused("codec mismatch", f"session {name} is {getattr(session, name)!r}, this "
                                      f"receiver's codec has {getattr(ours, name)!r}; load the same codec "
                                      "checkpoint on both ends")
-        held = self._sessions.get(session.session_id)
-        if held is not None and not held.closed and held.session != session:
-            raise SessionRefused("session in use", f"session id {session.session_id} is open with other "
-                                 "settings; pick another session id")
         return session
 
     def close_stream(self, state: StreamState) -> None:
         """The stream ended: its frames still finish (and are stored), but their acks go nowhere."""
         state.closed = True
-        if self._sessions.get(state.session.session_id) is state:
-            del self._sessions[state.session.session_id]
+        self._claims.release(state.session, state)
 
     # --- frames ---------------------------------------------------------------------------------
     def receive(self, state: StreamState, datagrams: Sequence[bytes]) -> None:
@@ -207,7 +207,7 @@ class FrameIngest:
     def report(self, state: StreamState, last_frame_id: int) -> None:
         """The sender says it has sent up to ``last_frame_id``: what never showed up is missing."""
         sid, seq = split_frame_id(last_frame_id)
-        if sid != state.session.session_id:
+        if sid != state.session.number:
             return
         self._expect_gap(state, seq)
         state.highest_seq = max(seq, state.highest_seq if state.highest_seq is not None else -1)

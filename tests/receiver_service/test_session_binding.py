@@ -1,0 +1,87 @@
+"""A session is written only by the stream that opened it: the takeover of issue 24, directly and through a real
+channel_sim process, is refused, and the owner's frames still answer."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import grpc
+
+from semlink.link.testing import StreamClient, free_port, wait_ready
+from semlink.packets.session import NUMBER_BITS, new_session_id, session_number
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def owner_and_intruders(make_frame):
+    """The owner's session (a random 64-bit id) and what an intruder can build: the same session (had it learnt
+    the id) and one with only the public number (``frame_id >> 32``, which ``GET /v1/frames`` shows)."""
+    owner = replace(make_frame.session, session_id=new_session_id())
+    guess = replace(owner, session_id=session_number(owner.session_id) | (12345 << NUMBER_BITS))
+    return owner, owner, guess
+
+
+def takeover(target: str, make_frame) -> dict:
+    owner_session, copy, guess = owner_and_intruders(make_frame)
+    frame = make_frame(0, session=owner_session)
+    with grpc.insecure_channel(target) as channel:
+        with StreamClient(channel, owner_session) as owner:
+            assert owner.opened().accepted, owner.session_reply
+            with StreamClient(channel, copy) as intruder:
+                second_open = intruder.opened()
+            with StreamClient(channel, guess) as intruder:
+                by_number = intruder.opened()
+            owner.send(frame)
+            owner_ack = owner.ack(frame.header.frame_id)
+        # the owner's stream has ended: its number still belongs to its id alone
+        with StreamClient(channel, guess) as intruder:
+            between_reconnects = intruder.opened()
+        with StreamClient(channel, owner_session) as again:
+            reconnect = again.opened()
+    return {"second_open": second_open, "by_number": by_number, "between": between_reconnects,
+            "reconnect": reconnect, "owner_ack": owner_ack, "frame_id": frame.header.frame_id}
+
+
+def check(result: dict) -> None:
+    for name in ("second_open", "by_number", "between"):
+        reply = result[name]
+        assert not reply.accepted and reply.reason == "session in use", (name, reply)
+    assert "open on another stream" in result["second_open"].detail
+    assert "belong to another session" in result["between"].detail
+    assert result["owner_ack"].status == "ok"
+    assert result["reconnect"].accepted, result["reconnect"]
+
+
+def test_a_live_session_cannot_be_taken_over(rx, make_frame):
+    result = takeover(rx.grpc_target, make_frame)
+    check(result)
+    answer = rx.ask(result["frame_id"])
+    assert answer.status_code == 200, answer.text  # the owner's frame answers
+
+
+def test_session_ids_are_64_random_bits():
+    ids = {new_session_id() for _ in range(64)}
+    assert len(ids) == 64 and max(ids) >= 1 << 60 and all(session_number(i) for i in ids)
+
+
+def test_the_takeover_fails_through_channel_sim(rx, make_frame, tmp_path):
+    grpc_port, http_port = free_port(), free_port()
+    log = tmp_path / "channel_sim.log"
+    env = {**os.environ, "SEMLINK_CH_UPSTREAM": rx.grpc_target}
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "channel_sim", "--grpc-port", str(grpc_port), "--http-port",
+                                 str(http_port), "--log-level", "warning"], cwd=REPO, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    try:
+        wait_ready(f"http://127.0.0.1:{http_port}", proc, log)
+        result = takeover(f"127.0.0.1:{grpc_port}", make_frame)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    check(result)
+    assert result["second_open"].detail.startswith("channel_sim: ")  # refused at channel_sim, before upstream
+    assert rx.ask(result["frame_id"]).status_code == 200
