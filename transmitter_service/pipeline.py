@@ -169,29 +169,51 @@ class Transmitter:
 
     # --- taking images -------------------------------------------------------------------------
     def has_room(self, nbytes: int = 0) -> bool:
-        """Whether an image of ``nbytes`` decoded bytes fits now (one always fits an empty queue)."""
+        """Whether ``nbytes`` more (an image's :func:`queued_cost`) fit now (one image always fits an empty queue)."""
         if self._queue is None or self._queue.full():
             return False
         return self.queued_bytes == 0 or self.queued_bytes + nbytes <= self.settings.max_queued_bytes
 
-    def accept(self, image: Image.Image, source: str = "upload") -> FrameRecord:
-        """Queue ``image`` for encoding, or raise :class:`NotReady` / :class:`Busy` at once."""
+    def reserve(self, nbytes: int) -> int:
+        """Hold ``nbytes`` of the byte bound for an upload about to be decoded (its size read from its header), or
+        raise :class:`NotReady` / :class:`Busy` at once, before any pixel is decoded. Give it back with
+        :meth:`release`, or hand it to :meth:`accept`."""
         if not self.ready:
             raise NotReady(self.not_ready_reason())
         if self._queue.full():
             self.counts["queue_full"] += 1
             raise Busy(f"image queue full ({self.settings.queue_size} waiting); retry shortly or send slower")
-        if not self.has_room(decoded_bytes(image)):
+        if not self.has_room(nbytes):
+            self.counts["queue_full"] += 1
+            raise Busy(f"image queue full ({self.queued_bytes / 2**20:.1f} MiB of decoded images waiting or being "
+                       f"decoded, max_queued_bytes {self.settings.max_queued_bytes / 2**20:.1f} MiB; this one needs "
+                       f"{nbytes / 2**20:.1f} MiB); retry shortly or send smaller images")
+        self.queued_bytes += nbytes
+        return nbytes
+
+    def release(self, nbytes: int) -> None:
+        """Give back a reservation that was not used (the upload did not decode)."""
+        self.queued_bytes -= nbytes
+
+    def accept(self, image: Image.Image, source: str = "upload", reserved: int = 0) -> FrameRecord:
+        """Queue ``image`` for encoding, or raise :class:`NotReady` / :class:`Busy` at once; ``reserved`` (from
+        :meth:`reserve`) becomes the image's own cost once it is queued."""
+        if not self.ready:
+            raise NotReady(self.not_ready_reason())
+        if self._queue.full():
+            self.counts["queue_full"] += 1
+            raise Busy(f"image queue full ({self.settings.queue_size} waiting); retry shortly or send slower")
+        if not reserved and not self.has_room(queued_cost(image)):
             self.counts["queue_full"] += 1
             raise Busy(f"image queue full ({self.queued_bytes / 2**20:.1f} MiB of decoded images waiting, "
                        f"max_queued_bytes {self.settings.max_queued_bytes / 2**20:.1f} MiB); retry shortly or "
                        "send smaller images")
         record = self._new_record(source)
-        self._put(record, image)
+        self._put(record, image, reserved)
         return record
 
-    def _put(self, record: FrameRecord, image: Image.Image) -> None:
-        self.queued_bytes += decoded_bytes(image)
+    def _put(self, record: FrameRecord, image: Image.Image, reserved: int = 0) -> None:
+        self.queued_bytes += queued_cost(image) - reserved
         self._queue.put_nowait((record, image))
 
     def not_ready_reason(self) -> str:
@@ -227,7 +249,7 @@ class Transmitter:
 
     async def feed(self, frame: SourceFrame) -> None:
         """Queue a source's frame, waiting for room (a source slows down; it never drops its own frames)."""
-        nbytes = decoded_bytes(frame.image)
+        nbytes = queued_cost(frame.image)
         while not self.has_room(nbytes):
             await asyncio.sleep(0.05)
         self._put(self._new_record(frame.kind, source_name=frame.name, truth=frame.truth), frame.image)
@@ -277,7 +299,7 @@ class Transmitter:
                 self._lose(record, f"encode failed: {type(err).__name__}: {err}")
             return
         finally:
-            self.queued_bytes -= sum(decoded_bytes(image) for _, image in batch)
+            self.queued_bytes -= sum(queued_cost(image) for _, image in batch)
         elapsed = time.perf_counter() - started
         self._encode_s += elapsed
         self.counts["batches"] += 1
@@ -401,4 +423,10 @@ class Transmitter:
 def decoded_bytes(image: Image.Image) -> int:
     """What a decoded image holds in memory: width × height × bytes per pixel."""
     return image.width * image.height * len(image.getbands())
+
+
+def queued_cost(image: Image.Image) -> int:
+    """What an image waiting for (or in) the encoder costs against ``max_queued_bytes``: its decoded bytes twice,
+    itself and the full-size array the image processor makes of it before resizing."""
+    return 2 * decoded_bytes(image)
 
