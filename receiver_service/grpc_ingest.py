@@ -78,9 +78,10 @@ class FeatureLinkServicer:
                 log.info("stream from %s ended: %s", context.peer(), err)
 
         reader = asyncio.create_task(read())
+        ack_wait: asyncio.Task | None = None
         try:
             while True:
-                ack_wait = asyncio.ensure_future(state.acks.get())
+                ack_wait = asyncio.create_task(state.acks.get())
                 done, _ = await asyncio.wait({ack_wait, reader}, return_when=asyncio.FIRST_COMPLETED)
                 if ack_wait in done:
                     yield ack_wait.result().to_message()
@@ -91,9 +92,13 @@ class FeatureLinkServicer:
                     yield state.acks.get_nowait().to_message()
                 return
         finally:
+            # the call may end (the client gone) while both wait: neither task may be left pending, or asyncio
+            # logs "Task was destroyed but it is pending!" when it is collected
             self.ingest.close_stream(state)
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
+            waiting = [task for task in (reader, ack_wait) if task is not None]
+            for task in waiting:
+                task.cancel()
+            await asyncio.gather(*waiting, return_exceptions=True)
 
 
 def add_feature_link(server: grpc.aio.Server, ingest: FrameIngest, metrics: ReceiverMetrics) -> None:

@@ -32,7 +32,7 @@ from semlink.receiver import (
     TaskRunner,
 )
 from semlink.receiver.ingest import FrameLink
-from semlink.packets import MalformedFrame
+from semlink.packets import MalformedFrame, split_frame_id
 from semlink.receiver.stores import FrameStoreError, StoreBounds, open_frame_store
 from semlink.receiver.stores.sharing import SharingDecoder
 from semlink.runtime import load_codec_for, load_model
@@ -102,7 +102,9 @@ class Receiver:
         self.shared = open_frame_store(settings.store, StoreBounds(settings.store_ttl_s, settings.store_max_frames,
                                                                    settings.store_max_bytes), settings.store_timeout_s)
         self._decoders: dict[str, FrameDecoder | SharingDecoder] = {}
-        self.events = EventBus()
+        self.events = EventBus(max_subscribers=settings.max_event_subscribers)
+        self.metrics.event_subscribers.set_function(lambda: self.events.subscribers)
+        self.metrics.events_dropped.set_function(lambda: self.events.dropped)
         self.metrics.store_frames.set_function(lambda: len(self.store))
         self.metrics.pending_frames.set_function(lambda: self.ingest.pending if self.ingest else 0)
         self.grpc_server: LinkServer | None = None
@@ -112,6 +114,7 @@ class Receiver:
         self._decode_pool = ThreadPoolExecutor(1, thread_name_prefix="rx-decode")
         self._model_pool = ThreadPoolExecutor(1, thread_name_prefix="rx-generate")
         self._boot_task: asyncio.Task | None = None
+        self.started_at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
         self._background: set[asyncio.Task] = set()
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -232,6 +235,13 @@ class Receiver:
         if outcome is not None:
             return (f"frame {frame_id} was received but has been evicted from the store (it keeps the "
                     f"{self.store.capacity} most recently used frames); send it again")
+        number, seq = split_frame_id(frame_id)
+        first = self.ingest.first_seq(number) if self.ingest is not None else None
+        if first is not None and seq < first and self.shared is None:
+            return (f"frame {frame_id} was sent before this receiver started (at {self.started_at}; its session's "
+                    f"first frame here is number {first}): it was received before a restart, or by another "
+                    "replica, and is gone from this receiver's in-memory store; send it again, or share frames "
+                    "over restarts and replicas with SEMLINK_RX_STORE=redis://... (docs/scale-out.md)")
         return (f"frame {frame_id} has not arrived (waited {waited_ms} ms); send it, or pass a larger wait_ms "
                 "(up to 10000) to wait for it")
 

@@ -116,6 +116,7 @@ class FrameIngest:
         self._owner: dict[int, StreamState] = {}  # pending frame id -> the stream its ack goes to
         self._finished: OrderedDict[int, str] = OrderedDict()
         self._claims: SessionClaims[StreamState] = SessionClaims(remember)
+        self._first_seq: OrderedDict[int, int] = OrderedDict()  # session number -> its first seq seen here
         self._tasks: set[asyncio.Task] = set()
 
     @property
@@ -184,7 +185,8 @@ class FrameIngest:
             self.counts["packets_unattributed"] += parsed.unattributed
         nbytes = wire_bytes(datagrams)
         for frame in parsed.frames:
-            _, seq = split_frame_id(frame.header.frame_id)
+            number, seq = split_frame_id(frame.header.frame_id)
+            self._note_first(number, seq)
             self._expect_gap(state, seq - 1)
             fid = frame.header.frame_id
             if fid in self._finished:
@@ -236,6 +238,18 @@ class FrameIngest:
         if self.on_outcome is not None:
             self.on_outcome(outcome, None)
         return outcome
+
+    def _note_first(self, number: int, seq: int) -> None:
+        first = self._first_seq.get(number)
+        if first is None or seq < first:
+            self._first_seq[number] = seq
+            self._first_seq.move_to_end(number)
+            while len(self._first_seq) > self.remember:
+                self._first_seq.popitem(last=False)
+
+    def first_seq(self, number: int) -> int | None:
+        """The lowest sequence number of session ``number`` this receiver has seen (since it started)."""
+        return self._first_seq.get(number)
 
     def outcome_of(self, frame_id: int) -> str | None:
         """How a recently finished frame ended (``None`` if unknown or long forgotten)."""

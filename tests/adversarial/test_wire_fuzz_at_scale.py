@@ -306,7 +306,7 @@ def test_hostile_sessions_are_refused_with_a_reason(links, name):
         ingest.close_stream(state)
 
     target()
-    assert not ingest._sessions  # every accepted stream closed again: nothing held
+    assert not ingest._claims  # every accepted stream closed again: nothing held
 
 
 # --- 3. the receiver's ingest: frames, reports and rejects on an open session, to the last ack ---------------------
@@ -423,7 +423,7 @@ def test_the_receivers_servicer_answers_every_stream_cleanly(links, loop):
         assert len(answered) == len(set(answered))
 
     target()
-    assert not ingest._sessions
+    assert not ingest._claims
 
 
 # --- 5. raw bytes: the services' one parser takes what protobuf takes, and whatever parses goes through the checks

@@ -85,3 +85,16 @@ def test_the_takeover_fails_through_channel_sim(rx, make_frame, tmp_path):
     check(result)
     assert result["second_open"].detail.startswith("channel_sim: ")  # refused at channel_sim, before upstream
     assert rx.ask(result["frame_id"]).status_code == 200
+
+
+def test_a_frame_sent_before_a_restart_is_reported_gone_not_unsent(rx, make_frame):
+    """After a receiver restart the sender's session goes on where it was: frames below its first sequence
+    number here were received by the receiver's earlier run (or another replica) and are gone, not unsent."""
+    session = replace(make_frame.session, session_id=new_session_id())
+    first = make_frame(7, session=session)
+    assert rx.send(first, session).status == "ok"
+    before = rx.ask(session.frame_id(3), wait_ms=50)
+    unsent = rx.ask(session.frame_id(9), wait_ms=50)
+    assert before.status_code == 404 and "received before a restart" in before.json()["detail"]
+    assert "SEMLINK_RX_STORE" in before.json()["detail"]
+    assert unsent.status_code == 404 and "has not arrived" in unsent.json()["detail"]
