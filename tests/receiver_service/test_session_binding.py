@@ -98,3 +98,24 @@ def test_a_frame_sent_before_a_restart_is_reported_gone_not_unsent(rx, make_fram
     assert before.status_code == 404 and "received before a restart" in before.json()["detail"]
     assert "SEMLINK_RX_STORE" in before.json()["detail"]
     assert unsent.status_code == 404 and "has not arrived" in unsent.json()["detail"]
+
+
+def test_streams_that_end_leave_no_pending_task(rx, make_frame, caplog):
+    """A stream ending (the client gone, as a transmitter's reconnect or exit does) leaves no task pending: asyncio
+    would log "Task was destroyed but it is pending!" at ERROR when it is collected."""
+    import gc
+    import logging
+    import time as clock
+
+    caplog.set_level(logging.ERROR, logger="asyncio")
+    for seq in range(5):
+        session = replace(make_frame.session, session_id=new_session_id())
+        with rx.open(session) as link:
+            assert link.opened().accepted
+            link.send(make_frame(seq, session=session))
+            link.ack(session.frame_id(seq))
+            link._call.cancel()  # the client goes away mid-stream (a reconnect, an exit)
+    clock.sleep(0.5)
+    gc.collect()
+    clock.sleep(0.2)
+    assert "Task was destroyed" not in caplog.text
