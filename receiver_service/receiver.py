@@ -33,6 +33,7 @@ from semlink.receiver import (
 )
 from semlink.receiver.ingest import FrameLink
 from semlink.packets import MalformedFrame, split_frame_id
+from semlink.packets.outcome import AckStatus
 from semlink.receiver.stores import FrameStoreError, StoreBounds, open_frame_store
 from semlink.receiver.stores.sharing import SharingDecoder
 from semlink.runtime import load_codec_for, load_model
@@ -203,7 +204,7 @@ class Receiver:
         self.metrics.frame_finished(outcome, frame)
         link = link_event_fields(outcome.link)
         if frame is None:
-            kind = "frame_lost" if outcome.status == "lost" else "frame_rejected"
+            kind = "frame_lost" if outcome.status is AckStatus.LOST else "frame_rejected"
             self.events.publish(kind, {"frame_id": outcome.frame_id, "reason": outcome.reason or outcome.status,
                                        "detail": outcome.detail, **link})
             return
@@ -222,15 +223,15 @@ class Receiver:
             return
         frame.auto_result = answer.result
 
-    def outcome_of(self, frame_id: int) -> str | None:
+    def outcome_of(self, frame_id: int) -> AckStatus | None:
         """How a recently finished frame ended: ok, partial, lost or rejected (None if not known)."""
         return self.ingest.outcome_of(frame_id) if self.ingest is not None else None
 
     def describe_missing(self, frame_id: int, waited_ms: int) -> str:
         outcome = self.outcome_of(frame_id)
-        if outcome == "rejected":
+        if outcome is AckStatus.REJECTED:
             return f"frame {frame_id} was rejected as malformed; send it again with a matching codec and model"
-        if outcome == "lost":
+        if outcome is AckStatus.LOST:
             return f"frame {frame_id} was lost on the link: none of its packets arrived intact; send it again"
         if outcome is not None:
             return (f"frame {frame_id} was received but has been evicted from the store (it keeps the "

@@ -26,6 +26,7 @@ from semlink.florence import VisionHalf
 from semlink.link import Delivery, FrameSender, SenderClosed
 from semlink.link.grpc_channel import LinkSecurity
 from semlink.packets import Frame
+from semlink.packets.outcome import AckStatus
 from semlink.packets.session import frame_id_of, new_session_id, session_number
 from semlink.pipeline import session_bytes
 from semlink.runtime import load_codec_for, load_model
@@ -366,15 +367,16 @@ class Transmitter:
             return
         if delivery.sent_at is not None and record.sent_at is None:
             record.sent_at = time.time()
-        if outcome.status == "ok":
+        if outcome.status is AckStatus.OK:
             self._finish(record, "acked", "")
-        elif outcome.status == "partial":
+        elif outcome.status is AckStatus.PARTIAL:
             self._finish(record, "partial", outcome.detail)
-        elif outcome.status == "rejected":
+        elif outcome.status is AckStatus.REJECTED:
             self._finish(record, "lost", f"rejected: {outcome.detail}")
         else:
             self._finish(record, "lost", outcome.detail)
-        if record.sent_at is not None and outcome.status != "lost" and not self.comparison.owns(record.frame_id):
+        if (record.sent_at is not None and outcome.status is not AckStatus.LOST
+                and not self.comparison.owns(record.frame_id)):
             self.metrics.ack_seconds.observe(max(0.0, record.done_at - record.sent_at))
 
     def _lose(self, record: FrameRecord, reason: str) -> None:

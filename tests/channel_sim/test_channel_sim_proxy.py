@@ -194,7 +194,7 @@ def test_the_sender_sends_serialised_bytes_as_they_are():
                 message = frame_message(frame_datagrams(make_frame(4), SESSION))
                 data = message.SerializeToString()
                 assert serialize_uplink(data) is data and serialize_uplink(message) == data
-                delivery = sender.submit_nowait((SESSION.frame_id(4), data, len(data)))
+                delivery = sender.forward_nowait(SESSION.frame_id(4), data, len(data))
                 return await delivery.outcome, rx.frames
         finally:
             await rx.stop()
