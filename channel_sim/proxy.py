@@ -31,14 +31,14 @@ from semlink.link import Backoff, FrameSender, Outcome, QueueFull, SenderClosed
 from semlink.link.grpc_channel import LinkSecurity, link_channel
 from semlink.link.sender import MESSAGE_SIZE_OPTIONS
 from semlink.channel.network import DelayLine, Network
-from semlink.packets import MalformedFrame, Session
+from semlink.packets import MalformedFrame, Session, SessionRefused
+from semlink.packets.claims import SessionClaims
+from semlink.packets.outcome import AckStatus, LossReason
 from semlink.v2 import semlink_pb2 as pb
-from semlink.wire import frame_message, identify_frame, wire_bytes
+from semlink.wire import ack_message, frame_message, identify_frame, wire_bytes
 
 log = logging.getLogger(__name__)
 
-# Losses the hop itself reports (the rest of the lost acks come from the receiver, relayed as they are).
-LOCAL_LOSSES = ("connection lost", "sender closed", "no ack within", "queue full", "channel_sim")
 
 
 class AckSink:
@@ -46,7 +46,7 @@ class AckSink:
     requests have ended (:meth:`requests_ended`) and every frame taken has been answered."""
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[pb.Ack | None] = asyncio.Queue()
+        self.queue: asyncio.Queue[pb.Ack | None] = asyncio.Queue()  # made by semlink.wire.ack_message
         self.outstanding = 0
         self.closed = False
         self._ended = False
@@ -115,6 +115,7 @@ class Proxy:
         self.stats = ProxyStats()
         self.metrics = metrics or ProxyMetrics()
         self.hop_counts: Counter[str] = Counter()
+        self.claims: SessionClaims[Hop] = SessionClaims()
         self.security = security or LinkSecurity()
         # One channel upstream, shared by every hop: round_robin spreads the hops' streams over the receivers.
         self._probe: grpc.aio.Channel | None = None
@@ -176,11 +177,18 @@ class Proxy:
 
     # --- sessions ------------------------------------------------------------------------------
     async def open_hop(self, session: Session, sink: AckSink) -> tuple[Hop | None, pb.SessionReply]:
-        """Carry ``session`` upstream; the receiver's answer (or why it could not be had) comes back."""
+        """Carry ``session`` upstream; the receiver's answer (or why it could not be had) comes back. A session
+        open on another downstream stream (or whose number another session id owns) is refused here."""
         sender = FrameSender(self.upstream, queue_size=self.queue_size, ack_timeout_s=self.ack_timeout_s,
-                             name=f"channel_sim upstream (session {session.session_id})", session=session,
+                             name=f"channel_sim upstream (session {session.number})", session=session,
                              security=self.security, channel=self._probe)
         hop = Hop(session, sender, sink)
+        try:
+            self.claims.claim(session, hop)  # this downstream stream alone writes the session's frames
+        except SessionRefused as refusal:
+            self.hop_counts["refused"] += 1
+            return None, pb.SessionReply(session_id=session.session_id, accepted=False, reason=refusal.reason,
+                                         detail=f"channel_sim: {refusal.detail}")
         await sender.start()
         try:
             refusal = await sender.wait_session(self.session_timeout_s)
@@ -200,12 +208,16 @@ class Proxy:
             reason, _, detail = refusal.partition(": ")
             reply = pb.SessionReply(session_id=session.session_id, accepted=False, reason=reason, detail=detail)
             self.hop_counts["refused"] += 1
+        self.claims.release(session, hop)
         await sender.close(grace_s=0)
         return None, reply
 
     async def close_hop(self, hop: Hop) -> None:
         self.hops.discard(hop)
-        await hop.sender.close(grace_s=1.0)
+        try:
+            await hop.sender.close(grace_s=1.0)
+        finally:
+            self.claims.release(hop.session, hop)
 
     # --- the data path -------------------------------------------------------------------------
     def accept(self, hop: Hop, datagrams, sink: AckSink, message: bytes | None = None) -> None:
@@ -221,7 +233,7 @@ class Proxy:
         except MalformedFrame as err:
             self.stats.frames["rejected"] += 1
             self.metrics.frames.labels("rejected").inc()
-            self._reply(sink, pb.Ack(frame_id=0, status="rejected", detail=f"channel_sim: {err}"))
+            self._reply(sink, ack_message(0, AckStatus.REJECTED, f"channel_sim: {err}"))
             return
         hop.highest_seq = highest_seq
         self.stats.frames["wire_bytes_in"] += wire_bytes(datagrams)
@@ -234,7 +246,7 @@ class Proxy:
             try:
                 delivery = hop.sender.track(frame_id)
             except SenderClosed as err:
-                self._answer(item, Outcome(frame_id, "lost", str(err)))
+                self._answer(item, Outcome(frame_id, AckStatus.LOST, str(err), LossReason.SENDER_CLOSED))
                 return
             delivery.outcome.add_done_callback(lambda done: self._answer(item, done.result()))
             return
@@ -250,9 +262,10 @@ class Proxy:
         self.stats.frames["wire_bytes_out"] += item.nbytes
         self.metrics.frames.labels("forwarded").inc()
         try:
-            delivery = item.hop.sender.submit_nowait((item.frame_id, item.message, item.nbytes))
+            delivery = item.hop.sender.forward_nowait(item.frame_id, item.message, item.nbytes)
         except (QueueFull, SenderClosed) as err:
-            self._answer(item, Outcome(item.frame_id, "lost", str(err)))
+            loss = LossReason.QUEUE_FULL if isinstance(err, QueueFull) else LossReason.SENDER_CLOSED
+            self._answer(item, Outcome(item.frame_id, AckStatus.LOST, str(err), loss))
             return
         delivery.outcome.add_done_callback(lambda done: self._answer(item, done.result()))
 
@@ -265,17 +278,17 @@ class Proxy:
         """Ack ``item`` lost with ``detail``, without it reaching upstream."""
         if not item.answered:
             item.answered = True
-            self._reply(item.hop.sink, pb.Ack(frame_id=item.frame_id, status="lost", detail=detail))
+            self._reply(item.hop.sink, ack_message(item.frame_id, AckStatus.LOST, detail, LossReason.CHANNEL_SIM))
 
     def _answer(self, item: InTransit, outcome: Outcome) -> None:
         if item.answered:  # a duplicate's second outcome
             return
         item.answered = True
-        detail = outcome.detail
-        if outcome.status == "lost" and detail.startswith(LOCAL_LOSSES):
-            detail = f"channel_sim upstream: {detail}"
+        detail, loss = outcome.detail, outcome.loss
+        if outcome.status is AckStatus.LOST and loss.at_hop:  # its own hop lost it, not the receiver
+            detail, loss = f"channel_sim upstream: {detail}", LossReason.UPSTREAM
             self.stats.frames["lost_upstream"] += 1
-        self._reply(item.hop.sink, pb.Ack(frame_id=item.frame_id, status=outcome.status, detail=detail))
+        self._reply(item.hop.sink, ack_message(item.frame_id, outcome.status, detail, loss))
 
     def _reply(self, sink: AckSink, ack: pb.Ack) -> None:
         self.stats.acks[ack.status] += 1

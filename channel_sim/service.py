@@ -17,7 +17,8 @@ from channel_sim.proxy import AckSink, Proxy
 from semlink.link.sender import MESSAGE_SIZE_OPTIONS
 from semlink.packets import MalformedFrame
 from semlink.v2 import semlink_pb2 as pb
-from semlink.wire import Unparsable, message_to_session, parse_uplink
+from semlink.packets.outcome import AckStatus
+from semlink.wire import Unparsable, ack_message, message_to_session, parse_uplink
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +64,12 @@ class FeatureLinkProxy:
                     except Exception:  # a bug on one frame must not end the stream
                         log.exception("channel_sim failed on a %d-byte message", len(data))
                         sink.outstanding = outstanding + 1  # counted once, however far accept() got
-                        sink.reply(pb.Ack(status="rejected", detail="channel_sim internal error (see its log)"))
+                        sink.reply(ack_message(0, AckStatus.REJECTED, "channel_sim internal error (see its log)"))
                 elif kind != "report":  # reports: the hop's own sender reports what it forwarded and erased
                     self.proxy.stats.frames["rejected"] += 1
                     sink.outstanding += 1
-                    sink.reply(pb.Ack(status="rejected", detail=f"channel_sim: unexpected {kind or 'bytes'} "
-                                                                "on an open stream"))
+                    sink.reply(ack_message(0, AckStatus.REJECTED, f"channel_sim: unexpected {kind or 'bytes'} "
+                                                                  "on an open stream"))
 
         reader = asyncio.create_task(read())
         reader.add_done_callback(lambda _: sink.requests_ended())

@@ -21,12 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn  # imported after parsing, so --help answers without loading torch
 
     from receiver_service.main import create_app
-    from semlink.http.serve import https_options
+    from semlink.http.serve import http_limits, https_options
 
     app = create_app(settings)
     config = uvicorn.Config(app, host=settings.host, port=settings.http_port, log_level=settings.log_level,
                             timeout_graceful_shutdown=max(1, round(settings.grace_s)), log_config=None,
-                            **https_options(settings))
+                            **http_limits(), **https_options(settings))
     server = uvicorn.Server(config)
     failures: list[str] = []
 

@@ -20,15 +20,31 @@ from collections.abc import AsyncIterator
 
 import grpc
 
+from semlink.packets import MalformedFrame, SessionRefused
 from semlink.receiver import FrameIngest
-from semlink.receiver.ingest import StreamState
+from semlink.receiver.ingest import AckOutcome, StreamState
 from semlink.v2 import semlink_pb2 as pb
-from semlink.wire import Unparsable, parse_uplink
+from semlink.wire import Unparsable, ack_message, message_to_session, parse_uplink
 from receiver_service.metrics import ReceiverMetrics
 
 log = logging.getLogger(__name__)
 
 SERVICE = "semlink.v2.FeatureLink"
+
+
+def session_reply(ingest: FrameIngest, msg: pb.Session) -> tuple[pb.SessionReply, StreamState | None]:
+    """Read a stream's ``Session`` and let ``ingest`` decide; its decision as the ``SessionReply`` to send."""
+    try:
+        decision = ingest.open_session(message_to_session(msg))
+    except MalformedFrame as err:
+        decision = ingest.refuse_session(msg.session_id, SessionRefused("malformed", str(err)))
+    return pb.SessionReply(session_id=decision.session_id, accepted=decision.accepted, reason=decision.reason,
+                           detail=decision.detail), decision.state
+
+
+def downlink(outcome: AckOutcome) -> pb.Downlink:
+    """One frame's outcome as the ``Downlink`` that acks it."""
+    return pb.Downlink(ack=ack_message(outcome.frame_id, outcome.status, outcome.detail, outcome.loss))
 
 
 class FeatureLinkServicer:
@@ -47,7 +63,7 @@ class FeatureLinkServicer:
             reply = pb.SessionReply(accepted=False, reason="malformed",
                                     detail=f"a stream must open with a Session, got {what}")
             return pb.Downlink(session=reply), None
-        reply, state = self.ingest.open_session(first.session)
+        reply, state = session_reply(self.ingest, first.session)
         self.metrics.sessions.labels("accepted" if state else reply.reason).inc()
         return pb.Downlink(session=reply), state
 
@@ -78,22 +94,27 @@ class FeatureLinkServicer:
                 log.info("stream from %s ended: %s", context.peer(), err)
 
         reader = asyncio.create_task(read())
+        ack_wait: asyncio.Task | None = None
         try:
             while True:
-                ack_wait = asyncio.ensure_future(state.acks.get())
+                ack_wait = asyncio.create_task(state.acks.get())
                 done, _ = await asyncio.wait({ack_wait, reader}, return_when=asyncio.FIRST_COMPLETED)
                 if ack_wait in done:
-                    yield ack_wait.result().to_message()
+                    yield downlink(ack_wait.result())
                     continue
                 ack_wait.cancel()
                 # the client stopped sending: flush what is already answered, then end the stream
                 while not state.acks.empty():
-                    yield state.acks.get_nowait().to_message()
+                    yield downlink(state.acks.get_nowait())
                 return
         finally:
+            # the call may end (the client gone) while both wait: neither task may be left pending, or asyncio
+            # logs "Task was destroyed but it is pending!" when it is collected
             self.ingest.close_stream(state)
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
+            waiting = [task for task in (reader, ack_wait) if task is not None]
+            for task in waiting:
+                task.cancel()
+            await asyncio.gather(*waiting, return_exceptions=True)
 
 
 def add_feature_link(server: grpc.aio.Server, ingest: FrameIngest, metrics: ReceiverMetrics) -> None:

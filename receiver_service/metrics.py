@@ -38,6 +38,9 @@ class ReceiverMetrics:
         self.store_frames = Gauge("semlink_rx_store_frames", "Frames in the feature store", registry=r)
         self.store_evictions = Counter("semlink_rx_store_evictions", "Frames evicted from the store", registry=r)
         self.pending_frames = Gauge("semlink_rx_pending_frames", "Frames still reassembling", registry=r)
+        self.event_subscribers = Gauge("semlink_rx_event_subscribers", "Subscribers of GET /v1/events", registry=r)
+        self.events_dropped = Gauge("semlink_rx_events_dropped", "Events dropped for subscribers that read too slowly "
+                                    "(each keeps its newest), since start", registry=r)
 
     def frame_finished(self, outcome: AckOutcome, frame: ReceivedFrame | None) -> None:
         self.frames.labels(outcome.status, outcome.reason or "none").inc()

@@ -32,7 +32,8 @@ from semlink.receiver import (
     TaskRunner,
 )
 from semlink.receiver.ingest import FrameLink
-from semlink.packets import MalformedFrame
+from semlink.packets import MalformedFrame, split_frame_id
+from semlink.packets.outcome import AckStatus
 from semlink.receiver.stores import FrameStoreError, StoreBounds, open_frame_store
 from semlink.receiver.stores.sharing import SharingDecoder
 from semlink.runtime import load_codec_for, load_model
@@ -102,7 +103,9 @@ class Receiver:
         self.shared = open_frame_store(settings.store, StoreBounds(settings.store_ttl_s, settings.store_max_frames,
                                                                    settings.store_max_bytes), settings.store_timeout_s)
         self._decoders: dict[str, FrameDecoder | SharingDecoder] = {}
-        self.events = EventBus()
+        self.events = EventBus(max_subscribers=settings.max_event_subscribers)
+        self.metrics.event_subscribers.set_function(lambda: self.events.subscribers)
+        self.metrics.events_dropped.set_function(lambda: self.events.dropped)
         self.metrics.store_frames.set_function(lambda: len(self.store))
         self.metrics.pending_frames.set_function(lambda: self.ingest.pending if self.ingest else 0)
         self.grpc_server: LinkServer | None = None
@@ -112,6 +115,7 @@ class Receiver:
         self._decode_pool = ThreadPoolExecutor(1, thread_name_prefix="rx-decode")
         self._model_pool = ThreadPoolExecutor(1, thread_name_prefix="rx-generate")
         self._boot_task: asyncio.Task | None = None
+        self.started_at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
         self._background: set[asyncio.Task] = set()
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -200,7 +204,7 @@ class Receiver:
         self.metrics.frame_finished(outcome, frame)
         link = link_event_fields(outcome.link)
         if frame is None:
-            kind = "frame_lost" if outcome.status == "lost" else "frame_rejected"
+            kind = "frame_lost" if outcome.status is AckStatus.LOST else "frame_rejected"
             self.events.publish(kind, {"frame_id": outcome.frame_id, "reason": outcome.reason or outcome.status,
                                        "detail": outcome.detail, **link})
             return
@@ -219,19 +223,26 @@ class Receiver:
             return
         frame.auto_result = answer.result
 
-    def outcome_of(self, frame_id: int) -> str | None:
+    def outcome_of(self, frame_id: int) -> AckStatus | None:
         """How a recently finished frame ended: ok, partial, lost or rejected (None if not known)."""
         return self.ingest.outcome_of(frame_id) if self.ingest is not None else None
 
     def describe_missing(self, frame_id: int, waited_ms: int) -> str:
         outcome = self.outcome_of(frame_id)
-        if outcome == "rejected":
+        if outcome is AckStatus.REJECTED:
             return f"frame {frame_id} was rejected as malformed; send it again with a matching codec and model"
-        if outcome == "lost":
+        if outcome is AckStatus.LOST:
             return f"frame {frame_id} was lost on the link: none of its packets arrived intact; send it again"
         if outcome is not None:
             return (f"frame {frame_id} was received but has been evicted from the store (it keeps the "
                     f"{self.store.capacity} most recently used frames); send it again")
+        number, seq = split_frame_id(frame_id)
+        first = self.ingest.first_seq(number) if self.ingest is not None else None
+        if first is not None and seq < first and self.shared is None:
+            return (f"frame {frame_id} was sent before this receiver started (at {self.started_at}; its session's "
+                    f"first frame here is number {first}): it was received before a restart, or by another "
+                    "replica, and is gone from this receiver's in-memory store; send it again, or share frames "
+                    "over restarts and replicas with SEMLINK_RX_STORE=redis://... (docs/scale-out.md)")
         return (f"frame {frame_id} has not arrived (waited {waited_ms} ms); send it, or pass a larger wait_ms "
                 "(up to 10000) to wait for it")
 

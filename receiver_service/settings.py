@@ -51,6 +51,8 @@ flags override the environment. REST API docs: http://HOST:HTTP_PORT/docs."""
                                            "publish it as an event; empty for none")
     max_new_tokens: int | None = Field(None, ge=1, description="cap on generated tokens; unset: the model's "
                                                                "generation config")
+    max_event_subscribers: int = Field(100, ge=1, description="GET /v1/events subscribers served at once (503 "
+                                       "beyond); each one's events are dropped, oldest first, if it reads too slowly")
     max_request_bytes: int = Field(64 * 1024, ge=1, description="largest REST request body (413 above)")
     max_grpc_message_bytes: int = Field(MAX_MESSAGE_BYTES, ge=1024, description="largest gRPC message (the "
                                         "transmitter and channel_sim use the same limit)")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import secrets
 from collections import Counter
 from collections.abc import Callable
 
@@ -25,7 +24,7 @@ from semlink.florence import FlorenceBundle
 from semlink.link import Delivery, FrameSender
 from semlink.link.grpc_channel import LinkSecurity
 from semlink.packets import Frame
-from semlink.packets.session import SESSION_ID_BITS, frame_id_of, split_frame_id
+from semlink.packets.session import frame_id_of, new_session_id, session_number, split_frame_id
 from semlink.runtime import load_codec_for
 
 log = logging.getLogger(__name__)
@@ -45,7 +44,7 @@ class ComparisonSender:
         self.codec: Codec | None = None
         self.sender = FrameSender(target, queue_size=queue_size, ack_timeout_s=ack_timeout_s, on_outcome=on_outcome,
                                   name="transmitter-reference", security=security)
-        self.session_id = 1 + secrets.randbelow((1 << SESSION_ID_BITS) - 1)
+        self.session_id = new_session_id()  # 64 bits from the OS, never shown (stats show its number)
         self.counts: Counter[str] = Counter()
         self._counter = itertools.count()
 
@@ -66,7 +65,7 @@ class ComparisonSender:
 
     def owns(self, frame_id: int) -> bool:
         """Whether ``frame_id`` is one of the reference stream's frames."""
-        return split_frame_id(frame_id)[0] == self.session_id
+        return split_frame_id(frame_id)[0] == session_number(self.session_id)
 
     def compress(self, features: torch.Tensor, sizes: list[tuple[int, int]]) -> list[Frame]:
         """Reference frames of ``features (B, C, H, W)``, new frame ids of the reference session (encoder thread)."""
@@ -78,7 +77,7 @@ class ComparisonSender:
         return {"enabled": self.enabled, "reference": self.reference}
 
     def stats(self) -> dict:
-        return {**self.describe(), "session": {"id": self.session_id, "open": self.sender.session_open,
+        return {**self.describe(), "session": {"id": session_number(self.session_id), "open": self.sender.session_open,
                                                "refused": self.sender.refusal},
                 "frames": {k: self.counts[k] for k in ("accepted", "sent", "acked", "partial", "lost")}}
 

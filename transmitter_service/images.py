@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import warnings
-from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
@@ -50,12 +49,10 @@ def too_large(width: int, height: int, max_pixels: int) -> ImageTooLarge:
     )
 
 
-def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Bytes → a fully loaded RGB image; raises :class:`NotAnImage`, :class:`CorruptImage` or :class:`ImageTooLarge`.
-
-    The size is checked from the header, before a single pixel is decoded, so a small file that
-    claims a huge image costs nothing; PIL's own bomb check (``Image.MAX_IMAGE_PIXELS``) answers the same.
-    """
+def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Bytes → an image whose header is read and whose size is checked, no pixel decoded yet; raises
+    :class:`NotAnImage`, :class:`CorruptImage` or :class:`ImageTooLarge`. A small file that claims a huge image
+    costs nothing; PIL's own bomb check (``Image.MAX_IMAGE_PIXELS``) answers the same."""
     if not data:
         raise NotAnImage("empty body: send an image file (PNG, JPEG, ...) as multipart field 'file' or as the body")
     try:
@@ -75,27 +72,38 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Ima
     width, height = image.size
     if width * height > max_pixels:
         raise too_large(width, height, max_pixels)
+    return image
+
+
+def rgb_bytes(width: int, height: int) -> int:
+    """What a decoded RGB image of this size holds: 3 bytes a pixel."""
+    return 3 * width * height
+
+
+def decoding_bytes(image: Image.Image) -> int:
+    """The memory decoding an opened image (:func:`open_image`) to RGB takes at its peak, from its header alone:
+    the RGB result, plus the image in its own mode when that is not RGB (width × height × bands)."""
+    width, height = image.size
+    own = 0 if image.mode == "RGB" else width * height * max(1, len(image.getbands()))
+    return rgb_bytes(width, height) + own
+
+
+def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Bytes → a fully loaded RGB image; raises :class:`NotAnImage`, :class:`CorruptImage` or :class:`ImageTooLarge`.
+
+    The size is checked from the header (:func:`open_image`) before a single pixel is decoded; an RGB image is
+    not copied again (PIL's ``convert`` to the same mode would).
+    """
+    return load_rgb(open_image(data, max_pixels), max_pixels)
+
+
+def load_rgb(image: Image.Image, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Decode an opened image (:func:`open_image`) to RGB."""
+    width, height = image.size
     try:
         image.load()
-        return image.convert("RGB")
+        return image if image.mode == "RGB" else image.convert("RGB")
     except Image.DecompressionBombError:
         raise too_large(width, height, max_pixels) from None
     except (OSError, SyntaxError, ValueError) as err:
         raise CorruptImage(f"{image.format} image does not decode: {err}") from None
-
-
-def list_images(source: str | Path) -> list[Path]:
-    """The image files ``source`` names: a directory (sorted), one image, or a text file of paths (one a line)."""
-    path = Path(source)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    elif path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
-        files = [path]
-    elif path.is_file():
-        lines = (line.strip() for line in path.read_text().splitlines())
-        files = [(path.parent / line) for line in lines if line and not line.startswith("#")]
-    else:
-        raise FileNotFoundError(f"folder {str(source)!r} does not exist; give a directory, an image or a list file")
-    if not files:
-        raise FileNotFoundError(f"no images in {str(source)!r} (looked for {', '.join(sorted(IMAGE_SUFFIXES)[:6])}...)")
-    return files

@@ -11,7 +11,15 @@ from starlette.datastructures import UploadFile
 
 from semlink.http.errors import error_responses
 from semlink.http.health import health_routes
-from transmitter_service.images import CorruptImage, ImageTooLarge, NotAnImage, decode_image
+from transmitter_service.images import (
+    CorruptImage,
+    ImageTooLarge,
+    NotAnImage,
+    decoding_bytes,
+    load_rgb,
+    open_image,
+    rgb_bytes,
+)
 from transmitter_service.transmitter import Busy, NotReady, Transmitter
 
 router = APIRouter()
@@ -82,36 +90,41 @@ async def upload_frame(request: Request, tx: TransmitterDep,
         tx.counts["queue_full"] += 1
         tx.metrics.uploads_refused.labels("queue_full").inc()
         raise HTTPException(429, "image queue full; retry shortly or send slower", headers={"Retry-After": "1"})
+    reserved = 0
     try:
         data = await read_upload(request, tx.settings.max_upload_bytes)
-        image = await asyncio.to_thread(decode_image, data, tx.settings.max_image_pixels)
-    except HTTPException as err:
-        if err.status_code == 413:
-            tx.counts["too_large"] += 1
-            tx.metrics.uploads_refused.labels("too_large").inc()
-        raise
-    except ImageTooLarge as err:
-        tx.counts["too_large"] += 1
-        tx.metrics.uploads_refused.labels("too_large").inc()
-        raise HTTPException(413, str(err)) from None
-    except NotAnImage as err:
-        tx.counts["not_image"] += 1
-        tx.metrics.uploads_refused.labels("not_image").inc()
-        raise HTTPException(415, str(err)) from None
-    except CorruptImage as err:
-        tx.counts["corrupt_image"] += 1
-        tx.metrics.uploads_refused.labels("corrupt_image").inc()
-        raise HTTPException(422, str(err)) from None
-    try:
-        record = tx.accept(image, source)
-    except Busy as err:
-        tx.metrics.uploads_refused.labels("queue_full").inc()
-        raise HTTPException(429, str(err), headers={"Retry-After": "1"}) from None
-    except NotReady as err:
-        raise HTTPException(503, str(err), headers={"Retry-After": "5"}) from None
+        opened = await asyncio.to_thread(open_image, data, tx.settings.max_image_pixels)  # the header only
+        # the memory it will take, held against the byte bound BEFORE decoding: decoding, then the encoder's copy
+        reserved = tx.reserve(decoding_bytes(opened) + rgb_bytes(*opened.size))
+        image = await asyncio.to_thread(load_rgb, opened, tx.settings.max_image_pixels)
+        record = tx.accept(image, source, reserved)
+    except BaseException as err:
+        tx.release(reserved)
+        raise refusal(tx, err) from None
     await tx.wait_on_wire(record, tx.settings.wire_timeout_s)
     return {"frame_id": record.frame_id, "status": record.status, "reason": record.reason,
             "wire_bytes": record.wire_bytes}
+
+
+def refusal(tx: Transmitter, err: BaseException) -> BaseException:
+    """The HTTP answer to an upload that failed with ``err`` (counted by why); other errors as they are."""
+    if isinstance(err, HTTPException):
+        if err.status_code == 413:
+            tx.counts["too_large"] += 1
+            tx.metrics.uploads_refused.labels("too_large").inc()
+        return err
+    for kind, status, counted in ((ImageTooLarge, 413, "too_large"), (NotAnImage, 415, "not_image"),
+                                  (CorruptImage, 422, "corrupt_image")):
+        if isinstance(err, kind):
+            tx.counts[counted] += 1
+            tx.metrics.uploads_refused.labels(counted).inc()
+            return HTTPException(status, str(err))
+    if isinstance(err, Busy):
+        tx.metrics.uploads_refused.labels("queue_full").inc()
+        return HTTPException(429, str(err), headers={"Retry-After": "1"})
+    if isinstance(err, NotReady):
+        return HTTPException(503, str(err), headers={"Retry-After": "5"})
+    return err
 
 
 @router.get("/v1/frames/{frame_id}", responses=error_responses(404, 422, e404="not among the last FRAMES_KEPT"))

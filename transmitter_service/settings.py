@@ -33,8 +33,8 @@ class TransmitterSettings(ServiceSecurity, UpstreamAuth, BaseSettings):
                                   "from its header before decoding (413 above)")
     max_queued_bytes: int = Field(512 * 1024 * 1024, ge=1, description="decoded image bytes waiting for or in the "
                                   "encoder; uploads get 429 beyond it")
-    folder: str | None = Field(None, description="a directory of images, one image, or a .txt list of image paths "
-                               "(the folder source; same as SOURCE=folder SOURCE_PATH=...)")
+    folder: str | None = Field(None, description="a directory of images (the folder source; same as SOURCE=folder "
+                               "SOURCE_PATH=...)")
     rate_fps: float = Field(1.0, gt=0, le=60, description="frames per second taken from the source (SOURCE or FOLDER)")
     loop: bool = Field(True, description="go round FOLDER (or a video file) forever (else one pass)")
     source: Literal["none", "shapes", "folder", "video"] = Field(
@@ -42,6 +42,12 @@ class TransmitterSettings(ServiceSecurity, UpstreamAuth, BaseSettings):
         "rtsp:// URL, PyAV), none; GET/PUT /v1/source changes it while running")
     source_path: str | None = Field(None, description="the folder source's folder or the video source's file/URL")
     source_paused: bool = Field(False, description="start with the source paused")
+    source_schemes: str = Field("rtsp,rtsps", description="URL schemes (comma-separated) a video source may use "
+                                "besides plain files; FFmpeg's other protocols (http, tcp, udp, concat, subfile...) "
+                                "are refused unless listed")
+    source_hosts: str = Field("", description="hosts (comma-separated) a video source URL may name; empty: any")
+    source_open_timeout_s: float = Field(10.0, gt=0, le=120, description="a source that has not opened after this "
+                                         "long fails its switch (422) and the old source keeps running")
     thumbnails_kept: int = Field(256, ge=0, description="JPEG thumbnails kept for GET /v1/frames/{id}/thumbnail "
                                  "(the last frames; a few kB each: 1.4 kB a shapes scene, ~5 kB a 256 px photo)")
     thumbnail_size: int = Field(256, ge=16, le=1024, description="a thumbnail's longest side, pixels")

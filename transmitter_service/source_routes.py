@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from semlink.http.errors import error_responses
 from transmitter_service.routes import TransmitterDep
 from transmitter_service.sources.base import SourceSpec
+from transmitter_service.sources.opening import SwitchBusy
 
 router = APIRouter(tags=["sources"])
 
@@ -43,16 +44,20 @@ async def get_source(tx: TransmitterDep) -> SourceSpec:
 
 
 @router.put("/v1/source", response_model=SourceSpec, responses=error_responses(
-    400, 422, 503, e422="a bad body, or a folder/video path that cannot be read (the old source keeps running)",
+    400, 409, 422, 503, e409="another switch is in progress; retry after Retry-After seconds",
+    e422="a bad body, or a folder/video path that cannot be used or did not open within SOURCE_OPEN_TIMEOUT_S "
+         "(the old source keeps running)",
     e503="the model is still loading; retry after Retry-After seconds"))
 async def put_source(spec: SourceSpec, tx: TransmitterDep) -> SourceSpec:
-    """Switch source (shapes, folder, video, none), change its fps, or pause/resume it."""
+    """Switch source (shapes, folder, video, none), change its fps, or pause/resume it; one switch at a time."""
     if not tx.ready:
         raise HTTPException(503, tx.not_ready_reason(), headers={"Retry-After": "5"})
     try:
         return await tx.sources.apply(spec)
-    except OSError as err:
-        raise HTTPException(422, f"source {spec.kind} {spec.path!r} cannot be read: {err}") from None
+    except SwitchBusy as err:
+        raise HTTPException(409, str(err), headers={"Retry-After": "1"}) from None
+    except OSError as err:  # SourceRefused: the same words whether the path exists or not
+        raise HTTPException(422, str(err)) from None
 
 
 @router.get("/v1/comparison", response_model=ComparisonBody)

@@ -13,8 +13,12 @@ JPEG_QUALITY = 80
 
 def thumbnail_jpeg(image: Image.Image, longest_side: int) -> bytes:
     """``image`` scaled (never up) so its longest side is at most ``longest_side``, as JPEG bytes."""
-    small = image.convert("RGB")
-    small.thumbnail((longest_side, longest_side), Image.Resampling.BILINEAR)
+    scale = min(1.0, longest_side / max(image.size))
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    # resized straight from the frame's image: never a full-size copy of it (a 40 Mpx upload is 120 MB)
+    small = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0) if scale < 1 else image.copy()
+    if small.mode != "RGB":
+        small = small.convert("RGB")
     buffer = io.BytesIO()
     small.save(buffer, "JPEG", quality=JPEG_QUALITY)
     return buffer.getvalue()

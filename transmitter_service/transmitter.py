@@ -17,7 +17,6 @@ import asyncio
 import itertools
 import json
 import logging
-import secrets
 import time
 from collections import Counter, OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -29,13 +28,15 @@ from semlink.florence import VisionHalf
 from semlink.link import Delivery, FrameSender, SenderClosed
 from semlink.link.grpc_channel import LinkSecurity
 from semlink.packets import Frame
-from semlink.packets.session import SESSION_ID_BITS, frame_id_of
+from semlink.packets.outcome import AckStatus
+from semlink.packets.session import frame_id_of, new_session_id, session_number
 from semlink.pipeline import session_bytes
 from semlink.runtime import load_codec_for, load_model
 from transmitter_service.comparison import ComparisonSender
 from transmitter_service.metrics import TransmitterMetrics
 from transmitter_service.settings import TransmitterSettings
 from transmitter_service.sources.base import SourceFrame
+from transmitter_service.sources.opening import SourcePolicy
 from transmitter_service.sources.runner import SourceRunner
 from transmitter_service.thumbnails import Thumbnails
 
@@ -97,19 +98,22 @@ class Transmitter:
         self.load_error: str | None = None
         self.counts: Counter[str] = Counter()
         self._records: OrderedDict[int, FrameRecord] = OrderedDict()
-        # Frame ids are this stream's session id and a sequence number: unpredictable across transmitters.
-        self.session_id = 1 + secrets.randbelow((1 << SESSION_ID_BITS) - 1)
+        # 64 random bits, never shown: what lets this stream (and no one else) write its frame ids, whose
+        # prefix is the id's public number (stats and logs show only that).
+        self.session_id = new_session_id()
         self._counter = itertools.count()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="encoder")
         self.batcher: DynamicBatcher[tuple[FrameRecord, Image.Image], tuple[Frame, Frame | None]] = DynamicBatcher(
             self._encode_batch, max_batch=settings.max_batch, max_delay_s=settings.max_delay_ms / 1000,
             queue_size=settings.queue_size, max_bytes=settings.max_queued_bytes,
-            size_of=lambda job: decoded_bytes(job[1]), executor=self._executor, on_batch=self._on_batch,
+            size_of=lambda job: queued_cost(job[1]), executor=self._executor, on_batch=self._on_batch,
             deliver=self._send_batch)
         self._tasks: list[asyncio.Task] = []
         self._encode_s = 0.0
         self.thumbnails = Thumbnails(settings.thumbnails_kept, settings.thumbnail_size)
-        self.sources = SourceRunner(self.feed, max_pixels=settings.max_image_pixels, loop=settings.loop)
+        self.sources = SourceRunner(self.feed, max_pixels=settings.max_image_pixels, loop=settings.loop,
+                                    policy=SourcePolicy.of(settings.source_schemes, settings.source_hosts),
+                                    open_timeout_s=settings.source_open_timeout_s)
         self.comparison = ComparisonSender(settings.target, settings.comparison_reference,
                                            enabled=settings.comparison, ack_timeout_s=settings.ack_timeout_s,
                                            queue_size=2 * settings.max_batch, on_outcome=self._on_outcome,
@@ -136,7 +140,7 @@ class Transmitter:
             if record.done_at is None:
                 self._lose(record, STOPPED)
         stats = self.stats()
-        log.info("transmitter stopped: session %d frames %s lost_reasons %s", self.session_id,
+        log.info("transmitter stopped: session %d frames %s lost_reasons %s", session_number(self.session_id),
                  json.dumps(stats["frames"]), json.dumps(stats["lost_reasons"]))
         await self.comparison.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -174,28 +178,49 @@ class Transmitter:
         return self.batcher.held_bytes
 
     def has_room(self, nbytes: int = 0) -> bool:
-        """Whether an image of ``nbytes`` decoded bytes fits now (one always fits an empty queue)."""
+        """Whether ``nbytes`` more (an image's :func:`queued_cost`) fit now (one image always fits an empty queue)."""
         return self.batcher.has_room(nbytes)
 
-    def accept(self, image: Image.Image, source: str = "upload") -> FrameRecord:
-        """Queue ``image`` for encoding, or raise :class:`NotReady` / :class:`Busy` at once."""
+    def reserve(self, nbytes: int) -> int:
+        """Hold ``nbytes`` of the byte bound for an upload about to be decoded (its size read from its header), or
+        raise :class:`NotReady` / :class:`Busy` at once, before any pixel is decoded. Give it back with
+        :meth:`release`, or hand it to :meth:`accept`."""
         if not self.ready:
             raise NotReady(self.not_ready_reason())
         if self.batcher.waiting >= self.settings.queue_size:
             self.counts["queue_full"] += 1
             raise Busy(f"image queue full ({self.settings.queue_size} waiting); retry shortly or send slower")
-        if not self.has_room(decoded_bytes(image)):
+        if not self.has_room(nbytes):
+            self.counts["queue_full"] += 1
+            raise Busy(f"image queue full ({self.queued_bytes / 2**20:.1f} MiB of decoded images waiting or being "
+                       f"decoded, max_queued_bytes {self.settings.max_queued_bytes / 2**20:.1f} MiB; this one needs "
+                       f"{nbytes / 2**20:.1f} MiB); retry shortly or send smaller images")
+        return self.batcher.reserve(nbytes)
+
+    def release(self, nbytes: int) -> None:
+        """Give back a reservation that was not used (the upload did not decode)."""
+        self.batcher.release(nbytes)
+
+    def accept(self, image: Image.Image, source: str = "upload", reserved: int = 0) -> FrameRecord:
+        """Queue ``image`` for encoding, or raise :class:`NotReady` / :class:`Busy` at once; ``reserved`` (from
+        :meth:`reserve`) becomes the image's own cost once it is queued."""
+        if not self.ready:
+            raise NotReady(self.not_ready_reason())
+        if self.batcher.waiting >= self.settings.queue_size:
+            self.counts["queue_full"] += 1
+            raise Busy(f"image queue full ({self.settings.queue_size} waiting); retry shortly or send slower")
+        if not reserved and not self.has_room(queued_cost(image)):
             self.counts["queue_full"] += 1
             raise Busy(f"image queue full ({self.queued_bytes / 2**20:.1f} MiB of decoded images waiting, "
                        f"max_queued_bytes {self.settings.max_queued_bytes / 2**20:.1f} MiB); retry shortly or "
                        "send smaller images")
         record = self._new_record(source)
-        self._put(record, image)
+        self._put(record, image, reserved)
         return record
 
-    def _put(self, record: FrameRecord, image: Image.Image) -> None:
+    def _put(self, record: FrameRecord, image: Image.Image, reserved: int = 0) -> None:
         try:
-            encoded = self.batcher.enqueue((record, image))
+            encoded = self.batcher.enqueue((record, image), reserved=reserved)
         except Overloaded as err:  # stopping: the batcher is no longer running
             self._lose(record, str(err))
             return
@@ -241,7 +266,7 @@ class Transmitter:
 
     async def feed(self, frame: SourceFrame) -> None:
         """Queue a source's frame, waiting for room (a source slows down; it never drops its own frames)."""
-        nbytes = decoded_bytes(frame.image)
+        nbytes = queued_cost(frame.image)
         while not self.has_room(nbytes):
             await asyncio.sleep(0.05)
         self._put(self._new_record(frame.kind, source_name=frame.name, truth=frame.truth), frame.image)
@@ -337,15 +362,16 @@ class Transmitter:
             return
         if delivery.sent_at is not None and record.sent_at is None:
             record.sent_at = time.time()
-        if outcome.status == "ok":
+        if outcome.status is AckStatus.OK:
             self._finish(record, "acked", "")
-        elif outcome.status == "partial":
+        elif outcome.status is AckStatus.PARTIAL:
             self._finish(record, "partial", outcome.detail)
-        elif outcome.status == "rejected":
+        elif outcome.status is AckStatus.REJECTED:
             self._finish(record, "lost", f"rejected: {outcome.detail}")
         else:
             self._finish(record, "lost", outcome.detail)
-        if record.sent_at is not None and outcome.status != "lost" and not self.comparison.owns(record.frame_id):
+        if (record.sent_at is not None and outcome.status is not AckStatus.LOST
+                and not self.comparison.owns(record.frame_id)):
             self.metrics.ack_seconds.observe(max(0.0, record.done_at - record.sent_at))
 
     def _lose(self, record: FrameRecord, reason: str) -> None:
@@ -372,7 +398,7 @@ class Transmitter:
             "codec": self.settings.codec,
             "ready": self.ready,
             "load_error": self.load_error,
-            "session": {"id": self.session_id, "open": self.sender.session_open,
+            "session": {"id": session_number(self.session_id), "open": self.sender.session_open,
                         "refused": self.sender.refusal,
                         "bytes": session_bytes(self.sender.session) if self.sender.session else None},
             "queue_depth": self.batcher.waiting,
@@ -394,4 +420,10 @@ class Transmitter:
 def decoded_bytes(image: Image.Image) -> int:
     """What a decoded image holds in memory: width × height × bytes per pixel."""
     return image.width * image.height * len(image.getbands())
+
+
+def queued_cost(image: Image.Image) -> int:
+    """What an image waiting for (or in) the encoder costs against ``max_queued_bytes``: its decoded bytes twice,
+    itself and the full-size array the image processor makes of it before resizing."""
+    return 2 * decoded_bytes(image)
 

@@ -25,6 +25,7 @@ from semlink.launch.process import ServiceProcess
 from semlink.link.sender import MESSAGE_SIZE_OPTIONS
 from semlink.bench.stream_client import StreamClient
 from semlink.packets import Frame, Session
+from semlink.packets.outcome import AckStatus
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def deliver(grpc_target: str, frames: Sequence[Frame], session: Session) -> None
                 link.send(frame)
             for frame in frames:
                 ack = link.ack(frame.header.frame_id, 120)
-                if ack.status != "ok":
+                if ack.status != AckStatus.OK:
                     raise RuntimeError(f"frame {frame.header.frame_id} was acked {ack.status}: {ack.detail}")
         finally:
             link.close()

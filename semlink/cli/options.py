@@ -7,6 +7,7 @@ import os
 
 
 TOKEN_ENV = "SEMLINK_API_TOKEN"
+GRPC_TOKEN_ENV = "SEMLINK_GRPC_TOKEN"
 
 DEFAULT_MODEL = "shapes-tiny"
 # Kept literal so that parsing options imports no torch; a test checks it against available_models().
@@ -18,6 +19,14 @@ def add_token_option(parser: argparse.ArgumentParser, what: str = "sent to the s
     parser.add_argument("--token", default=os.environ.get(TOKEN_ENV) or None, metavar="TOKEN",
                         help=f"bearer token {what} as 'Authorization: Bearer TOKEN' (default: ${TOKEN_ENV}; "
                              "unset: none)")
+
+
+def add_grpc_token_option(parser: argparse.ArgumentParser) -> None:
+    """``--grpc-token``: the token on every gRPC hop (each server's GRPC_TOKEN, each client's UPSTREAM_TOKEN)."""
+    parser.add_argument("--grpc-token", default=os.environ.get(GRPC_TOKEN_ENV) or None, metavar="TOKEN",
+                        help="bearer token every gRPC hop requires and sends (receiver and channel_sim GRPC_TOKEN, "
+                             f"channel_sim and transmitter UPSTREAM_TOKEN; default: ${GRPC_TOKEN_ENV}; unset: one is "
+                             "made up for the run when --token is set, else the gRPC ports take anyone)")
 
 
 def add_model_options(parser: argparse.ArgumentParser, default: str = DEFAULT_MODEL) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import secrets
 import sys
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from semlink.launch import (
     interrupt_on_stop_signals,
     prefixed_sink,
 )
-from semlink.cli.options import add_token_option
+from semlink.cli.options import add_grpc_token_option, add_token_option
 from semlink.launch.config import CHANNEL, RECEIVER, TRANSMITTER
 from semlink.launch.defaults import best_builtin_model, best_codec
 from semlink.launch.link import READY_TIMEOUT_S, stopped_cleanly
@@ -41,6 +42,9 @@ Examples:
   semlink up --max-restarts 2          # give up on the third crash in a minute
   semlink up --no-restart              # any exit stops everything
   SEMLINK_API_TOKEN=s3cret semlink up  # every /v1 route needs 'Authorization: Bearer s3cret'
+  semlink up --token s3cret --grpc-token hop-s3cret   # and every gRPC hop needs its own token
+With --token but no --grpc-token (nor $SEMLINK_GRPC_TOKEN), the gRPC hops get a token
+made up for the run, so the link is no more open than the REST API; `up` says so at start.
 Then open the live page it prints (the receiver's URL, e.g. http://127.0.0.1:8000/),
 or, from another terminal:  semlink caption photo.jpg
 """
@@ -64,6 +68,7 @@ def add_link_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ready-timeout", type=float, default=READY_TIMEOUT_S, metavar="S",
                         help=f"seconds to wait for all three to be ready (default: {READY_TIMEOUT_S:.0f})")
     add_token_option(parser, "each service then requires on its /v1 routes, and that its own calls send,")
+    add_grpc_token_option(parser)
     parser.add_argument("--certs", default=None, metavar="DIR",
                         help="mutual TLS on both gRPC hops with the certificates `semlink certs DIR` wrote")
 
@@ -104,12 +109,26 @@ def channel_settings(args) -> dict:
     return values
 
 
+MADE_UP_GRPC_TOKEN = ("the gRPC hops require a token made up for this run (an API token is set but no "
+                      "--grpc-token): a sender from outside `up` needs --grpc-token")
+
+
+def grpc_token(args) -> str | None:
+    """The token for both gRPC hops: ``--grpc-token``; else, when the REST API has a token, one made up for the
+    run (a link left open beside a guarded API would take anyone's frames); else none (the open local demo)."""
+    given = getattr(args, "grpc_token", None)
+    if given or not getattr(args, "token", None):
+        return given
+    return secrets.token_urlsafe(24)
+
+
 def link_config(args, ports: LinkPorts, host: str = "127.0.0.1", log_level: str = "info") -> LinkConfig:
     model = args.model or best_builtin_model()
     return LinkConfig(model=model, codec=args.codec or best_codec(model), device=args.device, dtype=args.dtype,
                       host=host, log_level=log_level, ports=ports, channel=channel_settings(args),
                       source=getattr(args, "source", "none"), source_fps=getattr(args, "source_fps", 1.0),
                       source_path=getattr(args, "source_path", None), api_token=getattr(args, "token", None),
+                      grpc_token=grpc_token(args),
                       certs=str(Path(args.certs).resolve()) if getattr(args, "certs", None) else None)
 
 
@@ -127,6 +146,8 @@ def run(args) -> int:
     supervisor = Supervisor(link, policy, report=lambda line: print(f"semlink up: {line}", flush=True))
     print(f"semlink up: model={config.model} codec={config.codec} device={config.device}"
           + (f" channel={config.channel}" if config.channel else ""), flush=True)
+    if config.grpc_token and not args.grpc_token:
+        print(f"semlink up: {MADE_UP_GRPC_TOKEN}", flush=True)
     with interrupt_on_stop_signals():
         try:
             link.start()

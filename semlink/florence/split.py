@@ -58,7 +58,7 @@ class VisionHalf(nn.Module):
 
         Needs only the image processor, so data-loader workers can run it beside the training step.
         """
-        rgb = [im.convert("RGB") for im in images]
+        rgb = [im if im.mode == "RGB" else im.convert("RGB") for im in images]  # no copy of an RGB image
         return self.image_processor(rgb, return_tensors="pt")["pixel_values"]
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:

@@ -39,12 +39,70 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+HEADER_TIMEOUT_S = 10.0  # a request's line and headers must all arrive within this of the connection (or last answer)
+KEEP_ALIVE_S = 5  # an idle keep-alive connection is closed after this (uvicorn's timeout_keep_alive)
+MAX_HEADER_BYTES = 16 * 1024  # h11's bound on an incomplete request line and headers (400 beyond)
+
+
 def serve(app, host: str, port: int, log_level: str, **https) -> None:
-    """Run ``app`` under uvicorn on the standard asyncio loop (grpc.aio shares it) until SIGINT/SIGTERM;
-    ``https`` is :func:`https_options`' answer (uvicorn's ``ssl_certfile``/``ssl_keyfile``)."""
+    """Run ``app`` under uvicorn on the standard asyncio loop (grpc.aio shares it) until SIGINT/SIGTERM, with
+    :func:`http_limits`; ``https`` is :func:`https_options`' answer (uvicorn's ``ssl_certfile``/``ssl_keyfile``)."""
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), loop="asyncio", lifespan="on", **https)
+    uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), loop="asyncio", lifespan="on",
+                **http_limits(), **https)
+
+
+def http_limits(header_timeout_s: float = HEADER_TIMEOUT_S) -> dict:
+    """uvicorn options that close what a client leaves half-sent: the h11 protocol with a deadline on each
+    request's line and headers (uvicorn has none of its own: its keep-alive timer runs only between requests),
+    the keep-alive timeout, and h11's bound on incomplete headers."""
+    return {"http": header_deadline_protocol(header_timeout_s), "timeout_keep_alive": KEEP_ALIVE_S,
+            "h11_max_incomplete_event_size": MAX_HEADER_BYTES}
+
+
+def header_deadline_protocol(header_timeout_s: float):
+    """uvicorn's ``H11Protocol``, closing a connection whose request line and headers have not all come within
+    ``header_timeout_s`` of the connection being made (or of the previous response on it)."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeaderDeadlineProtocol(H11Protocol):
+        _header_deadline = None
+
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.conn.their_state is not h11.IDLE:  # the headers are in: the app has the request
+                self._disarm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+                self._arm()  # the next request on this keep-alive connection gets its own deadline
+
+        def connection_lost(self, exc) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._header_deadline = self.loop.call_later(header_timeout_s, self._headers_late)
+
+        def _disarm(self) -> None:
+            if self._header_deadline is not None:
+                self._header_deadline.cancel()
+                self._header_deadline = None
+
+        def _headers_late(self) -> None:
+            self._header_deadline = None
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                self.transport.close()
+
+    return HeaderDeadlineProtocol
 
 
 def https_options(settings) -> dict[str, str]:

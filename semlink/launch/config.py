@@ -23,7 +23,8 @@ class LinkConfig:
     ``rate_kbps``, ...): they become its ``SEMLINK_CH_*`` variables; ``None`` values are left out.
     ``source`` is what the transmitter sends on its own (``shapes``, ``folder``, ``video`` with
     ``source_path``, or ``none``) at ``source_fps``; the receiver also accepts ``reference_codecs``
-    (the transmitter's comparison mode). ``api_token`` (if any) becomes each service's ``API_TOKEN``.
+    (the transmitter's comparison mode). ``api_token`` (if any) becomes each service's ``API_TOKEN``;
+    ``grpc_token`` (if any) guards both gRPC hops (the servers' ``GRPC_TOKEN``, the clients' ``UPSTREAM_TOKEN``).
     ``certs`` (a directory ``semlink certs`` wrote) puts mutual TLS on both gRPC hops (REST stays HTTP).
     """
 
@@ -40,6 +41,7 @@ class LinkConfig:
     source_path: str | None = None
     reference_codecs: str = "fp16"
     api_token: str | None = None
+    grpc_token: str | None = None
     certs: str | None = None
 
     def url(self, service: str) -> str:
@@ -58,18 +60,20 @@ class LinkConfig:
                   **({"API_TOKEN": self.api_token} if self.api_token else {})}
         model = {"MODEL": self.model, "CODEC": self.codec, "DEVICE": self.device, "DTYPE": self.dtype}
         page = {"CORS_ORIGINS": ",".join(self.page_origins)}  # the receiver's page calls the other two
+        served = {"GRPC_TOKEN": self.grpc_token} if self.grpc_token else {}  # what a gRPC server requires
+        sends = {"UPSTREAM_TOKEN": self.grpc_token} if self.grpc_token else {}  # what a gRPC client sends
         if service == RECEIVER:
-            return {**common, **model, "HTTP_PORT": str(p.receiver_http), "GRPC_PORT": str(p.receiver_grpc),
+            return {**common, **model, **served, "HTTP_PORT": str(p.receiver_http), "GRPC_PORT": str(p.receiver_grpc),
                     "TRANSMITTER_URL": self.url(TRANSMITTER), "CHANNEL_URL": self.url(CHANNEL),
                     "REFERENCE_CODECS": self.reference_codecs}
         if service == CHANNEL:
             impairments = {name.upper(): str(v) for name, v in self.channel.items() if v is not None}
-            return {**common, **impairments, **page, "HTTP_PORT": str(p.channel_http),
+            return {**common, **impairments, **page, **served, **sends, "HTTP_PORT": str(p.channel_http),
                     "GRPC_PORT": str(p.channel_grpc), "UPSTREAM": f"{self.local_host}:{p.receiver_grpc}"}
         if service == TRANSMITTER:
             source = {"SOURCE": self.source, "RATE_FPS": str(self.source_fps),
                       **({"SOURCE_PATH": self.source_path} if self.source_path else {})}
-            return {**common, **model, **page, **source, "HTTP_PORT": str(p.transmitter_http),
+            return {**common, **model, **page, **source, **sends, "HTTP_PORT": str(p.transmitter_http),
                     "TARGET": f"{self.local_host}:{p.channel_grpc}"}
         raise ValueError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
 

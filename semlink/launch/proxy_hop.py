@@ -24,9 +24,10 @@ from semlink.launch.process import ServiceProcess
 from semlink.link.grpc_server import threaded_link_server
 from semlink.link.sender import MESSAGE_SIZE_OPTIONS
 from semlink.packets import CorruptDatagram, Frame, Session, decode_datagram
+from semlink.packets.outcome import AckStatus
 from semlink.v2 import semlink_pb2 as pb
 from semlink.v2 import semlink_pb2_grpc as pb_grpc
-from semlink.wire import frame_datagrams, frame_message, message_to_session, session_to_message
+from semlink.wire import ack_message, frame_datagrams, frame_message, message_to_session, session_to_message
 
 GRPC_OPTIONS = MESSAGE_SIZE_OPTIONS
 _DONE = object()
@@ -62,7 +63,7 @@ class Sink(pb_grpc.FeatureLinkServicer):
             self.arrivals.setdefault(frame_id, time.perf_counter())
             self.packets[frame_id] = self.packets.get(frame_id, 0) + len(datagrams)
             self._arrived.notify_all()
-        return pb.Ack(frame_id=frame_id, status="ok")
+        return ack_message(frame_id, AckStatus.OK)
 
     def wait_for(self, frame_ids: Sequence[int], timeout: float) -> bool:
         with self._arrived:

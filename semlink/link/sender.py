@@ -27,14 +27,15 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from semlink.link.grpc_channel import LinkSecurity, link_channel
 from semlink.packets import Frame, Session, SessionRefused
+from semlink.packets.claims import SESSION_IN_USE
+from semlink.packets.outcome import AckStatus, LossReason
 from semlink.v2 import semlink_pb2 as pb
-from semlink.wire import frame_datagrams, frame_message, session_to_message, wire_bytes
+from semlink.wire import ack_outcome, frame_datagrams, frame_message, session_to_message, wire_bytes
 
 log = logging.getLogger(__name__)
 
 CONNECTION_LOST = "connection lost"
 SENDER_CLOSED = "sender closed"
-ACK_STATUSES = ("ok", "partial", "rejected", "lost")
 # One message-size limit end to end (transmitter, channel_sim, receiver): a frame that fits one hop fits all.
 # Florence-2-large's features in float32 are ~4.7 MB a frame, above grpc's 4 MB default.
 MAX_MESSAGE_BYTES = 32 * 2**20
@@ -57,15 +58,21 @@ class SenderClosed(RuntimeError):
 
 @dataclass(frozen=True)
 class Outcome:
-    """How one frame ended: ``ok``/``partial`` (acked by the far end), ``rejected`` or ``lost`` (see ``detail``)."""
+    """How one frame ended: ``ok``/``partial`` (acked by the far end), ``rejected`` or ``lost`` (``loss`` says
+    why and where; ``detail`` says it to people)."""
 
     frame_id: int
-    status: str
+    status: AckStatus
     detail: str = ""
+    loss: LossReason = LossReason.NONE
 
     @property
     def delivered(self) -> bool:
-        return self.status in ("ok", "partial")
+        return self.status.delivered
+
+
+def lost(frame_id: int, loss: LossReason, detail: str) -> Outcome:
+    return Outcome(frame_id, AckStatus.LOST, detail, loss)
 
 
 @dataclass(frozen=True)
@@ -129,7 +136,8 @@ class Delivery:
 class FrameSender:
     """Send frames to ``target`` over one ``FeatureLink.Stream`` call, reconnecting as needed.
 
-    ``submit``/``submit_nowait`` return a :class:`Delivery`; ``on_outcome`` (optional) is
+    ``submit``/``submit_nowait`` (a frame of the session) and ``forward``/``forward_nowait`` (a message as it
+    came) return a :class:`Delivery`; ``on_outcome`` (optional) is
     called with each delivery once its outcome is known. At most ``max_in_flight`` frames
     wait for acks; a frame unacked after ``ack_timeout_s`` is reported lost.
     """
@@ -174,7 +182,8 @@ class FrameSender:
         self._closing = False
         self._started = False
         self.counts: Counter[str] = Counter()
-        self.lost_reasons: Counter[str] = Counter()
+        self.lost_reasons: Counter[str] = Counter()  # lost frames by detail text, for people
+        self.losses: Counter[LossReason] = Counter()  # lost frames by reason code, for programs
         self.session = session
         self.refusal: str | None = None  # why the far end refused the session, while it does
         self.session_open = False
@@ -214,9 +223,9 @@ class FrameSender:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._fail_in_flight(SENDER_CLOSED)
+        self._fail_in_flight(LossReason.SENDER_CLOSED, SENDER_CLOSED)
         while not self._queue.empty():
-            self._finish(self._queue.get_nowait(), Outcome(0, "lost", SENDER_CLOSED))
+            self._finish(self._queue.get_nowait(), lost(0, LossReason.SENDER_CLOSED, SENDER_CLOSED))
         if self._shared_channel is None:
             await self._channel.close(grace=None)
         # grpc.aio stays bound to this event loop until its last channel is collected: let go of ours now
@@ -249,23 +258,24 @@ class FrameSender:
             self._replied.set_result(refusal)
 
     # --- submitting ----------------------------------------------------------------------------
-    def _delivery(self, frame: Frame | tuple[int, pb.Uplink | bytes, int]) -> Delivery:
+    def _delivery(self, frame_id: int, message: pb.Uplink | bytes | None, nbytes: int) -> Delivery:
         if not self._started:
             raise SenderClosed(f"{self.name}: call start() before submitting frames")
-        if isinstance(frame, Frame):
-            if self.session is None:
-                raise SenderClosed(f"{self.name}: no session yet; call set_session() before submitting frames")
-            datagrams = frame_datagrams(frame, self.session)
-            frame_id, message, nbytes = frame.header.frame_id, frame_message(datagrams), wire_bytes(datagrams)
-        else:
-            frame_id, message, nbytes = frame
         if self._closing:
             raise SenderClosed(f"{self.name} to {self.target} is closed; frame {frame_id} not sent")
         return Delivery(frame_id, message, nbytes, asyncio.get_running_loop())
 
+    def _frame_delivery(self, frame: Frame) -> Delivery:
+        if self._started and self.session is None:
+            raise SenderClosed(f"{self.name}: no session yet; call set_session() before submitting frames")
+        if not self._started or self._closing:
+            return self._delivery(frame.header.frame_id, None, 0)  # raises SenderClosed, saying why
+        datagrams = frame_datagrams(frame, self.session)
+        return self._delivery(frame.header.frame_id, frame_message(datagrams), wire_bytes(datagrams))
+
     def track(self, frame_id: int) -> Delivery:
         """Await the far end's word on a frame that sends nothing (every packet lost before this hop)."""
-        delivery = self._delivery((frame_id, None, 0))
+        delivery = self._delivery(frame_id, None, 0)
         delivery.sent_at = asyncio.get_running_loop().time()
         delivery.sent.set_result(True)
         self._in_flight.setdefault(frame_id, []).append(delivery)
@@ -277,10 +287,7 @@ class FrameSender:
         if self._last_frame_id is None or frame_id > self._last_frame_id:
             self._last_frame_id = frame_id
 
-    def submit_nowait(self, frame: Frame | tuple[int, pb.Uplink | bytes, int]) -> Delivery:
-        """Queue ``frame`` (a :class:`Frame` of the session, or ``(frame_id, message, wire_bytes)`` where the
-        message is an ``Uplink`` or its serialised bytes, sent as they are) or raise :class:`QueueFull` at once."""
-        delivery = self._delivery(frame)
+    def _queue_nowait(self, delivery: Delivery) -> Delivery:
         try:
             self._queue.put_nowait(delivery)
         except asyncio.QueueFull:
@@ -289,12 +296,28 @@ class FrameSender:
         self.counts["submitted"] += 1
         return delivery
 
-    async def submit(self, frame: Frame | tuple[int, pb.Uplink | bytes, int]) -> Delivery:
-        """Queue ``frame``, waiting for room in the queue."""
-        delivery = self._delivery(frame)
+    async def _queue_put(self, delivery: Delivery) -> Delivery:
         await self._queue.put(delivery)
         self.counts["submitted"] += 1
         return delivery
+
+    def submit_nowait(self, frame: Frame) -> Delivery:
+        """Queue ``frame`` (a :class:`Frame` of the session, coded here into its datagrams) or raise
+        :class:`QueueFull` at once."""
+        return self._queue_nowait(self._frame_delivery(frame))
+
+    async def submit(self, frame: Frame) -> Delivery:
+        """Queue ``frame``, waiting for room in the queue."""
+        return await self._queue_put(self._frame_delivery(frame))
+
+    def forward_nowait(self, frame_id: int, message: pb.Uplink | bytes, nbytes: int) -> Delivery:
+        """Queue a frame message as it is (an ``Uplink`` or its serialised bytes, sent unchanged: a hop relaying
+        what came) of ``nbytes`` wire bytes, or raise :class:`QueueFull` at once."""
+        return self._queue_nowait(self._delivery(frame_id, message, nbytes))
+
+    async def forward(self, frame_id: int, message: pb.Uplink | bytes, nbytes: int) -> Delivery:
+        """:meth:`forward_nowait`, waiting for room in the queue."""
+        return await self._queue_put(self._delivery(frame_id, message, nbytes))
 
     # --- state ---------------------------------------------------------------------------------
     @property
@@ -313,7 +336,7 @@ class FrameSender:
         return {
             "target": self.target,
             "connected": self.connected,
-            "session_id": self.session.session_id if self.session else None,
+            "session_id": self.session.number if self.session else None,  # its public number, never the id
             "session_open": self.session_open,
             "session_refused": self.refusal,
             "state": self._state.name.lower(),
@@ -321,10 +344,10 @@ class FrameSender:
             "queue_depth": self.queue_depth,
             "queue_size": self.queue_size,
             "in_flight": self.in_flight,
-            **{k: self.counts[k] for k in ("submitted", "sent", "ok", "partial", "rejected", "lost",
-                                            "queue_full", "stray_acks", "reconnects", "bytes_sent", "tracked",
+            **{k: self.counts[k] for k in ("submitted", "sent", *AckStatus, "queue_full", "stray_acks", "reconnects", "bytes_sent", "tracked",
                                             "reports")},
             "lost_reasons": dict(self.lost_reasons),
+            "losses": {reason.value: n for reason, n in self.losses.items()},
         }
 
     # --- the stream ----------------------------------------------------------------------------
@@ -348,7 +371,7 @@ class FrameSender:
             except Exception as err:  # never let one bad stream end the sender
                 log.exception("%s: stream to %s failed", self.name, self.target)
                 reason = f"{type(err).__name__}: {err}"
-            self._fail_in_flight(CONNECTION_LOST)
+            self._fail_in_flight(LossReason.CONNECTION_LOST, CONNECTION_LOST)
             if self.counts["acks"] > acks_before or loop.time() - started > self.backoff.max_s:
                 attempt = 0
             delay = self.backoff.delay(attempt, self._rng)
@@ -393,22 +416,24 @@ class FrameSender:
         if reply is grpc.aio.EOF or reply.WhichOneof("kind") != "session":
             raise ConnectionError("the far end did not answer the session")
         if not reply.session.accepted:
-            self._refused(f"{reply.session.reason}: {reply.session.detail}")
+            self._refused(f"{reply.session.reason}: {reply.session.detail}", reply.session.reason)
             raise SessionRefused(reply.session.reason, reply.session.detail)
         self.refusal = None
         self.session_open = True
         self.counts["sessions"] += 1
         self._answered(None)
 
-    def _refused(self, refusal: str) -> None:
+    def _refused(self, refusal: str, reason: str = "") -> None:
         """The far end refused the session (or the call's credentials): say so, reject the frames waiting."""
         self.refusal = refusal
         self.counts["sessions_refused"] += 1
-        log.warning("%s: %s refused session %d: %s", self.name, self.target, self.session.session_id, refusal)
+        log.warning("%s: %s refused session %d: %s", self.name, self.target, self.session.number, refusal)
         self._answered(refusal)
+        if reason == SESSION_IN_USE:  # our own previous stream, not yet ended there: the frames wait for the retry
+            return
         while not self._queue.empty():  # no frame is streamed into a refused session
             delivery = self._queue.get_nowait()
-            self._finish(delivery, Outcome(delivery.frame_id, "rejected", f"session refused: {refusal}"))
+            self._finish(delivery, Outcome(delivery.frame_id, AckStatus.REJECTED, f"session refused: {refusal}"))
 
     async def _write(self, call, message: pb.Uplink | bytes) -> None:
         async with self._write_lock:
@@ -433,8 +458,9 @@ class FrameSender:
             except BaseException:
                 self._writing = None
                 self._not_in_flight(delivery)
-                self._finish(delivery, Outcome(delivery.frame_id, "lost", SENDER_CLOSED if self._closing
-                                               else CONNECTION_LOST))
+                self._finish(delivery, lost(delivery.frame_id, *((LossReason.SENDER_CLOSED, SENDER_CLOSED)
+                                                                 if self._closing else
+                                                                 (LossReason.CONNECTION_LOST, CONNECTION_LOST))))
                 raise
             self._writing = None
             if not delivery.sent.done():
@@ -476,10 +502,9 @@ class FrameSender:
             if not deliveries:
                 self.counts["stray_acks"] += 1
                 continue
-            status = ack.status if ack.status in ACK_STATUSES else "rejected"
-            detail = ack.detail if ack.status in ACK_STATUSES else f"unknown ack status {ack.status!r}: {ack.detail}"
+            status, detail, loss = ack_outcome(ack)
             for delivery in deliveries:
-                self._finish(delivery, Outcome(ack.frame_id, status, detail))
+                self._finish(delivery, Outcome(ack.frame_id, status, detail, loss))
 
     async def _watch_state(self) -> None:
         try:
@@ -528,19 +553,20 @@ class FrameSender:
             cutoff = loop.time() - self.ack_timeout_s
             for frame_id in [f for f, ds in self._in_flight.items() if ds[0].sent_at < cutoff]:
                 for delivery in self._in_flight.pop(frame_id):
-                    self._finish(delivery, Outcome(frame_id, "lost", f"no ack within {self.ack_timeout_s:g} s"))
+                    self._finish(delivery, lost(frame_id, LossReason.ACK_TIMEOUT,
+                                                f"no ack within {self.ack_timeout_s:g} s"))
 
     # --- outcomes --------------------------------------------------------------------------------
-    def _fail_in_flight(self, reason: str) -> None:
+    def _fail_in_flight(self, loss: LossReason, detail: str) -> None:
         in_flight, self._in_flight = self._in_flight, {}
         for deliveries in in_flight.values():
             for delivery in deliveries:
-                self._finish(delivery, Outcome(delivery.frame_id, "lost", reason))
+                self._finish(delivery, lost(delivery.frame_id, loss, detail))
 
     def _finish(self, delivery: Delivery, outcome: Outcome) -> None:
         if delivery.outcome.done():
             return
-        outcome = Outcome(delivery.frame_id, outcome.status, outcome.detail)
+        outcome = Outcome(delivery.frame_id, outcome.status, outcome.detail, outcome.loss)
         if delivery._in_window:
             delivery._in_window = False
             self._window.release()
@@ -548,8 +574,9 @@ class FrameSender:
             delivery.sent.set_result(delivery.sent_at is not None)  # acked while its write was returning: sent
         delivery.outcome.set_result(outcome)
         self.counts[outcome.status] += 1
-        if outcome.status == "lost":
+        if outcome.status is AckStatus.LOST:
             self.lost_reasons[outcome.detail] += 1
+            self.losses[outcome.loss] += 1
         if self.on_outcome is not None:
             try:
                 self.on_outcome(delivery)

@@ -1,14 +1,18 @@
 """A stream's session: everything about its frames that does not change from frame to frame, sent once.
 
 The transmitter opens every stream (and every reconnect) with its session; the
-receiver accepts or refuses it there, before any frame flows. A frame's id is
-``session_id << 32 | seq``: the session names the stream, the sequence number
-(whose low 16 bits each packet carries) names the frame within it, so frame ids
-stay exact integers in JSON and in JavaScript (below 2**53).
+receiver accepts or refuses it there, before any frame flows. A session id is 64
+random bits from the OS (:func:`new_session_id`) and is never shown: it is what
+lets a stream (re)claim its frame ids. A frame's id is ``number << 32 | seq``:
+the session's public *number* (the low 20 bits of its id) names the stream, the
+sequence number (whose low 16 bits each packet carries) names the frame within
+it, so frame ids stay exact integers in JSON and in JavaScript (below 2**53), and
+knowing them leaves 44 bits of the session id to guess.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from semlink.packets.datagram import CHECK_BYTES, MAX_INDEX, overhead_bytes
@@ -16,17 +20,31 @@ from semlink.packets.errors import MalformedFrame
 from semlink.packets.frame import WIRE_VERSION, FrameHeader, image_size_meta
 from semlink.packets.validate import packet_count_for, validate_header
 
-SESSION_ID_BITS = 20
+SESSION_ID_BITS = 64
+NUMBER_BITS = 20  # the low bits of a session id that prefix its frame ids (public)
 SEQ_BITS = 32
 
 
+def new_session_id() -> int:
+    """64 random bits from the OS whose public number (low 20 bits) is not 0."""
+    while True:
+        session_id = secrets.randbits(SESSION_ID_BITS)
+        if session_number(session_id):
+            return session_id
+
+
+def session_number(session_id: int) -> int:
+    """The public part of a session id: the prefix of its frame ids (``frame_id >> 32``)."""
+    return session_id & ((1 << NUMBER_BITS) - 1)
+
+
 def frame_id_of(session_id: int, seq: int) -> int:
-    """The frame id of sequence number ``seq`` in session ``session_id``."""
-    return (session_id << SEQ_BITS) | (seq & ((1 << SEQ_BITS) - 1))
+    """The frame id of sequence number ``seq`` in session ``session_id`` (or in the session numbered so)."""
+    return (session_number(session_id) << SEQ_BITS) | (seq & ((1 << SEQ_BITS) - 1))
 
 
 def split_frame_id(frame_id: int) -> tuple[int, int]:
-    """``(session_id, seq)`` of a frame id."""
+    """``(session number, seq)`` of a frame id: the number is the public low bits of the session id."""
     return frame_id >> SEQ_BITS, frame_id & ((1 << SEQ_BITS) - 1)
 
 
@@ -68,6 +86,11 @@ class Session:
     def packets_per_frame(self) -> int:
         return self.packet_count + int(self.side_info)
 
+    @property
+    def number(self) -> int:
+        """The session's public number: its frame ids' prefix (the id's low bits; the rest stays secret)."""
+        return session_number(self.session_id)
+
     def frame_id(self, seq: int) -> int:
         return frame_id_of(self.session_id, seq)
 
@@ -88,8 +111,9 @@ class Session:
 
 def validate_session(session: Session) -> None:
     """Raise ``MalformedFrame`` naming the first field that makes ``session`` unusable."""
-    if not 0 < session.session_id < 1 << SESSION_ID_BITS:
-        raise MalformedFrame(f"session_id {session.session_id!r} is not in [1, 2**{SESSION_ID_BITS})")
+    if not 0 <= session.session_id < 1 << SESSION_ID_BITS or not session_number(session.session_id):
+        raise MalformedFrame(f"session_id {session.session_id!r} is not {SESSION_ID_BITS} bits whose low "
+                             f"{NUMBER_BITS} (its frame ids' prefix) are not all 0")
     if not isinstance(session.rows_per_packet, int) or session.rows_per_packet < 1:
         raise MalformedFrame(f"session rows_per_packet is {session.rows_per_packet!r}, must be >= 1")
     if session.check not in CHECK_BYTES:

@@ -1,14 +1,18 @@
 """Frame ingest: sessions accepted or refused, packets parsed, frames reassembled, decoded, stored and acked once.
 
-A stream opens with a session (:meth:`FrameIngest.open_session`): refused with a
+A stream opens with a session (:meth:`FrameIngest.open_session`, which answers a
+plain :class:`SessionDecision`; the gRPC module makes the reply): refused with a
 reason (``malformed``, ``unknown codec``, ``fingerprint mismatch``, ``codec
-mismatch``, ``session in use``) or accepted, giving a :class:`StreamState`. Its
+mismatch``, ``session in use``: it is open on another stream, or its number
+belongs to another session id, :mod:`semlink.packets.claims`) or accepted,
+giving a :class:`StreamState`; only that stream writes the session's frames. Its
 frame messages (:meth:`FrameIngest.receive`) are parsed against the session;
 every frame ends with exactly one :class:`AckOutcome` on the stream's ``acks``
-queue: ``ok`` (all packets), ``partial`` (some lost or corrupted; the detail
-counts them), ``lost`` (nothing of it arrived: seen as a gap in the sequence
-numbers, or reported by the sender) or ``rejected`` (a message that cannot be
-used at all). Packets arriving for a frame already finished are counted late
+queue, an :class:`~semlink.packets.outcome.AckStatus`: ``ok`` (all packets),
+``partial`` (some lost or corrupted; the detail counts them), ``lost`` (nothing of
+it arrived: a gap in the sequence numbers or reported by the sender, loss ``gap``;
+or every packet that came was corrupted, loss ``corrupted``) or ``rejected`` (a
+message that cannot be used at all). Nothing here knows protobuf. Packets arriving for a frame already finished are counted late
 and dropped: no frame is answered twice. Decoding runs in an executor thread;
 the ack goes out once the frame is in the store, so an acked frame can be asked
 about at once.
@@ -26,15 +30,16 @@ from dataclasses import dataclass, field, replace
 
 from semlink.codecs import Codec, CodecError
 from semlink.packets import WIRE_VERSION, MalformedFrame, Session, SessionRefused, split_frame_id
+from semlink.packets.claims import SessionClaims
+from semlink.packets.outcome import AckStatus, LossReason
+from semlink.packets.session import session_number
 from semlink.receiver.engine import FrameDecoder
 from semlink.receiver.reassembly import Reassembled, Reassembler
 from semlink.receiver.store import FeatureStore, ReceivedFrame
-from semlink.v2 import semlink_pb2 as pb
-from semlink.wire import lost_frame, message_to_session, parse_packets, wire_bytes
+from semlink.wire import lost_frame, parse_packets, wire_bytes
 
 log = logging.getLogger(__name__)
 
-OK, PARTIAL, LOST, REJECTED = "ok", "partial", "lost", "rejected"
 GAP = "no packet arrived (a gap in the session's sequence numbers)"
 DEADLINE_SLACK_S = 0.001  # fire deadline timers just after the deadline, never just before
 MAX_GAP = 1024  # frames a single jump in sequence numbers may declare missing
@@ -58,16 +63,15 @@ class FrameLink:
 
 @dataclass(frozen=True)
 class AckOutcome:
-    """What the receiver says about one frame (mirrors ``semlink.v2.Ack``; ``link`` stays local)."""
+    """What the receiver says about one frame (the gRPC module sends it as a ``semlink.v2.Ack``; ``link`` stays
+    local)."""
 
     frame_id: int
-    status: str
+    status: AckStatus
     detail: str = ""
     reason: str = ""  # for rejections and refusals: "malformed", "unknown codec", ...
     link: FrameLink | None = field(default=None, compare=False)
-
-    def to_message(self) -> pb.Downlink:
-        return pb.Downlink(ack=pb.Ack(frame_id=self.frame_id, status=self.status, detail=self.detail))
+    loss: LossReason = LossReason.NONE  # for a lost frame: gap or corrupted
 
 
 @dataclass
@@ -82,6 +86,20 @@ class StreamState:
     def emit(self, outcome: AckOutcome) -> None:
         if not self.closed:
             self.acks.put_nowait(outcome)
+
+
+@dataclass(frozen=True)
+class SessionDecision:
+    """A stream's session accepted (``state`` to receive its frames with) or refused with a reason."""
+
+    session_id: int
+    state: StreamState | None = None
+    reason: str = ""  # when refused: "malformed", "unknown codec", "fingerprint mismatch", ...
+    detail: str = ""  # when refused: what to do
+
+    @property
+    def accepted(self) -> bool:
+        return self.state is not None
 
 
 OutcomeHook = Callable[[AckOutcome, ReceivedFrame | None], None]
@@ -110,8 +128,9 @@ class FrameIngest:
         self.on_outcome = on_outcome
         self.counts: Counter[str] = Counter()
         self._owner: dict[int, StreamState] = {}  # pending frame id -> the stream its ack goes to
-        self._finished: OrderedDict[int, str] = OrderedDict()
-        self._sessions: dict[int, StreamState] = {}
+        self._finished: OrderedDict[int, AckStatus] = OrderedDict()
+        self._claims: SessionClaims[StreamState] = SessionClaims(remember)
+        self._first_seq: OrderedDict[int, int] = OrderedDict()  # session number -> its first seq seen here
         self._tasks: set[asyncio.Task] = set()
 
     @property
@@ -119,30 +138,29 @@ class FrameIngest:
         return len(self.reassembler)
 
     # --- sessions ------------------------------------------------------------------------------
-    def open_session(self, msg: pb.Session) -> tuple[pb.SessionReply, StreamState | None]:
-        """Accept or refuse a stream's session; the reply says why when refused."""
-        sid = msg.session_id
+    def open_session(self, session: Session) -> SessionDecision:
+        """Accept or refuse a stream's session (already read from the wire; see :meth:`refuse_session`)."""
         try:
-            session = self._check_session(msg)
+            self._check_session(session)
+            state = StreamState(session)
+            self._claims.claim(session, state)  # this stream alone writes the session's frames
         except SessionRefused as refusal:
-            self.counts[f"refused: {refusal.reason}"] += 1
-            log.info("session %d refused: %s", sid, refusal)
-            return pb.SessionReply(session_id=sid, accepted=False, reason=refusal.reason,
-                                   detail=refusal.detail), None
-        state = StreamState(session)
-        self._sessions[sid] = state
+            return self.refuse_session(session.session_id, refusal)
         self.counts["sessions"] += 1
-        log.info("session %d accepted: %s codec, %d packets a frame", sid, session.codec, session.packets_per_frame)
-        return pb.SessionReply(session_id=sid, accepted=True), state
+        log.info("session %d accepted: %s codec, %d packets a frame", session.number, session.codec,
+                 session.packets_per_frame)
+        return SessionDecision(session.session_id, state)
 
-    def _check_session(self, msg: pb.Session) -> Session:
-        if msg.version != WIRE_VERSION:
-            raise SessionRefused("malformed", f"the sender speaks wire version {msg.version}, this receiver "
+    def refuse_session(self, session_id: int, refusal: SessionRefused) -> SessionDecision:
+        """Refuse a session (also one that could not be read at all), counted and logged."""
+        self.counts[f"refused: {refusal.reason}"] += 1
+        log.info("session %d refused: %s", session_number(session_id), refusal)  # its number: never the secret id
+        return SessionDecision(session_id, None, refusal.reason, refusal.detail)
+
+    def _check_session(self, session: Session) -> None:
+        if session.version != WIRE_VERSION:
+            raise SessionRefused("malformed", f"the sender speaks wire version {session.version}, this receiver "
                                               f"{WIRE_VERSION}; run the same semlink release at both ends")
-        try:
-            session = message_to_session(msg)
-        except MalformedFrame as err:
-            raise SessionRefused("malformed", str(err)) from None
         decoder = self.decoders.get(session.codec)
         if decoder is None:
             raise SessionRefused("unknown codec", f"the sender codes with {session.codec!r}, this receiver decodes "
@@ -160,17 +178,11 @@ class FrameIngest:
                 raise SessionRefused("codec mismatch", f"session {name} is {getattr(session, name)!r}, this "
                                      f"receiver's codec has {getattr(ours, name)!r}; load the same codec "
                                      "checkpoint on both ends")
-        held = self._sessions.get(session.session_id)
-        if held is not None and not held.closed and held.session != session:
-            raise SessionRefused("session in use", f"session id {session.session_id} is open with other "
-                                 "settings; pick another session id")
-        return session
 
     def close_stream(self, state: StreamState) -> None:
         """The stream ended: its frames still finish (and are stored), but their acks go nowhere."""
         state.closed = True
-        if self._sessions.get(state.session.session_id) is state:
-            del self._sessions[state.session.session_id]
+        self._claims.release(state.session, state)
 
     # --- frames ---------------------------------------------------------------------------------
     def receive(self, state: StreamState, datagrams: Sequence[bytes]) -> None:
@@ -184,7 +196,8 @@ class FrameIngest:
             self.counts["packets_unattributed"] += parsed.unattributed
         nbytes = wire_bytes(datagrams)
         for frame in parsed.frames:
-            _, seq = split_frame_id(frame.header.frame_id)
+            number, seq = split_frame_id(frame.header.frame_id)
+            self._note_first(number, seq)
             self._expect_gap(state, seq - 1)
             fid = frame.header.frame_id
             if fid in self._finished:
@@ -207,7 +220,7 @@ class FrameIngest:
     def report(self, state: StreamState, last_frame_id: int) -> None:
         """The sender says it has sent up to ``last_frame_id``: what never showed up is missing."""
         sid, seq = split_frame_id(last_frame_id)
-        if sid != state.session.session_id:
+        if sid != state.session.number:
             return
         self._expect_gap(state, seq)
         state.highest_seq = max(seq, state.highest_seq if state.highest_seq is not None else -1)
@@ -228,7 +241,7 @@ class FrameIngest:
     def reject(self, state: StreamState | None, reason: str, err: Exception | str) -> AckOutcome:
         """The ack for a message that cannot be used (also for bytes that are not a message at all); its frame
         is unknown (frame id 0): nothing in it could be trusted to name one."""
-        outcome = AckOutcome(0, REJECTED, f"{reason}: {err}", reason=reason)
+        outcome = AckOutcome(0, AckStatus.REJECTED, f"{reason}: {err}", reason=reason)
         log.info("message rejected: %s", outcome.detail)
         self.counts[f"rejected: {reason}"] += 1
         if state is not None:
@@ -237,7 +250,19 @@ class FrameIngest:
             self.on_outcome(outcome, None)
         return outcome
 
-    def outcome_of(self, frame_id: int) -> str | None:
+    def _note_first(self, number: int, seq: int) -> None:
+        first = self._first_seq.get(number)
+        if first is None or seq < first:
+            self._first_seq[number] = seq
+            self._first_seq.move_to_end(number)
+            while len(self._first_seq) > self.remember:
+                self._first_seq.popitem(last=False)
+
+    def first_seq(self, number: int) -> int | None:
+        """The lowest sequence number of session ``number`` this receiver has seen (since it started)."""
+        return self._first_seq.get(number)
+
+    def outcome_of(self, frame_id: int) -> AckStatus | None:
         """How a recently finished frame ended (``None`` if unknown or long forgotten)."""
         return self._finished.get(frame_id)
 
@@ -266,20 +291,23 @@ class FrameIngest:
         frame: ReceivedFrame | None = None
         if not reassembled.frame.packets:
             damaged = reassembled.frame.damaged
-            outcome = AckOutcome(fid, LOST, GAP if not damaged else f"all {damaged} packets that arrived were corrupted")
+            outcome = (AckOutcome(fid, AckStatus.LOST, GAP, loss=LossReason.GAP) if not damaged else
+                       AckOutcome(fid, AckStatus.LOST, f"all {damaged} packets that arrived were corrupted",
+                                  loss=LossReason.CORRUPTED))
         else:
             try:
                 frame = await asyncio.get_running_loop().run_in_executor(self.executor, decoder.decode,
                                                                          reassembled)
             except (CodecError, MalformedFrame) as err:
-                outcome = AckOutcome(fid, REJECTED, f"malformed: {err}", reason="malformed")
+                outcome = AckOutcome(fid, AckStatus.REJECTED, f"malformed: {err}", reason="malformed")
             except Exception as err:  # a decoder bug must not leave the sender waiting forever
                 log.exception("frame %d: decoding failed", fid)
-                outcome = AckOutcome(fid, REJECTED, f"malformed: decoding failed ({type(err).__name__}: {err})",
+                outcome = AckOutcome(fid, AckStatus.REJECTED,
+                                     f"malformed: decoding failed ({type(err).__name__}: {err})",
                                      reason="malformed")
             else:
                 self.store.put(frame)
-                outcome = AckOutcome(fid, frame.status, _loss_detail(frame))
+                outcome = AckOutcome(fid, AckStatus(frame.status), _loss_detail(frame))
         outcome = replace(outcome, link=_link_facts(reassembled, frame, self._first_at.pop(fid, None)))
         self._finished[fid] = outcome.status
         while len(self._finished) > self.remember:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from semlink.packets.outcome import AckStatus
+
 
 @dataclass
 class ReceivedFrame:
@@ -42,8 +44,8 @@ class ReceivedFrame:
         return self.packets_missing + self.packets_corrupted
 
     @property
-    def status(self) -> str:
-        return "partial" if self.packets_lost else "ok"
+    def status(self) -> AckStatus:
+        return AckStatus.PARTIAL if self.packets_lost else AckStatus.OK
 
 
 class FeatureStore:

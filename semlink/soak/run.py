@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 import httpx
 
 from semlink.launch import CHANNEL, RECEIVER, SERVICES, TRANSMITTER, LinkConfig, LinkPorts, LocalLink
+from semlink.packets.outcome import LossReason
 from semlink.samples import sample_images
 from semlink.soak.answers import ReceiverAnswers
 from semlink.soak.rss import RssSeries, pid_listening_on, rss_kib
@@ -181,7 +182,7 @@ def _report(config: SoakConfig, timeline: Timeline, summary: dict, traffic: Traf
         finals = frames["acked"] + frames["partial"] + frames["lost"]
         if config.targets is None and finals != frames["accepted"]:  # running services may have other senders
             problems.append(f"the transmitter ended {finals} frames of {frames['accepted']} accepted: {frames}")
-        timed_out = sum(n for reason, n in link["lost_reasons"].items() if reason.startswith("no ack within"))
+        timed_out = link["losses"].get(LossReason.ACK_TIMEOUT.value, 0)
         if link["stray_acks"] > timed_out:  # a late ack for a frame that had timed out is not a second answer
             problems.append(f"the transmitter got {link['stray_acks']} ack(s) for frames not waiting for one")
     for name, m in memory.items():

@@ -1,10 +1,32 @@
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class LossReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LOSS_NONE: _ClassVar[LossReason]
+    LOSS_GAP: _ClassVar[LossReason]
+    LOSS_CORRUPTED: _ClassVar[LossReason]
+    LOSS_CONNECTION_LOST: _ClassVar[LossReason]
+    LOSS_SENDER_CLOSED: _ClassVar[LossReason]
+    LOSS_ACK_TIMEOUT: _ClassVar[LossReason]
+    LOSS_QUEUE_FULL: _ClassVar[LossReason]
+    LOSS_CHANNEL_SIM: _ClassVar[LossReason]
+    LOSS_UPSTREAM: _ClassVar[LossReason]
+LOSS_NONE: LossReason
+LOSS_GAP: LossReason
+LOSS_CORRUPTED: LossReason
+LOSS_CONNECTION_LOST: LossReason
+LOSS_SENDER_CLOSED: LossReason
+LOSS_ACK_TIMEOUT: LossReason
+LOSS_QUEUE_FULL: LossReason
+LOSS_CHANNEL_SIM: LossReason
+LOSS_UPSTREAM: LossReason
 
 class Session(_message.Message):
     __slots__ = ("version", "session_id", "codec", "codec_config", "fingerprint", "entropy_model", "entropy_coder", "feature_shape", "latent_shape", "dtype", "rows_per_packet", "scale", "offset", "side_info", "check", "image_width", "image_height")
@@ -79,14 +101,16 @@ class Uplink(_message.Message):
     def __init__(self, session: _Optional[_Union[Session, _Mapping]] = ..., frame: _Optional[_Union[FramePackets, _Mapping]] = ..., report: _Optional[_Union[SenderReport, _Mapping]] = ...) -> None: ...
 
 class Ack(_message.Message):
-    __slots__ = ("frame_id", "status", "detail")
+    __slots__ = ("frame_id", "status", "detail", "loss")
     FRAME_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FIELD_NUMBER: _ClassVar[int]
     frame_id: int
     status: str
     detail: str
-    def __init__(self, frame_id: _Optional[int] = ..., status: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+    loss: LossReason
+    def __init__(self, frame_id: _Optional[int] = ..., status: _Optional[str] = ..., detail: _Optional[str] = ..., loss: _Optional[_Union[LossReason, str]] = ...) -> None: ...
 
 class Downlink(_message.Message):
     __slots__ = ("session", "ack")

@@ -1,6 +1,7 @@
 """The wire: protobuf messages for sessions and frames (``semlink.v2``) and the one converter to and from them."""
 
 from semlink.packets.errors import MalformedFrame, UnknownCodec
+from semlink.wire.acks import ack_message, ack_outcome
 from semlink.wire.convert import (
     ParsedPackets,
     Unparsable,
@@ -21,6 +22,8 @@ __all__ = [
     "ParsedPackets",
     "Unparsable",
     "UnknownCodec",
+    "ack_message",
+    "ack_outcome",
     "frame_datagrams",
     "frame_message",
     "identify_frame",

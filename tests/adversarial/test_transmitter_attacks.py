@@ -101,3 +101,31 @@ def test_the_image_queue_is_bounded_by_decoded_bytes(running_transmitter):
     codes, stats = run(main())
     assert 429 in codes and codes.count(202) < 32, codes
     assert stats["queued_bytes"] <= 1024 * 1024
+
+
+def test_upload_memory_is_reserved_from_the_header_before_decoding(running_transmitter, monkeypatch):
+    """Eight concurrent uploads of a small PNG that decodes to 1 Mpx (6 MB held each: the image and the encoder's
+    copy) against a 13 MB bound, nothing draining: two are taken, six get 429, and none of those six was decoded."""
+    import transmitter_service.routes as routes
+
+    decoded = []
+    real_load = routes.load_rgb
+    monkeypatch.setattr(routes, "load_rgb", lambda image, limit: decoded.append(image.size) or real_load(image, limit))
+    buffer = io.BytesIO()
+    Image.new("RGB", (1000, 1000), (10, 20, 30)).save(buffer, "PNG")
+    png = buffer.getvalue()
+
+    async def main():
+        async with running_transmitter(target=f"127.0.0.1:{free_port()}", max_queued_bytes=13 * 10**6,
+                                       max_batch=1, wire_timeout_s=0.05) as client:
+            answers = await asyncio.gather(*(client.post("/v1/frames", content=png, headers={
+                "content-type": "image/png"}) for _ in range(8)))
+            stats = (await client.get("/v1/stats")).json()
+        return answers, stats
+
+    answers, stats = run(main())
+    codes = sorted(a.status_code for a in answers)
+    assert len(png) < 20_000 and codes.count(429) >= 4 and set(codes) == {202, 429}, codes
+    assert len(decoded) == codes.count(202), decoded  # every 429 came before decoding
+    assert all("needs 5.7 MiB" in a.json()["detail"] for a in answers if a.status_code == 429)
+    assert stats["queued_bytes"] <= 13 * 10**6

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from channel_sim.main import create_app as channel_app
 from channel_sim.settings import ChannelSimSettings
-from receiver_service.grpc_ingest import FeatureLinkServicer
+from receiver_service.grpc_ingest import FeatureLinkServicer, session_reply
 from receiver_service.metrics import ReceiverMetrics
 from semlink.codecs import Codec, CodecError
 from semlink.florence import VisionHalf
@@ -295,7 +295,7 @@ def test_hostile_sessions_are_refused_with_a_reason(links, name):
             message_to_session(msg)  # channel_sim's check before it opens a hop
         except MalformedFrame:
             pass
-        reply, state = ingest.open_session(msg)
+        reply, state = session_reply(ingest, msg)
         assert reply.accepted == (state is not None)
         if state is None:
             assert reply.reason in REFUSALS and reply.detail, reply
@@ -308,7 +308,7 @@ def test_hostile_sessions_are_refused_with_a_reason(links, name):
         ingest.close_stream(state)
 
     target()
-    assert not ingest._sessions  # every accepted stream closed again: nothing held
+    assert not ingest._claims  # every accepted stream closed again: nothing held
 
 
 # --- 3. the receiver's ingest: frames, reports and rejects on an open session, to the last ack ---------------------
@@ -354,7 +354,7 @@ def test_the_receivers_ingest_acks_each_frame_once_and_holds_nothing_after(links
     def target(ops):
         COUNTS["ingest"] += len(ops)
         session = replace(link.session, session_id=next(session_ids))
-        reply, state = ingest.open_session(session_to_message(session))
+        reply, state = session_reply(ingest, session_to_message(session))
         assert reply.accepted, reply
 
         async def stream():
@@ -425,7 +425,7 @@ def test_the_receivers_servicer_answers_every_stream_cleanly(links, loop):
         assert len(answered) == len(set(answered))
 
     target()
-    assert not ingest._sessions
+    assert not ingest._claims
 
 
 # --- 5. raw bytes: the services' one parser takes what protobuf takes, and whatever parses goes through the checks

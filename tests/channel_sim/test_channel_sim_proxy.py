@@ -195,10 +195,28 @@ def test_the_sender_sends_serialised_bytes_as_they_are():
                 message = frame_message(frame_datagrams(make_frame(4), SESSION))
                 data = message.SerializeToString()
                 assert serialize_uplink(data) is data and serialize_uplink(message) == data
-                delivery = sender.submit_nowait((SESSION.frame_id(4), data, len(data)))
+                delivery = sender.forward_nowait(SESSION.frame_id(4), data, len(data))
                 return await delivery.outcome, rx.frames
         finally:
             await rx.stop()
 
     outcome, arrived = run(main())
     assert outcome.status == "ok" and [f.header.frame_id for f in arrived] == [SESSION.frame_id(4)]
+
+
+def test_a_frame_its_hop_lost_comes_back_with_the_upstream_code():
+    """The receiver never acks: channel_sim's own hop gives up first, and says so by code (LOSS_UPSTREAM), not
+    only by the detail text."""
+    from semlink.packets.outcome import AckStatus, LossReason
+
+    async def main():
+        rx = await RecordingReceiver(ack=False).start()
+        try:
+            return await through_proxy([make_frame(0)], rx.target, ack_timeout_s=0.3)
+        finally:
+            await rx.stop()
+
+    (outcome,), stats = run(main())
+    assert (outcome.status, outcome.loss) == (AckStatus.LOST, LossReason.UPSTREAM)
+    assert outcome.detail == "channel_sim upstream: no ack within 0.3 s"
+    assert stats["frames"]["lost_upstream"] == 1

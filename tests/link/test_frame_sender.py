@@ -9,6 +9,7 @@ import pytest
 
 from semlink.link import Backoff, FrameSender, QueueFull, SenderClosed
 from semlink.launch.ports import free_port
+from semlink.packets.outcome import LossReason
 from tests.helpers.link import RecordingReceiver, make_frame, make_session
 
 FAST = Backoff(initial_s=0.05, max_s=0.4)
@@ -119,7 +120,7 @@ def test_bounded_queue_refuses_at_once_and_close_reports_the_rest():
         assert 2 <= len(accepted) <= 4
         await sender.close(grace_s=0.1)
         outcomes = [d.outcome.result() for d in accepted]
-        assert {(o.status, o.detail) for o in outcomes} == {("lost", "sender closed")}
+        assert {(o.status, o.detail, o.loss) for o in outcomes} == {("lost", "sender closed", LossReason.SENDER_CLOSED)}
         assert [d.sent.result() for d in accepted] == [False] * len(accepted)
         with pytest.raises(SenderClosed):
             sender.submit_nowait(make_frame(99))
@@ -137,6 +138,7 @@ def test_unacked_frames_expire():
         finally:
             await rx.stop()
         assert (outcome.status, outcome.detail) == ("lost", "no ack within 0.3 s")
+        assert outcome.loss is LossReason.ACK_TIMEOUT and sender.stats()["losses"] == {"ack timeout": 1}
         assert delivery.sent.result() is True
 
     run(main())

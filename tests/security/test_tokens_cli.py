@@ -52,3 +52,30 @@ def test_demo_with_a_token_starts_guarded_services_and_its_calls_pass():
     assert done.returncode == 0, done.stderr[-3000:]
     (row,) = [json.loads(line) for line in done.stdout.splitlines()]
     assert row["task"] == "<CAPTION>" and isinstance(row["result"], str)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_launcher_puts_the_grpc_token_on_every_hop(service, monkeypatch):
+    for name, value in LinkConfig(grpc_token="hop-s3cret").environment(service).items():
+        monkeypatch.setenv(name, value)
+    settings = SETTINGS[service]()
+    served = token_value(getattr(settings, "grpc_token", None)) or ""
+    sent = token_value(getattr(settings, "upstream_token", None)) or ""
+    assert served == ("hop-s3cret" if service != "transmitter_service" else "")
+    assert sent == ("hop-s3cret" if service != "receiver_service" else "")
+    assert not any(name.endswith("_TOKEN") for name in LinkConfig().environment(service))
+
+
+@pytest.mark.parametrize("command", ["up", "demo"])
+def test_an_api_token_alone_gives_the_grpc_hops_a_made_up_token(command, monkeypatch):
+    from semlink.cli.up import grpc_token
+
+    monkeypatch.delenv("SEMLINK_GRPC_TOKEN", raising=False)
+    monkeypatch.delenv("SEMLINK_API_TOKEN", raising=False)
+    parse = build_parser(command).parse_args
+    assert grpc_token(parse([command])) is None  # no token at all: the open local demo
+    made_up = {grpc_token(parse([command, "--token", "api"])) for _ in range(2)}
+    assert len(made_up) == 2 and all(len(t) >= 32 for t in made_up)  # random, per run
+    assert grpc_token(parse([command, "--token", "api", "--grpc-token", "hop"])) == "hop"
+    monkeypatch.setenv("SEMLINK_GRPC_TOKEN", "from-env")
+    assert grpc_token(build_parser(command).parse_args([command])) == "from-env"

@@ -15,7 +15,8 @@ from PIL import Image
 from tests.helpers.link import RecordingReceiver
 from semlink.shapes import od_boxes, split_scene, target
 from transmitter_service.sources.shapes_stream import shapes_frames
-from transmitter_service.sources.video import VideoUnreadable, video_frames
+from transmitter_service.sources.opening import SourceRefused
+from transmitter_service.sources.video import video_frames
 
 VIDEO_FPS = 10
 COLORS = [(250, 0, 0), (0, 250, 0), (0, 0, 250), (250, 250, 0)]
@@ -68,7 +69,7 @@ def test_video_frames_are_sampled_by_media_time(tmp_path):
 @pytest.mark.parametrize("make", [lambda p: str(p / "missing.mp4"), lambda p: (p / "a.mp4").write_text("no") and
                                   str(p / "a.mp4")])
 def test_an_unreadable_video_says_so_at_once(tmp_path, make):
-    with pytest.raises(VideoUnreadable, match="cannot open video"):
+    with pytest.raises(SourceRefused, match="cannot be opened"):
         video_frames(make(tmp_path), fps=1)
 
 
@@ -114,7 +115,7 @@ def test_sources_switch_pause_and_resume_while_running(running_transmitter, tmp_
     assert r["to_video"].json() == {"kind": "video", "fps": 20.0, "paused": False, "path": r["video"]}
     assert [rec["source_name"] for rec in r["video_records"]] == ["0.00 s", "0.10 s", "0.20 s"]  # all of 10 fps
     assert all(rec["truth"] is None for rec in r["video_records"])
-    assert r["bad"].status_code == 422 and "cannot be read" in r["bad"].json()["detail"]
+    assert r["bad"].status_code == 422 and "cannot be used" in r["bad"].json()["detail"]
     assert r["no_path"].status_code == 422
     assert r["still"]["kind"] == "video"  # a source that cannot be opened leaves the old one running
     assert r["stopped"].json()["kind"] == "none" and r["stats"]["source"]["active"] is False

@@ -28,8 +28,8 @@ class SourceSpec(BaseModel):
                              "or rtsp:// URL read with PyAV) or none")
     fps: float = Field(1.0, gt=0, le=60, description="frames per second taken from the source")
     paused: bool = Field(False, description="the source holds its place and sends nothing while paused")
-    path: str | None = Field(None, max_length=4096, description="folder: a directory, an image or a .txt list of "
-                             "images; video: a file path or an rtsp:// URL; unused for shapes and none")
+    path: str | None = Field(None, max_length=4096, description="folder: a directory of images; video: a file path or "
+                             "an rtsp:// URL (SOURCE_SCHEMES, SOURCE_HOSTS); unused for shapes and none")
 
     # Strict like every request body: unknown fields and 0/1 for booleans are refused, as the OpenAPI says.
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, json_schema_extra={

@@ -1,10 +1,13 @@
 """Run one source at a time at its fps, pausable, and switch sources on request (``PUT /v1/source``).
 
 A source is a blocking iterator of :class:`SourceFrame` (decoding a video or
-reading a file blocks), pulled in a worker thread; each frame is handed to
-``feed``, which waits for room in the transmitter's queue (a source never drops
-its own frames; it slows down). If feeding falls behind, the source does not
-burst to catch up.
+reading a file blocks), opened and pulled in the sources' own threads
+(:class:`~transmitter_service.sources.opening.SourceThreads`, never the default
+pool that decodes uploads); each frame is handed to ``feed``, which waits for
+room in the transmitter's queue (a source never drops its own frames; it slows
+down). If feeding falls behind, the source does not burst to catch up. One switch
+runs at a time (a second one meanwhile is :class:`SwitchBusy`); an open that takes
+longer than ``open_timeout_s`` fails and the old source keeps running.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterator
 
 from transmitter_service.sources.base import SourceFrame, SourceSpec
 from transmitter_service.sources.folder import folder_frames
+from transmitter_service.sources.opening import SourcePolicy, SourceRefused, SourceThreads, SwitchBusy
 from transmitter_service.sources.shapes_stream import shapes_frames
 from transmitter_service.sources.video import video_frames
 
@@ -27,10 +31,15 @@ _END = object()
 class SourceRunner:
     """The transmitter's current source; ``apply`` switches it, ``spec`` says what runs and ``error`` why not."""
 
-    def __init__(self, feed: Feed, *, max_pixels: int, loop: bool = True):
+    def __init__(self, feed: Feed, *, max_pixels: int, loop: bool = True, policy: SourcePolicy | None = None,
+                 open_timeout_s: float = 10.0):
         self.feed = feed
         self.max_pixels = max_pixels
         self.loop = loop
+        self.policy = policy or SourcePolicy()
+        self.open_timeout_s = open_timeout_s
+        self.threads = SourceThreads()
+        self._switching = asyncio.Lock()
         self.spec = SourceSpec()
         self.error: str | None = None
         self.frames = 0
@@ -44,24 +53,35 @@ class SourceRunner:
         return self._task is not None and not self._task.done()
 
     def open(self, spec: SourceSpec) -> Iterator[SourceFrame] | None:
-        """The frames of ``spec`` (``None`` for none); raises ``OSError`` when its path cannot be read."""
+        """The frames of ``spec`` (``None`` for none); raises :class:`SourceRefused` when its path cannot be used."""
         if spec.kind == "shapes":
             return shapes_frames()
         if spec.kind == "folder":
             return folder_frames(spec.path, self.max_pixels, self.loop)
         if spec.kind == "video":
-            return video_frames(spec.path, spec.fps, self.loop)
+            return video_frames(spec.path, spec.fps, self.loop, self.policy)
         return None
 
     async def apply(self, spec: SourceSpec) -> SourceSpec:
         """Switch to ``spec``: a new kind, path or fps restarts the source; ``paused`` alone only pauses or resumes.
 
-        Raises ``OSError`` (``FileNotFoundError``, ``VideoUnreadable``) when the new source cannot be opened; the
-        old one then keeps running.
+        Raises :class:`SourceRefused` when the new source cannot be opened (or not within ``open_timeout_s``), and
+        :class:`SwitchBusy` while another switch runs; the old source then keeps running.
         """
+        if self._switching.locked():
+            raise SwitchBusy("another source switch is in progress; retry when it has answered")
+        async with self._switching:
+            return await self._apply(spec)
+
+    async def _apply(self, spec: SourceSpec) -> SourceSpec:
         restart = (spec.kind, spec.path, spec.fps) != (self.spec.kind, self.spec.path, self.spec.fps) or not self.active
         if restart:
-            frames = await asyncio.to_thread(self.open, spec)
+            try:
+                frames = await self.threads.run(self.open, spec, timeout_s=self.open_timeout_s)
+            except TimeoutError:
+                log.warning("source %s %r did not open within %g s", spec.kind, spec.path, self.open_timeout_s)
+                raise SourceRefused(f"{spec.kind} source {spec.path!r} did not open within {self.open_timeout_s:g} s "
+                                    "(SOURCE_OPEN_TIMEOUT_S); the old source keeps running") from None
             await self.stop()
             self.error = None
             if frames is not None:
@@ -88,7 +108,7 @@ class SourceRunner:
         try:
             while True:
                 await self._running.wait()
-                frame = await asyncio.to_thread(next, frames, _END)
+                frame = await self.threads.run(next, frames, _END)
                 if frame is _END:
                     return
                 await self._running.wait()  # paused while it was read: hold the frame until resumed
@@ -109,8 +129,8 @@ class SourceRunner:
                 log.exception("source %s stopped", self.spec.kind)
         finally:
             try:
-                await asyncio.to_thread(getattr(frames, "close", lambda: None))
-            except ValueError:  # cancelled while a worker thread still reads it: it ends with that read
+                await self.threads.run(getattr(frames, "close", lambda: None), timeout_s=1.0)
+            except (ValueError, TimeoutError, SwitchBusy):  # still being read by a thread: it ends with that read
                 pass
 
     def describe(self) -> dict:

@@ -3,7 +3,9 @@
 Frames are taken by their timestamps: one every ``1/fps`` seconds of media time,
 so a 30 fps file sent at 2 fps gives every 15th frame. A file loops when asked;
 a stream (RTSP) plays on until it ends. Both go through the same code; RTSP
-options (TCP transport, a socket timeout) are passed to FFmpeg.
+options (TCP transport, a socket timeout) are passed to FFmpeg. What may be
+opened at all is :class:`~transmitter_service.sources.opening.SourcePolicy`'s
+call, made before FFmpeg sees the path.
 """
 
 from __future__ import annotations
@@ -14,45 +16,50 @@ from collections.abc import Iterator
 import av
 
 from transmitter_service.sources.base import SourceFrame
+from transmitter_service.sources.opening import SourcePolicy, SourceRefused
 
 log = logging.getLogger(__name__)
 
-STREAM_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
 RTSP_OPTIONS = {"rtsp_transport": "tcp", "timeout": "5000000"}  # microseconds: give up on a silent server
 
 
-class VideoUnreadable(OSError):
-    """PyAV could not open the file or stream, or it has no video track."""
+class VideoUnreadable(SourceRefused):
+    """PyAV could not open the file or stream, or it has no video track (the text does not say which)."""
 
 
-def is_stream(path: str) -> bool:
-    return path.lower().startswith(STREAM_PREFIXES)
+def video_frames(path: str, fps: float, loop: bool = True,
+                 policy: SourcePolicy | None = None) -> Iterator[SourceFrame]:
+    """Frames of ``path`` every ``1/fps`` seconds of media time; raises :class:`SourceRefused` at once if the
+    policy refuses it, :class:`VideoUnreadable` if it cannot be opened."""
+    policy = policy or SourcePolicy()
+    target, options = policy.video_target(path)
+    unreadable = f"video source {path!r} cannot be opened: give {policy.describe()} this transmitter can read"
+    _open(target, options, unreadable).close()  # fail now, not on the first next()
+    return _frames(target, options, unreadable, fps, loop and "://" not in path)
 
 
-def video_frames(path: str, fps: float, loop: bool = True) -> Iterator[SourceFrame]:
-    """Frames of ``path`` every ``1/fps`` seconds of media time; raises :class:`VideoUnreadable` at once if it
-    cannot be opened."""
-    _open(path).close()  # fail now, with the reason, not on the first next()
-    return _frames(path, fps, loop and not is_stream(path))
-
-
-def _open(path: str) -> av.container.InputContainer:
-    options = RTSP_OPTIONS if path.lower().startswith(("rtsp://", "rtsps://")) else {}
+def _open(target: str, options: dict[str, str], unreadable: str) -> av.container.InputContainer:
+    if target.lower().startswith(("rtsp://", "rtsps://")):
+        options = {**RTSP_OPTIONS, **options}
     try:
-        container = av.open(path, options=options, timeout=10.0)
+        container = av.open(target, options=options, timeout=10.0)
     except (av.FFmpegError, OSError) as err:
-        raise VideoUnreadable(f"cannot open video {path!r}: {err}") from None
+        log.warning("video %s: %s", target, err)
+        raise VideoUnreadable(unreadable) from None
     if not container.streams.video:
         container.close()
-        raise VideoUnreadable(f"{path!r} has no video track")
+        log.warning("video %s: no video track", target)
+        raise VideoUnreadable(unreadable)
     return container
 
 
-def _frames(path: str, fps: float, loop: bool) -> Iterator[SourceFrame]:
+def _frames(target: str, options: dict[str, str], unreadable: str, fps: float,
+            loop: bool) -> Iterator[SourceFrame]:
+    path = target.removeprefix("file:")
     period = 1.0 / fps
     while True:
         taken = 0
-        with _open(path) as container:
+        with _open(target, options, unreadable) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             next_time = None
