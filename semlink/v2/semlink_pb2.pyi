@@ -57,10 +57,12 @@ class SessionReply(_message.Message):
     def __init__(self, session_id: _Optional[int] = ..., accepted: _Optional[bool] = ..., reason: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class FramePackets(_message.Message):
-    __slots__ = ("packets",)
+    __slots__ = ("packets", "datagram_overhead")
     PACKETS_FIELD_NUMBER: _ClassVar[int]
+    DATAGRAM_OVERHEAD_FIELD_NUMBER: _ClassVar[int]
     packets: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, packets: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    datagram_overhead: int
+    def __init__(self, packets: _Optional[_Iterable[bytes]] = ..., datagram_overhead: _Optional[int] = ...) -> None: ...
 
 class SenderReport(_message.Message):
     __slots__ = ("last_frame_id",)
@@ -79,14 +81,16 @@ class Uplink(_message.Message):
     def __init__(self, session: _Optional[_Union[Session, _Mapping]] = ..., frame: _Optional[_Union[FramePackets, _Mapping]] = ..., report: _Optional[_Union[SenderReport, _Mapping]] = ...) -> None: ...
 
 class Ack(_message.Message):
-    __slots__ = ("frame_id", "status", "detail")
+    __slots__ = ("frame_id", "status", "detail", "datagram_overhead")
     FRAME_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    DATAGRAM_OVERHEAD_FIELD_NUMBER: _ClassVar[int]
     frame_id: int
     status: str
     detail: str
-    def __init__(self, frame_id: _Optional[int] = ..., status: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+    datagram_overhead: int
+    def __init__(self, frame_id: _Optional[int] = ..., status: _Optional[str] = ..., detail: _Optional[str] = ..., datagram_overhead: _Optional[int] = ...) -> None: ...
 
 class Downlink(_message.Message):
     __slots__ = ("session", "ack")
