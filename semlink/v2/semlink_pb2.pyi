@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Session(_message.Message):
-    __slots__ = ("version", "session_id", "codec", "codec_config", "fingerprint", "entropy_model", "entropy_coder", "feature_shape", "latent_shape", "dtype", "rows_per_packet", "scale", "offset", "side_info", "check", "image_width", "image_height")
+    __slots__ = ("version", "session_id", "codec", "codec_config", "fingerprint", "entropy_model", "entropy_coder", "feature_shape", "latent_shape", "dtype", "rows_per_packet", "scale", "offset", "side_info", "check", "image_width", "image_height", "domain", "stream_header")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     CODEC_FIELD_NUMBER: _ClassVar[int]
@@ -25,6 +25,8 @@ class Session(_message.Message):
     CHECK_FIELD_NUMBER: _ClassVar[int]
     IMAGE_WIDTH_FIELD_NUMBER: _ClassVar[int]
     IMAGE_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    STREAM_HEADER_FIELD_NUMBER: _ClassVar[int]
     version: int
     session_id: int
     codec: str
@@ -42,7 +44,9 @@ class Session(_message.Message):
     check: str
     image_width: int
     image_height: int
-    def __init__(self, version: _Optional[int] = ..., session_id: _Optional[int] = ..., codec: _Optional[str] = ..., codec_config: _Optional[str] = ..., fingerprint: _Optional[str] = ..., entropy_model: _Optional[str] = ..., entropy_coder: _Optional[str] = ..., feature_shape: _Optional[_Iterable[int]] = ..., latent_shape: _Optional[_Iterable[int]] = ..., dtype: _Optional[str] = ..., rows_per_packet: _Optional[int] = ..., scale: _Optional[_Iterable[float]] = ..., offset: _Optional[_Iterable[float]] = ..., side_info: _Optional[bool] = ..., check: _Optional[str] = ..., image_width: _Optional[int] = ..., image_height: _Optional[int] = ...) -> None: ...
+    domain: str
+    stream_header: bytes
+    def __init__(self, version: _Optional[int] = ..., session_id: _Optional[int] = ..., codec: _Optional[str] = ..., codec_config: _Optional[str] = ..., fingerprint: _Optional[str] = ..., entropy_model: _Optional[str] = ..., entropy_coder: _Optional[str] = ..., feature_shape: _Optional[_Iterable[int]] = ..., latent_shape: _Optional[_Iterable[int]] = ..., dtype: _Optional[str] = ..., rows_per_packet: _Optional[int] = ..., scale: _Optional[_Iterable[float]] = ..., offset: _Optional[_Iterable[float]] = ..., side_info: _Optional[bool] = ..., check: _Optional[str] = ..., image_width: _Optional[int] = ..., image_height: _Optional[int] = ..., domain: _Optional[str] = ..., stream_header: _Optional[bytes] = ...) -> None: ...
 
 class SessionReply(_message.Message):
     __slots__ = ("session_id", "accepted", "reason", "detail")
