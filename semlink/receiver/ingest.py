@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 
 from semlink.codecs import Codec, CodecError
 from semlink.packets import WIRE_VERSION, MalformedFrame, Session, SessionRefused, split_frame_id
+from semlink.packets.transport import MAX_OVERHEAD, with_overhead
 from semlink.receiver.engine import FrameDecoder
 from semlink.receiver.reassembly import Reassembled, Reassembler
 from semlink.receiver.store import FeatureStore, ReceivedFrame
@@ -45,11 +46,13 @@ class FrameLink:
     """What the link did to one finished frame, for events: its codec, bytes, packets and latency."""
 
     codec: str
-    wire_bytes: int  # bytes of the datagrams that arrived for it
+    wire_bytes: int  # bytes of the datagrams that arrived for it, each with its transport overhead
     packets: int
     packets_missing: int
     packets_corrupted: int
     latency_ms: float  # from its first packet (or the gap that announced it) to its outcome, on this receiver
+    datagrams: int = 0  # datagrams that arrived for it
+    datagram_overhead: int = 0  # transport bytes counted per datagram (what the link stamped on the frame)
 
     @property
     def packets_lost(self) -> int:
@@ -67,7 +70,9 @@ class AckOutcome:
     link: FrameLink | None = field(default=None, compare=False)
 
     def to_message(self) -> pb.Downlink:
-        return pb.Downlink(ack=pb.Ack(frame_id=self.frame_id, status=self.status, detail=self.detail))
+        overhead = self.link.datagram_overhead if self.link is not None else 0
+        return pb.Downlink(ack=pb.Ack(frame_id=self.frame_id, status=self.status, detail=self.detail,
+                                      datagram_overhead=overhead))
 
 
 @dataclass
@@ -78,6 +83,7 @@ class StreamState:
     acks: asyncio.Queue = field(default_factory=asyncio.Queue)
     highest_seq: int | None = None
     closed: bool = False
+    datagram_overhead: int = 0  # the last frame message's: what a frame nothing arrived of is counted with
 
     def emit(self, outcome: AckOutcome) -> None:
         if not self.closed:
@@ -153,13 +159,19 @@ class FrameIngest:
             raise SessionRefused("fingerprint mismatch", f"the sender's codec is for Florence-2 weights "
                                  f"{session.fingerprint}, this receiver has {codec.fingerprint}; load the same "
                                  "model on both ends")
-        ours = codec.session(session.session_id, session.image_size)
-        for name in ("feature_shape", "shape", "dtype", "entropy_coder", "entropy_model", "scale", "offset",
-                     "side_info", "check"):
+        try:  # a pixel stream's session is checked against the one this receiver would open at its setting
+            ours = (codec.expected_session(session) if hasattr(codec, "expected_session")
+                    else codec.session(session.session_id, session.image_size))
+        except CodecError as err:
+            raise SessionRefused("codec mismatch", f"{err}; run the same semlink release at both ends") from None
+        for name in ("domain", "feature_shape", "shape", "dtype", "entropy_coder", "entropy_model", "scale",
+                     "offset", "side_info", "check", "stream_header"):
             if getattr(session, name) != getattr(ours, name):
-                raise SessionRefused("codec mismatch", f"session {name} is {getattr(session, name)!r}, this "
-                                     f"receiver's codec has {getattr(ours, name)!r}; load the same codec "
-                                     "checkpoint on both ends")
+                theirs, own = getattr(session, name), getattr(ours, name)
+                if name == "stream_header":
+                    theirs, own = f"{len(theirs)} bytes", f"other {len(own)} bytes (what its own encoder writes)"
+                raise SessionRefused("codec mismatch", f"session {name} is {theirs!r}, this receiver's codec "
+                                     f"has {own!r}; load the same codec checkpoint (or semlink release) on both ends")
         held = self._sessions.get(session.session_id)
         if held is not None and not held.closed and held.session != session:
             raise SessionRefused("session in use", f"session id {session.session_id} is open with other "
@@ -173,8 +185,12 @@ class FrameIngest:
             del self._sessions[state.session.session_id]
 
     # --- frames ---------------------------------------------------------------------------------
-    def receive(self, state: StreamState, datagrams: Sequence[bytes]) -> None:
-        """Take one frame message of ``state``'s stream; outcomes follow on ``state.acks``."""
+    def receive(self, state: StreamState, datagrams: Sequence[bytes], datagram_overhead: int = 0) -> None:
+        """Take one frame message of ``state``'s stream, whose link counts ``datagram_overhead`` transport bytes
+        per datagram (the message's stamp); outcomes follow on ``state.acks``."""
+        if datagram_overhead > MAX_OVERHEAD:
+            self.reject(state, "malformed", f"datagram_overhead {datagram_overhead} is over {MAX_OVERHEAD} bytes")
+            return
         try:
             parsed = parse_packets(datagrams, state.session, state.highest_seq)
         except MalformedFrame as err:
@@ -182,7 +198,9 @@ class FrameIngest:
             return
         if parsed.unattributed:
             self.counts["packets_unattributed"] += parsed.unattributed
-        nbytes = wire_bytes(datagrams)
+        state.datagram_overhead = datagram_overhead
+        nbytes = with_overhead(wire_bytes(datagrams), len(datagrams), datagram_overhead)
+        alone = len(parsed.frames) == 1  # bytes of a message holding several frames are nobody's
         for frame in parsed.frames:
             _, seq = split_frame_id(frame.header.frame_id)
             self._expect_gap(state, seq - 1)
@@ -193,7 +211,8 @@ class FrameIngest:
             self._owner.setdefault(fid, state)
             self._first_at.setdefault(fid, time.monotonic())
             try:
-                finished = self.reassembler.offer(frame, nbytes if len(parsed.frames) == 1 else 0)
+                finished = self.reassembler.offer(frame, nbytes if alone else 0, len(datagrams) if alone else 0,
+                                                  datagram_overhead)
             except MalformedFrame as err:
                 if fid not in self.reassembler:
                     self._first_at.pop(fid, None)
@@ -280,6 +299,9 @@ class FrameIngest:
             else:
                 self.store.put(frame)
                 outcome = AckOutcome(fid, frame.status, _loss_detail(frame))
+        owner = self._owner.pop(fid, None)
+        if not reassembled.datagrams and owner is not None:  # nothing arrived: the stream's link counts it
+            reassembled = replace(reassembled, datagram_overhead=owner.datagram_overhead)
         outcome = replace(outcome, link=_link_facts(reassembled, frame, self._first_at.pop(fid, None)))
         self._finished[fid] = outcome.status
         while len(self._finished) > self.remember:
@@ -290,21 +312,21 @@ class FrameIngest:
                 self.on_outcome(outcome, frame)
             except Exception:
                 log.exception("frame %d: on_outcome hook failed", fid)
-        owner = self._owner.pop(fid, None)
         if owner is not None:
             owner.emit(outcome)
 
 
 def _link_facts(reassembled: Reassembled, frame: ReceivedFrame | None, first_at: float | None) -> FrameLink:
     latency_ms = round(1000 * (time.monotonic() - first_at), 3) if first_at is not None else 0.0
+    transport = {"datagrams": reassembled.datagrams, "datagram_overhead": reassembled.datagram_overhead}
     if frame is not None:
         return FrameLink(frame.codec, frame.wire_bytes, frame.packets, frame.packets_missing,
-                         frame.packets_corrupted, latency_ms)
+                         frame.packets_corrupted, latency_ms, **transport)
     header = reassembled.frame.header
     packets = header.packet_count + int(header.side_info)
     corrupted = reassembled.frame.damaged
     missing = packets - len(reassembled.frame.packets) - corrupted
-    return FrameLink(header.codec, reassembled.wire_bytes, packets, missing, corrupted, latency_ms)
+    return FrameLink(header.codec, reassembled.wire_bytes, packets, missing, corrupted, latency_ms, **transport)
 
 
 def _loss_detail(frame: ReceivedFrame) -> str:
