@@ -257,7 +257,13 @@ class Transmitter:
         frames = self.codec.compress(features, frame_ids)
         for frame_id, image in zip(frame_ids, images):
             self.thumbnails.add(frame_id, image)
-        references = self.comparison.compress(features, [im.size for im in images]) if self.comparison.enabled else []
+        references = []
+        if self.comparison.enabled:
+            try:
+                references = self.comparison.compress(images, features)
+            except Exception:  # the reference is a side show: its failure must not cost the frames themselves
+                log.exception("comparison: coding %d reference frames with %s failed", len(images),
+                              self.comparison.reference)
         return [frame.with_image_size(image.size) for frame, image in zip(frames, images)], references
 
     async def _send_batch(self, batch: list[tuple[FrameRecord, Image.Image]]) -> None:
@@ -304,6 +310,8 @@ class Transmitter:
         """Comparison mode: each frame's reference twin on the reference stream, records linked by ``pair_id``."""
         self.comparison.open_session(image_size)
         for main, frame in zip(records, frames):
+            if not self.comparison.is_current(frame.header.frame_id):
+                continue  # coded just before the reference changed: its stream is gone
             record = self._new_record(main.source, frame.header.frame_id, source_name=main.source_name,
                                       truth=main.truth, pair_id=main.frame_id, twin_id=main.frame_id)
             record.codec, main.pair_id, main.twin_id = self.comparison.reference, main.frame_id, record.frame_id

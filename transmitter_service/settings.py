@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from semlink.link.cors import PAGE_ORIGINS
+from transmitter_service.comparison import DEFAULT_REFERENCE
 from transmitter_service.images import DEFAULT_MAX_PIXELS
 from transmitter_service.sources.base import SourceSpec
 
@@ -45,8 +46,11 @@ class TransmitterSettings(BaseSettings):
                                  "(the last frames; a few kB each: 1.4 kB a shapes scene, ~5 kB a 256 px photo)")
     thumbnail_size: int = Field(256, ge=16, le=1024, description="a thumbnail's longest side, pixels")
     comparison: bool = Field(False, description="send each frame twice, also with COMPARISON_REFERENCE through the "
-                             "same channel (the receiver needs SEMLINK_RX_REFERENCE_CODECS to include it)")
-    comparison_reference: Literal["fp16"] = Field("fp16", description="the comparison's reference codec")
+                             "same channel (the receiver needs SEMLINK_RX_REFERENCE_CODECS to include it: fp16, "
+                             "pixels-avif)")
+    comparison_reference: str = Field(DEFAULT_REFERENCE, description="the comparison's reference: avif:20 (the best "
+                                      "pixel peer, the image in streaming form), fp16 (features), or one pixel point "
+                                      "such as webp:30; PUT /v1/comparison changes it")
     wire_timeout_s: float = Field(10.0, gt=0, description="POST waits this long for its frame to reach the wire")
     ack_timeout_s: float = Field(30.0, gt=0, description="a sent frame unacked this long is reported lost")
     frames_kept: int = Field(10000, ge=1, description="frame statuses kept for GET /v1/frames/{id}")
