@@ -72,9 +72,11 @@ flags override the environment. REST API docs: http://HOST:HTTP_PORT/docs."""
     api_token: SecretStr | None = Field(None, description="bearer token the REST API's /v1 routes require "
                                         "(Authorization: Bearer <token>); unset or empty: open")
     protect_health: bool = Field(False, description="with API_TOKEN set, /health/* and /metrics need the token too")
-    reference_codecs: str = Field("", description="codecs (comma-separated, e.g. fp16) whose sessions are accepted "
-                                  "besides CODEC: the transmitter's comparison mode sends each frame with one too; "
-                                  "empty for none (semlink up sets fp16)")
+    reference_codecs: str = Field("", description="codecs (comma-separated, e.g. fp16,pixels-avif) whose sessions "
+                                  "are accepted besides CODEC: the transmitter's comparison mode sends each frame "
+                                  "with one too; pixels-avif (pixels-webp, pixels-jpeg) takes the image in streaming "
+                                  "form and runs the vision tower on it; empty for none (semlink up sets "
+                                  "fp16,pixels-avif)")
     store: str = Field("memory", description="frames shared between replicas: memory (this receiver's own only) "
                        "or redis://host:port/db (Redis or Valkey; any replica answers for a frame any one received)")
     store_ttl_s: float = Field(600.0, gt=0, description="with a shared store: seconds a frame is kept there")

@@ -285,7 +285,7 @@ export class FrameBoard {
     const corrupted = frame.packets_corrupted != null ? `, ${frame.packets_corrupted} corrupted` : "";
     const ms = [frame.link_ms != null ? `link ${frame.link_ms.toFixed(0)} ms` : "",
       frame.answer_ms != null ? `answer ${frame.answer_ms.toFixed(0)} ms` : ""].filter(Boolean).join(" · ");
-    div.querySelector(".codec").textContent = [`#${frame.id % 2 ** 32}`, frame.codec || frame.txCodec || "",
+    div.querySelector(".codec").textContent = [`#${frame.id % 2 ** 32}`, codecName(frame),
       frame.wire_bytes != null ? `${frame.wire_bytes.toLocaleString()} wire B` : "", lost + corrupted, ms,
       frame.source || ""].filter(Boolean).join(" · ");
     const caption = div.querySelector(".caption");
@@ -317,6 +317,13 @@ export class FrameBoard {
 function isReference(frame) {
   const codec = frame.codec || frame.txCodec || "";
   return codec !== "" && codec !== "learned" && frame.pair_id !== undefined ? 1 : 0;
+}
+
+/** The codec as the transmitter named it, and the receiver's id when that differs: "avif:20 (pixels-avif)". */
+function codecName(frame) {
+  const tx = frame.txCodec || "";
+  const rx = frame.codec || "";
+  return tx && rx && tx !== rx ? `${tx} (${rx})` : rx || tx;
 }
 
 function formatResult(result) {

@@ -38,7 +38,7 @@ class LinkConfig:
     source: str = "none"
     source_fps: float = 1.0
     source_path: str | None = None
-    reference_codecs: str = "fp16"
+    reference_codecs: str = "fp16,pixels-avif"  # what comparison mode sends: fp16 features, the best pixel peer
     api_token: str | None = None
     certs: str | None = None
 

@@ -224,18 +224,29 @@ def test_burst_loss_snr_and_delay_controls_put_the_channel(live):
 
 
 def test_comparison_mode_shows_two_answers_for_one_frame(live):
+    """The default reference is the best pixel peer (AVIF in streaming form, decoded and run through the receiver's
+    vision tower): its card shows its name, bytes and answer beside the learned one; fp16 stays selectable."""
     driver, link = on_page(live)
     with rest(link, TRANSMITTER) as tx:
+        reference = Select(driver.find_element(By.ID, "reference"))
+        assert [o.get_attribute("value") for o in reference.options] == ["avif:20", "fp16"]
+        assert reference.first_selected_option.get_attribute("value") == "avif:20"
         driver.find_element(By.ID, "comparison").click()
         wait_for("comparison enabled on the transmitter", lambda: tx.get("/v1/comparison").json()["enabled"])
         try:
             pair = wait_for("a frame shown with two answers", lambda: _answered_pair(driver), timeout=30)
+            reference.select_by_value("fp16")
+            wait_for("fp16 chosen on the transmitter", lambda: tx.get("/v1/comparison").json()["reference"] == "fp16")
         finally:
+            reference.select_by_value("avif:20")
             driver.find_element(By.ID, "comparison").click()
-            wait_for("comparison off", lambda: not tx.get("/v1/comparison").json()["enabled"])
-    codecs = [v["codec"] for v in pair]
-    assert codecs[0] == "learned" and codecs[1] != "learned"
-    assert all("wire B" in v["stats"] for v in pair)
+            wait_for("comparison off, back on avif:20",
+                     lambda: tx.get("/v1/comparison").json() == {"enabled": False, "reference": "avif:20",
+                                                                 "offered": ["avif:20", "fp16"]})
+    assert [v["codec"] for v in pair] == ["learned", "pixels-avif"]
+    assert all("wire B" in v["stats"] for v in pair) and "avif:20 (pixels-avif)" in pair[1]["stats"]
+    learned_bytes, avif_bytes = (int(v["stats"].split(" wire B")[0].split("·")[-1].replace(",", "")) for v in pair)
+    assert learned_bytes > 0 and avif_bytes > 0  # ~80 B and ~110 B a shapes scene on average (the eval's figures)
     assert console_errors(driver) == []
 
 
