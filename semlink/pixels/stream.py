@@ -37,13 +37,14 @@ from semlink.florence import FlorenceBundle, VisionHalf
 from semlink.packets import DecodeReport, Frame, Session
 from semlink.packets.session import PIXEL_CONFIG_KEY
 from semlink.packets.pixels import PIXEL_DTYPE, PIXEL_SHAPE, frame_prefix, pixel_packets
-from semlink.pixels.codecs import HAND_FORMATS
+from semlink.pixels.codecs import AVIF_REALTIME_SPEED, HAND_FORMATS
 from semlink.pixels.framing import UnsplittableFile, rebuild
 from semlink.pixels.peer import HandPeer
 from semlink.pixels.spec import BadPeerSpec, HandSpec, parse_peer_spec
 
 CODEC_PREFIX = "pixels-"
 CHECK = "crc16"  # the learned codec's check: pixel packets are as short
+MAX_SETTINGS = 16  # settings a receiver keeps the stream header of
 _PIL_NAMES = {"jpeg": "JPEG", "webp": "WEBP", "avif": "AVIF"}
 
 
@@ -79,9 +80,9 @@ class PixelSetting:
             setting = cls(**fields)
         except (ValueError, TypeError) as err:
             raise CodecError(f"pixel session codec_config {text[:80]!r} is not a pixel setting: {err}") from None
-        side_ok = setting.side is None or (isinstance(setting.side, int) and 8 <= setting.side <= 4096)
-        speed_ok = setting.speed is None if fmt != "avif" else isinstance(setting.speed, int) and 0 <= setting.speed <= 10
-        if (setting.fmt != fmt or not isinstance(setting.quality, int) or not 0 <= setting.quality <= 100
+        side_ok = setting.side is None or (type(setting.side) is int and 8 <= setting.side <= 4096)
+        speed_ok = setting.speed is None if fmt != "avif" else type(setting.speed) is int and 0 <= setting.speed <= 10
+        if (setting.fmt != fmt or type(setting.quality) is not int or not 0 <= setting.quality <= 100
                 or not side_ok or not speed_ok):
             raise CodecError(f"pixel session codec_config {text[:80]!r} is not a {fmt} setting (quality 0-100, "
                              "side 8-4096 or null, speed 0-10 for avif)")
@@ -93,7 +94,9 @@ class PixelSetting:
     @property
     def name(self) -> str:
         """As a spec is written: ``avif:20``, ``webp@32:60``, ``avif-s0:20``."""
-        return f"{self.fmt}{f'@{self.side}' if self.side else ''}:{self.quality}"
+        side = f"@{self.side}" if self.side else ""
+        speed = f"-s{self.speed}" if self.speed not in (None, AVIF_REALTIME_SPEED) else ""
+        return f"{self.fmt}{side}{speed}:{self.quality}"
 
 
 class PixelStream:
@@ -137,6 +140,11 @@ class PixelStream:
         if s is None:
             raise CodecError(f"{self.codec_id} at a receiver has no setting of its own; give the session's")
         if s not in self._peers:
+            if s.side is not None and s.side > max(self.input_size):
+                raise CodecError(f"{s.name}: a coded side of {s.side} px is over the model's input "
+                                 f"{self.input_size[0]}x{self.input_size[1]}; the downscaled form codes smaller")
+            while len(self._peers) >= MAX_SETTINGS:  # a sender naming ever new settings costs a bounded cache
+                self._peers.pop(next(iter(self._peers)))
             self._peers[s] = HandPeer(HandSpec(s.fmt, s.quality, s.side, s.speed))
         return self._peers[s]
 

@@ -175,10 +175,10 @@ def parse_packets(datagrams: Sequence[bytes], session: Session, highest_seq: int
 
 
 def _pixel_frame(packets: dict[int, Packet]) -> tuple[int, dict[int, Packet], int]:
-    """A pixel frame's packet count (what most of its packets claim), the packets that agree with it and fit in
-    it, and how many do not (as good as corrupted)."""
-    claims = [claimed_count(p.payload) for p in packets.values()]
-    count = max(set(claims), key=lambda c: (claims.count(c), c or 0))
+    """A pixel frame's packet count (what most of its packets claim; on a tie, the lowest-indexed one's), the
+    packets that agree with it and fit in it, and how many do not (as good as corrupted)."""
+    claims = [c for _, c in sorted((i, claimed_count(p.payload)) for i, p in packets.items()) if c is not None]
+    count = max(claims, key=lambda c: (claims.count(c), -claims.index(c))) if claims else None
     kept = {i: p for i, p in packets.items() if count is not None and claimed_count(p.payload) == count and i < count}
     if not kept:  # nothing usable: the frame still counts as one that arrived damaged
         return count or 1, {}, len(packets)
