@@ -64,7 +64,7 @@ class FeatureLinkServicer:
                 async for msg in request_iterator:
                     kind = None if isinstance(msg, Unparsable) else msg.WhichOneof("kind")
                     if kind == "frame":
-                        self.ingest.receive(state, msg.frame.packets)
+                        self.ingest.receive(state, msg.frame.packets, msg.frame.datagram_overhead)
                     elif kind == "report":
                         self.ingest.report(state, msg.report.last_frame_id)
                     elif kind is None:
