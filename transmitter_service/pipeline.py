@@ -61,7 +61,9 @@ class FrameRecord:
     queued_at: float = field(default_factory=time.time)
     sent_at: float | None = None
     done_at: float | None = None
-    wire_bytes: int = 0
+    wire_bytes: int = 0  # its datagrams' bytes and datagram_overhead for each of them
+    datagrams: int = 0
+    datagram_overhead: int = 0  # as the link's ack counted it (this transmitter's setting until then)
     payload_bytes: int = 0
     packets: int = 0
     batch_size: int = 0
@@ -90,6 +92,7 @@ class Transmitter:
             on_outcome=self._on_outcome,
             name="transmitter",
             security=security,
+            datagram_overhead=settings.datagram_overhead,
         )
         self.ready = False
         self.load_error: str | None = None
@@ -109,6 +112,7 @@ class Transmitter:
                                            enabled=settings.comparison, ack_timeout_s=settings.ack_timeout_s,
                                            queue_size=2 * settings.max_batch, on_outcome=self._on_outcome,
                                            security=security)
+        self.comparison.sender.datagram_overhead = settings.datagram_overhead
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -300,7 +304,8 @@ class Transmitter:
             except SenderClosed as err:
                 self._lose(record, str(err))
                 continue
-            record.wire_bytes = delivery.nbytes
+            record.wire_bytes, record.datagrams = delivery.nbytes, delivery.datagrams
+            record.datagram_overhead = delivery.datagram_overhead
             delivery.sent.add_done_callback(lambda fut, r=record: self._on_sent(r, fut.result()))
         if references:
             await self._send_references(records, references, batch[0][1].size)
@@ -324,7 +329,8 @@ class Transmitter:
             except SenderClosed as err:
                 self._lose(record, str(err))
                 continue
-            record.wire_bytes = delivery.nbytes
+            record.wire_bytes, record.datagrams = delivery.nbytes, delivery.datagrams
+            record.datagram_overhead = delivery.datagram_overhead
             delivery.sent.add_done_callback(lambda fut, r=record: self._on_sent(r, fut.result()))
 
     def _on_sent(self, record: FrameRecord, on_wire: bool) -> None:
@@ -338,7 +344,6 @@ class Transmitter:
             self.counts["sent"] += 1
             self.metrics.frames.labels("sent").inc()
             self.metrics.payload_bytes.inc(record.payload_bytes)
-            self.metrics.wire_bytes.inc(record.wire_bytes)
         if not record.on_wire.done():
             record.on_wire.set_result(on_wire)
 
@@ -349,6 +354,12 @@ class Transmitter:
             return
         if delivery.sent_at is not None and record.sent_at is None:
             record.sent_at = time.time()
+        if outcome.datagram_overhead is not None:  # the link's figure, which a channel_sim on the way decides
+            record.wire_bytes += (outcome.datagram_overhead - record.datagram_overhead) * record.datagrams
+            record.datagram_overhead = outcome.datagram_overhead
+        if delivery.sent_at is not None and not self.comparison.owns(record.frame_id):
+            self.metrics.wire_bytes.inc(record.wire_bytes)  # once its overhead is known: as the records say
+            self.metrics.datagrams.inc(record.datagrams)
         if outcome.status == "ok":
             self._finish(record, "acked", "")
         elif outcome.status == "partial":

@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from semlink.link.cors import PAGE_ORIGINS
+from semlink.packets.transport import MAX_OVERHEAD
 from transmitter_service.comparison import DEFAULT_REFERENCE
 from transmitter_service.images import DEFAULT_MAX_PIXELS
 from transmitter_service.sources.base import SourceSpec
@@ -53,6 +54,9 @@ class TransmitterSettings(BaseSettings):
                                       "such as webp:30; PUT /v1/comparison changes it")
     wire_timeout_s: float = Field(10.0, gt=0, description="POST waits this long for its frame to reach the wire")
     ack_timeout_s: float = Field(30.0, gt=0, description="a sent frame unacked this long is reported lost")
+    datagram_overhead: int = Field(0, ge=0, le=MAX_OVERHEAD, description="transport bytes per datagram counted "
+                                   "into wire_bytes (0 the link as simulated, 28 UDP/IPv4, 40 RTP/UDP/IPv4, 60 "
+                                   "RTP/UDP/IPv6) until the link's acks say otherwise (a channel_sim counts its own)")
     frames_kept: int = Field(10000, ge=1, description="frame statuses kept for GET /v1/frames/{id}")
     log_level: str = Field("info", description="debug, info, warning, error")
     api_token: SecretStr | None = Field(None, description="bearer token the REST API's /v1 routes require "

@@ -175,6 +175,7 @@ class RecordingReceiver(pb_grpc.FeatureLinkServicer):
                 self._arrived.set()
                 if self.ack:
                     for ack in acks:
+                        ack.datagram_overhead = message.frame.datagram_overhead  # as a receiver counts it
                         yield pb.Downlink(ack=ack)
 
 

@@ -52,7 +52,8 @@ def test_transmitter_to_channel_sim_to_receiver(image_bytes, tmp_path):
     receiver = ThreadedReceiver().start()
     ch_grpc, ch_http, tx_http = free_port(), free_port(), free_port()
     channel = spawn(["channel_sim", "--grpc-port", str(ch_grpc), "--http-port", str(ch_http), "--loss", "0.5",
-                     "--seed", "2", "--log-level", "warning"], {"SEMLINK_CH_UPSTREAM": receiver.target},
+                     "--seed", "2", "--log-level", "warning", "--datagram-overhead", "40"],
+                    {"SEMLINK_CH_UPSTREAM": receiver.target},
                     tmp_path / "channel_sim.log")
     transmitter = spawn(["transmitter_service", "--http-port", str(tx_http), "--log-level", "warning"],
                         {"SEMLINK_TX_MODEL": "tiny-random", "SEMLINK_TX_CODEC": "fp16", "SEMLINK_TX_DEVICE": "cpu",
@@ -74,6 +75,7 @@ def test_transmitter_to_channel_sim_to_receiver(image_bytes, tmp_path):
                 break
             time.sleep(0.05)
         ch_stats = httpx.get(f"{ch_url}/v1/stats").json()
+        tx_metrics = httpx.get(f"{tx_url}/metrics").text
     finally:
         stop(transmitter)
         stop(channel)
@@ -84,3 +86,9 @@ def test_transmitter_to_channel_sim_to_receiver(image_bytes, tmp_path):
     lost = sum(len(f.lost_indices()) for f in frames)
     assert lost == ch_stats["packets"]["dropped"] and ch_stats["frames"]["in"] == 4
     assert [s["status"] for s in statuses] == ["partial" if f.lost_indices() else "acked" for f in frames]
+    # the transmitter counts 0 B per datagram (its setting), channel_sim 40: the acks bring the link's figure, so
+    # the transmitter's records and metrics say what channel_sim counted
+    assert {s["datagram_overhead"] for s in statuses} == {40}
+    assert sum(s["wire_bytes"] for s in statuses) == ch_stats["wire_bytes"]["in"]
+    assert sum(s["datagrams"] for s in statuses) == ch_stats["datagrams"]["in"] == sum(f.total_packets for f in frames)
+    assert f"semlink_tx_wire_bytes_total {float(ch_stats['wire_bytes']['in'])}" in tx_metrics
