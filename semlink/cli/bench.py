@@ -19,6 +19,7 @@ from semlink.florence import LanguageHalf, TaskRequest, VisionHalf
 from dataclasses import replace
 
 from semlink.packets import Frame, Session
+from semlink.packets.transport import parse_overhead, with_overhead
 from semlink.pipeline import session_bytes
 from semlink.runtime import load_codec_for, load_model
 from semlink.samples import sample_images
@@ -59,6 +60,9 @@ def register(sub) -> None:
     link.add_argument("--proxy", choices=["auto", "process", "inprocess"], default="auto",
                       help="auto: a channel_sim process if it starts, else in-process (default: auto)")
     link.add_argument("--json", action="store_true", help="one JSON object instead of the table")
+    link.add_argument("--datagram-overhead", type=parse_overhead, default=0, metavar="B",
+                      help="transport bytes counted per datagram into wire_bytes: 0 the link as simulated (default), "
+                           "28 UDP/IPv4, 40 RTP/UDP/IPv4, 60 RTP/UDP/IPv6")
     link.set_defaults(func=run)
     register_scale_benches(kinds)
 
@@ -150,10 +154,13 @@ def summarize(args, bundle, sent, wire, times, how, stream_s, vision_s, language
     link_ms = sum(v["p50"] for v in ms.values())
     end_to_end_ms = 1000 * vision_s + link_ms + 1000 * language_s
     packets = sum(f.total_packets for f in sent)
+    overhead = args.datagram_overhead
     return {
         "model": args.model, "codec": args.codec, "device": str(bundle.device), "frames": len(sent),
         "feature_shape": list(bundle.feature_shape),
-        "wire_bytes": round(sum(wire) / len(wire)),
+        "wire_bytes": round(with_overhead(sum(wire), packets, overhead) / len(wire)),
+        "datagram_bytes": round(sum(wire) / len(wire)), "datagrams": packets / len(sent),
+        "datagram_overhead": overhead,
         "payload_bytes": round(sum(f.payload_bytes for f in sent) / len(sent)),
         "packets_per_frame": packets / len(sent),
         "stages_ms": ms, "proxy": how,
@@ -167,7 +174,8 @@ def table(r: dict) -> str:
     lines = [
         f"bench link: model={r['model']} codec={r['codec']} device={r['device']} frames={r['frames']} "
         f"features {tuple(r['feature_shape'])}: {r['wire_bytes']:,} wire B/frame in {r['packets_per_frame']:.0f} "
-        f"packets ({r['payload_bytes']:,} B payload; session {r['session_bytes']:,} B once)",
+        f"packets ({r['payload_bytes']:,} B payload; {r['datagram_overhead']} B transport per datagram; session "
+        f"{r['session_bytes']:,} B once)",
         f"{'stage':<12}{'p50 ms':>10}{'p99 ms':>10}",
     ]
     lines += [f"{s:<12}{v['p50']:>10.3f}{v['p99']:>10.3f}" for s, v in r["stages_ms"].items()]

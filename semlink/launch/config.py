@@ -69,7 +69,10 @@ class LinkConfig:
         if service == TRANSMITTER:
             source = {"SOURCE": self.source, "RATE_FPS": str(self.source_fps),
                       **({"SOURCE_PATH": self.source_path} if self.source_path else {})}
-            return {**common, **model, **page, **source, "HTTP_PORT": str(p.transmitter_http),
+            # counted from the first frame with channel_sim's overhead (its acks keep the two equal after a PUT)
+            overhead = self.channel.get("datagram_overhead")
+            transport = {"DATAGRAM_OVERHEAD": str(overhead)} if overhead is not None else {}
+            return {**common, **model, **page, **source, **transport, "HTTP_PORT": str(p.transmitter_http),
                     "TARGET": f"{self.local_host}:{p.channel_grpc}"}
         raise ValueError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
 
