@@ -112,7 +112,6 @@ class Transmitter:
                                            enabled=settings.comparison, ack_timeout_s=settings.ack_timeout_s,
                                            queue_size=2 * settings.max_batch, on_outcome=self._on_outcome,
                                            security=security)
-        self.comparison.sender.datagram_overhead = settings.datagram_overhead
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -314,6 +313,8 @@ class Transmitter:
                                image_size: tuple[int, int]) -> None:
         """Comparison mode: each frame's reference twin on the reference stream, records linked by ``pair_id``."""
         self.comparison.open_session(image_size)
+        # the same link: its per-datagram overhead as the main stream last heard it (a new reference's sender too)
+        self.comparison.sender.datagram_overhead = self.sender.datagram_overhead
         for main, frame in zip(records, frames):
             if not self.comparison.is_current(frame.header.frame_id):
                 continue  # coded just before the reference changed: its stream is gone
