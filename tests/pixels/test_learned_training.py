@@ -69,3 +69,13 @@ def test_a_model_that_is_not_frozen_is_refused(bundle, tmp_path):
 def test_the_command_prints_its_resolved_config(capsys):
     assert main(["train-pixels", "configs/pixels-shapes.yaml", "--set", "loss.rate=30", "--print-config"]) == 0
     assert json.loads(capsys.readouterr().out)["loss"]["rate"] == 30.0
+
+
+def test_every_example_in_the_help_parses(capsys):
+    from semlink.cli.train_pixels import HELP
+
+    examples = [line.split()[1:] for line in HELP.splitlines() if line.strip().startswith("semlink train-pixels")]
+    assert len(examples) == 2
+    for argv in examples:
+        assert main([*argv, "--print-config"]) == 0
+        assert json.loads(capsys.readouterr().out)["model"]["name"] == "shapes-tiny"
