@@ -21,6 +21,7 @@ lists ``fp16`` and ``pixels-avif`` (``pixels-webp``, ``pixels-jpeg``) as
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import secrets
@@ -79,6 +80,7 @@ class ComparisonSender:
         self.counts: Counter[str] = Counter()
         self._counter = itertools.count()
         self._bundle: FlorenceBundle | None = None
+        self._switching = asyncio.Lock()
 
     def load(self, bundle: FlorenceBundle) -> None:
         """Load the reference for ``bundle`` (in the encoder thread, beside the main codec)."""
@@ -96,7 +98,12 @@ class ComparisonSender:
         self.enabled = enabled
 
     async def set_reference(self, reference: str) -> None:
-        """Switch to ``reference`` (raises ``ValueError`` for one not offered, ``CodecError`` if it cannot load)."""
+        """Switch to ``reference`` (raises ``ValueError`` for one not offered, ``CodecError`` if it cannot load);
+        switches asked for at once run one after the other."""
+        async with self._switching:
+            await self._switch(reference)
+
+    async def _switch(self, reference: str) -> None:
         if check_reference(reference) == self.reference:
             return
         if self._bundle is None:
