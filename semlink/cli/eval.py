@@ -30,10 +30,10 @@ check), plus --datagram-overhead transport bytes per datagram. Session bytes
   semlink eval --codec q8 --n 200                      # one point
   semlink eval --seed 7 --json                         # scenes nobody trained or tuned on
   semlink eval --codec fp16,learned --loss 0,0.2 --burst 4 --datagram-overhead 0,rtp-ipv4
-  semlink eval --codec learned:all --baselines avif:10,20,30 webp:10,30,60 jpeg:30,50 --out runs/rq
+  semlink eval --codec learned:all --baselines avif:10,20,30 webp:10,30 jpeg:30 --out runs/rq
   semlink eval --codec learned --baselines avif@32:40,60 avif-s0:20 webp:30 --pixel-framing file
-  semlink eval --codec learned:all,fp16 --baselines avif:10,20,30,40 learned-pixels:all --loss 0,0.2
-  semlink eval --codec fp16,q8,pca,learned --loss 0,0.1,0.3 --snr 20,10,5 --out runs/sweep
+  semlink eval --codec learned:all,fp16 --baselines avif:20,40 learned-pixels:all --loss 0,0.2
+  semlink eval --codec fp16,q8,pca,learned --loss 0,0.3 --snr 10 --out runs/sweep
   semlink eval --model florence-community/Florence-2-base --data images/ --captions caps.jsonl
 
 Pixel peers (--baselines) send the model's input image instead of features,

@@ -45,9 +45,9 @@ def envelope(points: Sequence[tuple[float, float]]) -> np.ndarray:
 
 
 def quality_range(points: Sequence[tuple[float, float]]) -> list[float]:
-    """``[lowest, highest]`` quality of a curve's points."""
-    qualities = [float(q) for _, q in points]
-    return [min(qualities), max(qualities)]
+    """``[lowest, highest]`` quality on a curve's envelope: the range ``bd_rate`` integrates over."""
+    front = envelope(points)
+    return [float(front[0, 1]), float(front[-1, 1])] if len(front) else []
 
 
 def bd_rate(anchor: Sequence[tuple[float, float]], test: Sequence[tuple[float, float]]) -> float | None:
@@ -74,7 +74,7 @@ def bd_rates(results) -> list[dict]:
 
     ``results`` are :class:`~semlink.evaluation.runner.EvalResult` rows; each answer is a dict with ``task``,
     ``loss``, ``burst``, ``snr_db``, ``datagram_overhead``, ``test``, ``anchor``, ``metric``, ``bd_rate`` (percent;
-    None where the curves share no quality range), ``test_quality`` and ``anchor_quality`` (each curve's quality
+    None where the curves share no quality range), ``test_quality`` and ``anchor_quality`` (each envelope's quality
     range: where they do not overlap, they say which curve is above) and ``anchor_points`` (the anchor's points on
     its front)."""
     groups: dict[tuple, list] = {}
