@@ -15,7 +15,7 @@ from trainer.pixels import PIXEL_CODEC_FILE, PixelTrainConfig, load_pixel_config
 
 TINY_RUN = {
     "codec": {"hidden": 8, "latent_channels": 4},
-    "data": {"train_size": 8, "val_size": 4},
+    "data": {"train_size": 8, "val_size": 2},
     "optim": {"steps": 2, "batch_size": 4, "warmup_steps": 1},
     "run": {"log_every": 1, "eval_batch_size": 4, "eval_loss_rates": [0.0, 0.5]},
 }
@@ -44,7 +44,7 @@ def test_task_fine_tuning_trains_only_the_codec_and_writes_a_loadable_point(bund
     init = tmp_path / "a" / PIXEL_CODEC_FILE
     task = PixelTrainConfig.from_dict({
         **TINY_RUN, "codec": {"init": str(init)}, "loss": {"pixel_mse": 0.1, "ce": 1.0, "feature_mse": 0.5},
-        "run": {**TINY_RUN["run"], "out_dir": str(tmp_path / "b")}})
+        "run": {**TINY_RUN["run"], "eval_loss_rates": [], "out_dir": str(tmp_path / "b")}})
     train_pixels(task, bundle=bundle)
     assert all(p.grad is None and not p.requires_grad for p in bundle.model.parameters())
     before, after = load_pixel_codec(init), load_pixel_codec(tmp_path / "b" / PIXEL_CODEC_FILE, bundle.fingerprint)
