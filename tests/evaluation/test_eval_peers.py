@@ -8,9 +8,11 @@ import shlex
 import pytest
 
 import semlink.cli.eval as eval_cli
-from semlink.cli.main import main
+from semlink.cli.main import build_parser, main
 from semlink.evaluation.bd_rate import BEST_PIXELS, bd_rates
 from semlink.evaluation.runner import EvalResult
+from semlink.packets.transport import parse_overheads
+from semlink.pixels.spec import parse_peer_specs
 
 
 def _no_model(*args, **kwargs):
@@ -75,19 +77,41 @@ def _help_examples() -> list[str]:
     return [line.strip() for line in eval_cli.HELP.splitlines() if line.strip().startswith("semlink eval")]
 
 
+def _runnable(example: str, tmp_path) -> list[str] | None:
+    argv = shlex.split(example.split("  #")[0])[1:]
+    if any(a in argv for a in ("--data", "--model")):
+        return None  # needs your images or a hub checkpoint
+    argv = [a for a in argv if a != "learned-pixels:all" or _learned_pixels_ship()]
+    return [str(tmp_path / a) if a.startswith("runs/") else a for a in argv] + ["--n", "2", "--batch", "2"]
+
+
+def test_help_examples_parse_with_valid_peers(tmp_path):
+    """Every example in --help parses, its peers and overheads are ones eval takes (the quick check)."""
+    parser = build_parser("eval")
+    examples = [_runnable(e, tmp_path) for e in _help_examples()]
+    assert len([e for e in examples if e]) >= 6
+    for argv in filter(None, examples):
+        args = parser.parse_args(argv)
+        parse_peer_specs(args.baselines, model=args.model)
+        parse_overheads(args.datagram_overhead)
+
+
+def test_the_first_help_examples_run(tmp_path, capsys):
+    for example in _help_examples()[:3]:
+        argv = _runnable(example, tmp_path)
+        assert argv and main(argv) == 0, example
+    capsys.readouterr()
+
+
+@pytest.mark.slow  # every example runs: ~40 s on an idle machine, minutes on a busy one
 def test_help_examples_run(tmp_path, capsys):
     """Every example in --help runs (those on the shipped model and data), with 2 frames a point."""
-    examples = _help_examples()
-    assert len(examples) >= 6
     ran = 0
-    for example in examples:
-        argv = shlex.split(example.split("  #")[0])[1:]
-        if any(a in argv for a in ("--data", "--model")):
-            continue  # needs your images or a hub checkpoint
-        argv = [a for a in argv if a != "learned-pixels:all" or _learned_pixels_ship()]
-        argv = [str(tmp_path / a) if a.startswith("runs/") else a for a in argv]
-        assert main([*argv, "--n", "2", "--batch", "2"]) == 0, example
-        ran += 1
+    for example in _help_examples():
+        argv = _runnable(example, tmp_path)
+        if argv:
+            assert main(argv) == 0, example
+            ran += 1
     capsys.readouterr()
     assert ran >= 6
 
