@@ -34,6 +34,7 @@ from semlink.channel.network import DelayLine, Network
 from semlink.packets import MalformedFrame, Session, SessionRefused
 from semlink.packets.claims import SessionClaims
 from semlink.packets.outcome import AckStatus, LossReason
+from semlink.packets.transport import with_overhead
 from semlink.v2 import semlink_pb2 as pb
 from semlink.wire import ack_message, frame_message, identify_frame, wire_bytes
 
@@ -84,8 +85,10 @@ class InTransit:
 
     frame_id: int
     message: pb.Uplink | bytes | None  # bytes: the message as it came, forwarded unchanged
-    nbytes: int
+    nbytes: int  # wire bytes: the datagrams' bytes and the transport overhead of each
     hop: Hop
+    datagrams: int = 0
+    overhead: int = 0  # the per-datagram transport bytes it was counted (and stamped) with
     answered: bool = False
 
 
@@ -126,6 +129,7 @@ class Proxy:
         self._probe.get_state(try_to_connect=True)
         self.metrics.upstream_connected.set_function(lambda: float(self.upstream_connected))
         self.metrics.upstream_queue.set_function(lambda: sum(h.sender.queue_depth for h in self.hops))
+        self.metrics.datagram_overhead.set_function(lambda: self.spec.datagram_overhead)
 
     async def close(self) -> None:
         for item in self.line.clear():
@@ -173,7 +177,8 @@ class Proxy:
     def stats_dict(self) -> dict:
         stats = self.stats.to_dict()
         stats["frames"].update(duplicated=self.line.counts["duplicated"], reordered=self.line.counts["reordered"])
-        return {**stats, "in_delay_line": len(self.line), "upstream": self.upstream_stats()}
+        return {**stats, "datagram_overhead": self.spec.datagram_overhead, "in_delay_line": len(self.line),
+                "upstream": self.upstream_stats()}
 
     # --- sessions ------------------------------------------------------------------------------
     async def open_hop(self, session: Session, sink: AckSink) -> tuple[Hop | None, pb.SessionReply]:
@@ -220,11 +225,13 @@ class Proxy:
             self.claims.release(hop.session, hop)
 
     # --- the data path -------------------------------------------------------------------------
-    def accept(self, hop: Hop, datagrams, sink: AckSink, message: bytes | None = None) -> None:
+    def accept(self, hop: Hop, datagrams, sink: AckSink, message: bytes | None = None, stamped: int = 0) -> None:
         """Take one frame message of ``hop``'s stream (``message``, the serialised ``Uplink`` whose ``datagrams``
         these are, is forwarded as it came when the channel changed nothing: no copy, no re-serialising); its ack
-        will reach ``sink``."""
+        will reach ``sink``. ``stamped`` is the per-datagram overhead the sender put on it; what goes upstream
+        carries the channel's ``datagram_overhead`` instead, and is counted with it."""
         datagrams = list(datagrams)  # a protobuf repeated field makes a new bytes object on every access
+        overhead = self.spec.datagram_overhead
         sink.outstanding += 1
         self.stats.frames["in"] += 1
         self.metrics.frames.labels("in").inc()
@@ -233,16 +240,16 @@ class Proxy:
         except MalformedFrame as err:
             self.stats.frames["rejected"] += 1
             self.metrics.frames.labels("rejected").inc()
-            self._reply(sink, ack_message(0, AckStatus.REJECTED, f"channel_sim: {err}"))
+            self._reply(sink, ack_message(0, AckStatus.REJECTED, f"channel_sim: {err}", datagram_overhead=overhead))
             return
         hop.highest_seq = highest_seq
-        self.stats.frames["wire_bytes_in"] += wire_bytes(datagrams)
+        self._count("in", wire_bytes(datagrams), len(datagrams), overhead)
         received, report = self.channel.transmit_datagrams(datagrams)
         self.stats.report = self.stats.report + report
         self.metrics.observe_report(report)
         if not received:  # nothing to send: the receiver learns of it from the sequence gap
             self.stats.frames["erased"] += 1
-            item = InTransit(frame_id, None, 0, hop)
+            item = InTransit(frame_id, None, 0, hop, overhead=overhead)
             try:
                 delivery = hop.sender.track(frame_id)
             except SenderClosed as err:
@@ -250,16 +257,22 @@ class Proxy:
                 return
             delivery.outcome.add_done_callback(lambda done: self._answer(item, done.result()))
             return
-        nbytes = wire_bytes(received)
+        nbytes = with_overhead(wire_bytes(received), len(received), overhead)  # the rate cap charges headers too
         unchanged = message is not None and len(received) == len(datagrams) and all(
             after is before for after, before in zip(received, datagrams))
-        self.line.push(InTransit(frame_id, message if unchanged else frame_message(received), nbytes, hop), nbytes)
+        if unchanged and stamped != overhead:
+            # Protobuf merges concatenated messages, the last scalar winning: the message as it came, restamped.
+            message += pb.Uplink(frame=pb.FramePackets(datagram_overhead=overhead)).SerializeToString()
+        elif not unchanged:
+            message = frame_message(received)
+            message.frame.datagram_overhead = overhead
+        self.line.push(InTransit(frame_id, message, nbytes, hop, len(received), overhead), nbytes)
 
     def _forward(self, item: InTransit, delay_s: float) -> None:
         self.stats.delay.add(delay_s * 1000)
         self.metrics.delay.observe(delay_s)
         self.stats.frames["forwarded"] += 1
-        self.stats.frames["wire_bytes_out"] += item.nbytes
+        self._count("out", item.nbytes - item.overhead * item.datagrams, item.datagrams, item.overhead)
         self.metrics.frames.labels("forwarded").inc()
         try:
             delivery = item.hop.sender.forward_nowait(item.frame_id, item.message, item.nbytes)
@@ -268,6 +281,14 @@ class Proxy:
             self._answer(item, Outcome(item.frame_id, AckStatus.LOST, str(err), loss))
             return
         delivery.outcome.add_done_callback(lambda done: self._answer(item, done.result()))
+
+    def _count(self, direction: str, datagram_bytes: int, datagrams: int, overhead: int) -> None:
+        """Bytes in or out: the datagrams' own, and with ``overhead`` per datagram (``wire_bytes``)."""
+        nbytes = with_overhead(datagram_bytes, datagrams, overhead)
+        self.stats.bytes.update({f"wire_bytes_{direction}": nbytes, f"datagram_bytes_{direction}": datagram_bytes,
+                                 f"datagrams_{direction}": datagrams})
+        self.metrics.wire_bytes.labels(direction).inc(nbytes)
+        self.metrics.datagrams.labels(direction).inc(datagrams)
 
     def _refuse(self, item: InTransit, reason: str) -> None:
         self.stats.frames["lost_delay_line"] += 1
@@ -278,7 +299,8 @@ class Proxy:
         """Ack ``item`` lost with ``detail``, without it reaching upstream."""
         if not item.answered:
             item.answered = True
-            self._reply(item.hop.sink, ack_message(item.frame_id, AckStatus.LOST, detail, LossReason.CHANNEL_SIM))
+            self._reply(item.hop.sink, ack_message(item.frame_id, AckStatus.LOST, detail, LossReason.CHANNEL_SIM,
+                                                   datagram_overhead=item.overhead))
 
     def _answer(self, item: InTransit, outcome: Outcome) -> None:
         if item.answered:  # a duplicate's second outcome
@@ -288,7 +310,8 @@ class Proxy:
         if outcome.status is AckStatus.LOST and loss.at_hop:  # its own hop lost it, not the receiver
             detail, loss = f"channel_sim upstream: {detail}", LossReason.UPSTREAM
             self.stats.frames["lost_upstream"] += 1
-        self._reply(item.hop.sink, ack_message(item.frame_id, outcome.status, detail, loss))
+        self._reply(item.hop.sink, ack_message(item.frame_id, outcome.status, detail, loss,
+                                               datagram_overhead=item.overhead))
 
     def _reply(self, sink: AckSink, ack: pb.Ack) -> None:
         self.stats.acks[ack.status] += 1

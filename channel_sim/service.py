@@ -60,7 +60,7 @@ class FeatureLinkProxy:
                 if kind == "frame":
                     outstanding = sink.outstanding
                     try:
-                        self.proxy.accept(hop, uplink.frame.packets, sink, data)
+                        self.proxy.accept(hop, uplink.frame.packets, sink, data, uplink.frame.datagram_overhead)
                     except Exception:  # a bug on one frame must not end the stream
                         log.exception("channel_sim failed on a %d-byte message", len(data))
                         sink.outstanding = outstanding + 1  # counted once, however far accept() got

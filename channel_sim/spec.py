@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from semlink.packets.transport import MAX_OVERHEAD
+
 if TYPE_CHECKING:  # imported where used: the channel brings torch, and --help should not wait for it
     from semlink.channel import ChannelConfig
     from semlink.channel.network import NetworkConfig
@@ -48,6 +50,9 @@ class ChannelSpec(BaseModel):
                              f"at least {MIN_RATE_KBPS:g}; 0 = unlimited")
     duplicate: float = Field(0.0, ge=0.0, le=1.0, description="probability a frame message is sent twice")
     reorder: float = Field(0.0, ge=0.0, le=1.0, description="probability a frame message swaps with the next")
+    datagram_overhead: int = Field(0, ge=0, le=MAX_OVERHEAD, description="transport bytes counted per datagram "
+                                   "into wire_bytes: 0 the link as simulated, 28 UDP/IPv4, 40 RTP/UDP/IPv4, 60 "
+                                   "RTP/UDP/IPv6; stamped on every frame forwarded, so the receiver counts the same")
 
     @model_validator(mode="after")
     def _consistent(self) -> ChannelSpec:

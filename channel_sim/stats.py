@@ -43,6 +43,7 @@ class ProxyStats:
     def __init__(self) -> None:
         self.report = ChannelReport()
         self.frames: Counter[str] = Counter()
+        self.bytes: Counter[str] = Counter()  # {wire_bytes,datagram_bytes,datagrams}_{in,out}; wire: with overhead
         self.acks: Counter[str] = Counter()
         self.delay = DelayHistogram()
 
@@ -51,7 +52,8 @@ class ProxyStats:
         return {
             "frames": {k: self.frames[k] for k in ("in", "rejected", "forwarded", "erased", "duplicated",
                                                     "reordered", "lost_upstream", "lost_delay_line")},
-            "wire_bytes": {"in": self.frames["wire_bytes_in"], "out": self.frames["wire_bytes_out"]},
+            **{name: {d: self.bytes[f"{name}_{d}"] for d in ("in", "out")}
+               for name in ("wire_bytes", "datagram_bytes", "datagrams")},
             "packets": {
                 "in": r.packets_in,
                 "out": r.packets_delivered,
@@ -75,6 +77,12 @@ class ProxyMetrics:
         self.packets = PromCounter("semlink_ch_packets", "Packets by event", ["event"], registry=r)
         self.bits = PromCounter("semlink_ch_bits", "Payload bits exposed and flipped", ["event"], registry=r)
         self.acks = PromCounter("semlink_ch_acks", "Acks relayed to transmitters, by status", ["status"], registry=r)
+        self.wire_bytes = PromCounter("semlink_ch_wire_bytes", "Frame bytes in and out (forwarded), each datagram's "
+                                      "and its transport overhead (datagram_overhead)", ["direction"], registry=r)
+        self.datagrams = PromCounter("semlink_ch_datagrams", "Datagrams in and out (forwarded)", ["direction"],
+                                     registry=r)
+        self.datagram_overhead = Gauge("semlink_ch_datagram_overhead", "Transport bytes counted per datagram now",
+                                       registry=r)
         self.delay = Histogram("semlink_ch_delay_seconds", "Delay the proxy added per frame message",
                                buckets=[b / 1000 for b in DELAY_BUCKETS_MS[1:]], registry=r)
         self.upstream_connected = Gauge("semlink_ch_upstream_connected", "1 while the upstream channel is ready",

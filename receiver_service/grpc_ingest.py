@@ -44,7 +44,9 @@ def session_reply(ingest: FrameIngest, msg: pb.Session) -> tuple[pb.SessionReply
 
 def downlink(outcome: AckOutcome) -> pb.Downlink:
     """One frame's outcome as the ``Downlink`` that acks it."""
-    return pb.Downlink(ack=ack_message(outcome.frame_id, outcome.status, outcome.detail, outcome.loss))
+    overhead = outcome.link.datagram_overhead if outcome.link is not None else 0
+    return pb.Downlink(ack=ack_message(outcome.frame_id, outcome.status, outcome.detail, outcome.loss,
+                                       datagram_overhead=overhead))
 
 
 class FeatureLinkServicer:
@@ -80,7 +82,7 @@ class FeatureLinkServicer:
                 async for msg in request_iterator:
                     kind = None if isinstance(msg, Unparsable) else msg.WhichOneof("kind")
                     if kind == "frame":
-                        self.ingest.receive(state, msg.frame.packets)
+                        self.ingest.receive(state, msg.frame.packets, msg.frame.datagram_overhead)
                     elif kind == "report":
                         self.ingest.report(state, msg.report.last_frame_id)
                     elif kind is None:

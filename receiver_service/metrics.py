@@ -23,7 +23,9 @@ class ReceiverMetrics:
         self.packets = Counter("semlink_rx_packets", "Packets of stored frames, by fate (received, missing, "
                                "corrupted)", ["fate"], registry=r)
         self.wire_bytes = Counter("semlink_rx_wire_bytes", "Bytes of the packets that arrived for stored frames "
-                                  "(headers, payloads and checks)", registry=r)
+                                  "(headers, payloads and checks) and the transport overhead of each datagram",
+                                  registry=r)
+        self.datagrams = Counter("semlink_rx_datagrams", "Datagrams that arrived for stored frames", registry=r)
         self.payload_bytes = Counter("semlink_rx_payload_bytes", "Packet payload bytes of stored frames", registry=r)
         self.decode_seconds = Histogram("semlink_rx_decode_seconds", "Decompression time per frame",
                                         buckets=LATENCY_BUCKETS, registry=r)
@@ -49,6 +51,7 @@ class ReceiverMetrics:
             self.packets.labels("missing").inc(frame.packets_missing)
             self.packets.labels("corrupted").inc(frame.packets_corrupted)
             self.wire_bytes.inc(frame.wire_bytes)
+            self.datagrams.inc(frame.datagrams)
             self.payload_bytes.inc(frame.payload_bytes)
             self.decode_seconds.observe(frame.decode_ms / 1000)
 

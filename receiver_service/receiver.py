@@ -36,7 +36,7 @@ from semlink.packets import MalformedFrame, split_frame_id
 from semlink.packets.outcome import AckStatus
 from semlink.receiver.stores import FrameStoreError, StoreBounds, open_frame_store
 from semlink.receiver.stores.sharing import SharingDecoder
-from semlink.runtime import load_codec_for, load_model
+from semlink.runtime import load_codec_for, load_model, load_reference_for
 from semlink.link.grpc_channel import secret
 from semlink.link.grpc_server import LinkServer
 from semlink.security.tls import server_tls
@@ -82,7 +82,8 @@ def link_event_fields(link: FrameLink | None) -> dict:
     """A frame event's link facts: codec, bytes, packets lost and corrupted, latency since its first packet."""
     if link is None:  # a message rejected before any frame could be named
         return {}
-    return {"codec": link.codec, "wire_bytes": link.wire_bytes, "packets": link.packets,
+    return {"codec": link.codec, "wire_bytes": link.wire_bytes, "datagrams": link.datagrams,
+            "datagram_overhead": link.datagram_overhead, "packets": link.packets,
             "packets_lost": link.packets_lost, "packets_missing": link.packets_missing,
             "packets_corrupted": link.packets_corrupted, "latency_ms": link.latency_ms,
             "latency_from": "first_packet"}
@@ -161,8 +162,8 @@ class Receiver:
             self.runner = TaskRunner(self.bundle, **generate)
             if s.auto_task:
                 self.runner.check(s.auto_task, None)
-            references = [await asyncio.to_thread(load_codec_for, self.bundle, name) for name in s.reference_codec_names
-                          if name != s.codec]
+            references = [await asyncio.to_thread(load_reference_for, self.bundle, name)
+                          for name in s.reference_codec_names if name != s.codec]
             self.ingest = FrameIngest(
                 self.codec, self._decoder(self.codec), self.store,
                 deadline_s=s.frame_deadline_ms / 1000, executor=self._decode_pool,
@@ -327,7 +328,8 @@ class Receiver:
         self.events.publish("task_done", {"frame_id": frame.frame_id, "task": task, "text": text, "result": result,
                                           "latency_ms": round(answer.latency_ms, 3),
                                           "batch_size": timing.batch_size, "codec": frame.codec,
-                                          "wire_bytes": frame.wire_bytes, "packets": frame.packets,
+                                          "wire_bytes": frame.wire_bytes, "datagrams": frame.datagrams,
+                                          "datagram_overhead": frame.datagram_overhead, "packets": frame.packets,
                                           "packets_lost": frame.packets_lost,
                                           "packets_corrupted": frame.packets_corrupted,
                                           **({"frame_latency_ms": round(1000 * (time.monotonic() - first_packet_at), 3)}

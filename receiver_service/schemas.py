@@ -47,7 +47,11 @@ class TaskResult(BaseModel):
                         "{'bboxes', 'labels'} for <OD>, ...")
     model: str
     codec: str
-    wire_bytes: int = Field(description="bytes of the frame's packets that arrived: headers, payloads and checks")
+    wire_bytes: int = Field(description="bytes of the frame's packets that arrived (headers, payloads and checks), "
+                            "plus datagram_overhead for each of its datagrams")
+    datagrams: int = Field(description="datagrams that arrived for it")
+    datagram_overhead: int = Field(description="transport bytes counted per datagram, as the link stamped the frame "
+                                   "(0: the link as simulated; 28 UDP/IPv4, 40 RTP/UDP/IPv4, 60 RTP/UDP/IPv6)")
     payload_bytes: int
     packets: int
     packets_lost: int
@@ -60,7 +64,11 @@ class FrameSummary(BaseModel):
     frame_id: int
     codec: str
     status: str = Field(description="ok (all packets) or partial (some lost)")
-    wire_bytes: int = Field(description="bytes of the frame's packets that arrived: headers, payloads and checks")
+    wire_bytes: int = Field(description="bytes of the frame's packets that arrived (headers, payloads and checks), "
+                            "plus datagram_overhead for each of its datagrams")
+    datagrams: int = Field(description="datagrams that arrived for it")
+    datagram_overhead: int = Field(description="transport bytes counted per datagram, as the link stamped the frame "
+                                   "(0: the link as simulated; 28 UDP/IPv4, 40 RTP/UDP/IPv4, 60 RTP/UDP/IPv6)")
     payload_bytes: int
     packets: int
     packets_lost: int
@@ -69,7 +77,8 @@ class FrameSummary(BaseModel):
     @classmethod
     def of(cls, frame: ReceivedFrame) -> "FrameSummary":
         return cls(frame_id=frame.frame_id, codec=frame.codec, status=frame.status,
-                   wire_bytes=frame.wire_bytes, payload_bytes=frame.payload_bytes, packets=frame.packets, packets_lost=frame.packets_lost,
+                   wire_bytes=frame.wire_bytes, datagrams=frame.datagrams, datagram_overhead=frame.datagram_overhead,
+                   payload_bytes=frame.payload_bytes, packets=frame.packets, packets_lost=frame.packets_lost,
                    age_s=round(time.time() - frame.received_at, 3))
 
 

@@ -62,9 +62,11 @@ flags override the environment. REST API docs: http://HOST:HTTP_PORT/docs."""
                                  "page at /; empty: the page's own host, port 8001")
     channel_url: str = Field("", description="channel_sim's REST URL as a browser reaches it, for the page at /; "
                              "empty: the page's own host, port 8002")
-    reference_codecs: str = Field("", description="codecs (comma-separated, e.g. fp16) whose sessions are accepted "
-                                  "besides CODEC: the transmitter's comparison mode sends each frame with one too; "
-                                  "empty for none (semlink up sets fp16)")
+    reference_codecs: str = Field("", description="codecs (comma-separated, e.g. fp16,pixels-avif) whose sessions "
+                                  "are accepted besides CODEC: the transmitter's comparison mode sends each frame "
+                                  "with one too; pixels-avif (pixels-webp, pixels-jpeg) takes the image in streaming "
+                                  "form and runs the vision tower on it; empty for none (semlink up sets "
+                                  "fp16,pixels-avif)")
     store: str = Field("memory", description="frames shared between replicas: memory (this receiver's own only) "
                        "or redis://host:port/db (Redis or Valkey; any replica answers for a frame any one received)")
     store_ttl_s: float = Field(600.0, gt=0, description="with a shared store: seconds a frame is kept there")

@@ -5,7 +5,7 @@ frames/s) on free ports, opens the page, sets a lossy channel with the page's ow
 controls, and saves:
 
   overview.png     the page at 1366 px: frames with captions, truth and boxes, controls, charts
-  comparison.png   comparison mode: each frame's learned and fp16 answers side by side, with their bytes
+  comparison.png   comparison mode: each frame's learned and reference (AVIF by default) answers side by side, with their bytes
   laptop.png       the page at 1024 px (one column)
 
 It also prints the page's timings (ready -> page loaded -> first caption). Example:

@@ -20,6 +20,7 @@ from semlink.builtin import codec_beside, operating_points
 from semlink.codecs import Codec, CodecError, build_codec, codec_names, load_codec
 from semlink.codecs.registry import is_checkpoint
 from semlink.florence import FlorenceBundle, VisionHalf, load_florence
+from semlink.pixels.stream import PixelStream, is_pixel_codec
 from semlink.samples import sample_images
 
 log = logging.getLogger(__name__)
@@ -85,4 +86,13 @@ def load_codec_for(bundle: FlorenceBundle, spec: str, **config) -> Codec:
     return codec.to(bundle.device).eval()
 
 
-__all__ = ["codec_names", "default_codec_path", "load_codec_for", "load_model", "resolve_device", "resolve_dtype"]
+def load_reference_for(bundle: FlorenceBundle, name: str) -> Codec | PixelStream:
+    """A comparison reference: a features codec by name (``fp16``), or a pixel peer in streaming form (a
+    transmitter's one point, ``avif:20``; a receiver's format, ``pixels-avif``, at whatever setting a stream names)."""
+    if is_pixel_codec(name):
+        return PixelStream.named(bundle, name)
+    return load_codec_for(bundle, name)
+
+
+__all__ = ["codec_names", "default_codec_path", "load_codec_for", "load_model", "load_reference_for",
+           "resolve_device", "resolve_dtype"]

@@ -16,7 +16,10 @@ class TransmitterMetrics:
         self.payload_bytes = Counter("semlink_tx_payload_bytes", "Coded payload bytes of frames put on the wire",
                                      registry=r)
         self.wire_bytes = Counter("semlink_tx_wire_bytes", "Every byte of every packet put on the wire (headers, "
-                                  "payloads and checks)", registry=r)
+                                  "payloads and checks) and each datagram's transport overhead, counted when the "
+                                  "frame's ack (or loss) says which overhead the link counted", registry=r)
+        self.datagrams = Counter("semlink_tx_datagrams", "Datagrams put on the wire, counted with wire_bytes",
+                                 registry=r)
         self.batch_size = Histogram(
             "semlink_tx_batch_size", "Images per encoder batch", buckets=(1, 2, 4, 8, 16, 32, 64), registry=r
         )

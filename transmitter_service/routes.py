@@ -7,6 +7,7 @@ import asyncio
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from semlink.http.errors import error_responses
@@ -79,7 +80,21 @@ UPLOAD_ERRORS = error_responses(
 )
 
 
-@router.post("/v1/frames", status_code=202, openapi_extra=UPLOAD_DOC, responses=UPLOAD_ERRORS)
+class Uploaded(BaseModel):
+    """An upload's frame once it is on the wire (or still ``queued`` after ``WIRE_TIMEOUT_S``)."""
+
+    frame_id: int
+    status: str = Field(description="queued, sent, acked, partial or lost")
+    reason: str
+    wire_bytes: int = Field(description="every byte of its datagrams, plus datagram_overhead for each")
+    datagrams: int
+    datagram_overhead: int = Field(description="transport bytes counted per datagram (0: the link as simulated; "
+                                   "28 UDP/IPv4, 40 RTP/UDP/IPv4, 60 RTP/UDP/IPv6); the link's ack may correct it "
+                                   "in GET /v1/frames/{id}")
+
+
+@router.post("/v1/frames", status_code=202, openapi_extra=UPLOAD_DOC, responses=UPLOAD_ERRORS,
+             response_model=Uploaded)
 async def upload_frame(request: Request, tx: TransmitterDep,
                        source: Literal["upload", "camera"] = Query("upload", description="where the image comes from: "
                                                                    "a file, or the browser's camera")):
@@ -103,7 +118,8 @@ async def upload_frame(request: Request, tx: TransmitterDep,
         raise refusal(tx, err) from None
     await tx.wait_on_wire(record, tx.settings.wire_timeout_s)
     return {"frame_id": record.frame_id, "status": record.status, "reason": record.reason,
-            "wire_bytes": record.wire_bytes}
+            "wire_bytes": record.wire_bytes, "datagrams": record.datagrams,
+            "datagram_overhead": record.datagram_overhead}
 
 
 def refusal(tx: Transmitter, err: BaseException) -> BaseException:

@@ -8,7 +8,9 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from semlink.http.cors import PAGE_ORIGINS
+from semlink.packets.transport import MAX_OVERHEAD
 from semlink.security.settings import ServiceSecurity, UpstreamAuth
+from transmitter_service.comparison import DEFAULT_REFERENCE
 from transmitter_service.images import DEFAULT_MAX_PIXELS
 from transmitter_service.sources.base import SourceSpec
 
@@ -52,10 +54,16 @@ class TransmitterSettings(ServiceSecurity, UpstreamAuth, BaseSettings):
                                  "(the last frames; a few kB each: 1.4 kB a shapes scene, ~5 kB a 256 px photo)")
     thumbnail_size: int = Field(256, ge=16, le=1024, description="a thumbnail's longest side, pixels")
     comparison: bool = Field(False, description="send each frame twice, also with COMPARISON_REFERENCE through the "
-                             "same channel (the receiver needs SEMLINK_RX_REFERENCE_CODECS to include it)")
-    comparison_reference: Literal["fp16"] = Field("fp16", description="the comparison's reference codec")
+                             "same channel (the receiver needs SEMLINK_RX_REFERENCE_CODECS to include it: fp16, "
+                             "pixels-avif)")
+    comparison_reference: str = Field(DEFAULT_REFERENCE, description="the comparison's reference: avif:20 (the best "
+                                      "pixel peer, the image in streaming form), fp16 (features), or one pixel point "
+                                      "such as webp:30; PUT /v1/comparison changes it")
     wire_timeout_s: float = Field(10.0, gt=0, description="POST waits this long for its frame to reach the wire")
     ack_timeout_s: float = Field(30.0, gt=0, description="a sent frame unacked this long is reported lost")
+    datagram_overhead: int = Field(0, ge=0, le=MAX_OVERHEAD, description="transport bytes per datagram counted "
+                                   "into wire_bytes (0 the link as simulated, 28 UDP/IPv4, 40 RTP/UDP/IPv4, 60 "
+                                   "RTP/UDP/IPv6) until the link's acks say otherwise (a channel_sim counts its own)")
     frames_kept: int = Field(10000, ge=1, description="frame statuses kept for GET /v1/frames/{id}")
     log_level: str = Field("info", description="debug, info, warning, error")
     cors_origins: str = Field(PAGE_ORIGINS, description="origins (comma-separated) whose browser pages may call this "

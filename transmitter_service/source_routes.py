@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from semlink.codecs import CodecError
 from semlink.http.errors import error_responses
+from transmitter_service.comparison import DEFAULT_REFERENCE, OFFERED, check_reference
 from transmitter_service.routes import TransmitterDep
 from transmitter_service.sources.base import SourceSpec
 from transmitter_service.sources.opening import SwitchBusy
@@ -19,10 +19,24 @@ class ComparisonBody(BaseModel):
     """Comparison mode: each frame also sent with ``reference`` through the same channel settings."""
 
     enabled: bool = Field(description="send every frame twice from now on")
-    reference: Literal["fp16"] = Field("fp16", description="the reference codec")
+    reference: str | None = Field(None, description=f"the reference: {' or '.join(OFFERED)} (the best pixel peer, "
+                                  "the default, or fp16 features), or one pixel point such as webp:30, jpeg@32:50; "
+                                  "omitted: the current one", max_length=64)
 
-    model_config = ConfigDict(extra="forbid", strict=True,
-                              json_schema_extra={"examples": [{"enabled": True, "reference": "fp16"}]})
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
+        "examples": [{"enabled": True, "reference": DEFAULT_REFERENCE}, {"enabled": True, "reference": "fp16"}]})
+
+
+class ComparisonState(BaseModel):
+    """Whether comparison mode is on, its reference, and the references the page offers."""
+
+    enabled: bool
+    reference: str = Field(description="the reference frames' codec: a pixel point (avif:20) or fp16")
+    offered: list[str] = Field(description="references to choose from (any one pixel point is taken too)")
+
+    @classmethod
+    def of(cls, tx) -> ComparisonState:
+        return cls(**tx.comparison.describe(), offered=list(OFFERED))
 
 
 @router.get("/v1/frames/{frame_id}/thumbnail", response_class=Response,
@@ -60,14 +74,27 @@ async def put_source(spec: SourceSpec, tx: TransmitterDep) -> SourceSpec:
         raise HTTPException(422, str(err)) from None
 
 
-@router.get("/v1/comparison", response_model=ComparisonBody)
-async def get_comparison(tx: TransmitterDep) -> ComparisonBody:
-    return ComparisonBody(**tx.comparison.describe())
+@router.get("/v1/comparison", response_model=ComparisonState)
+async def get_comparison(tx: TransmitterDep) -> ComparisonState:
+    return ComparisonState.of(tx)
 
 
-@router.put("/v1/comparison", response_model=ComparisonBody, responses=error_responses(
-    400, 422, e422="a bad body, or a reference codec that is not offered"))
-async def put_comparison(body: ComparisonBody, tx: TransmitterDep) -> ComparisonBody:
-    """Turn comparison mode on or off; the reference frames' records carry ``codec`` and ``pair_id``."""
+@router.put("/v1/comparison", response_model=ComparisonState, responses=error_responses(
+    400, 422, 503, e422="a bad body, or a reference that is not offered",
+    e503="the model is still loading, so no other reference can be loaded yet; retry after Retry-After seconds"))
+async def put_comparison(body: ComparisonBody, tx: TransmitterDep) -> ComparisonState:
+    """Turn comparison mode on or off and choose its reference; the reference frames' records carry ``codec`` and
+    ``pair_id``."""
+    if body.reference is not None:
+        try:
+            check_reference(body.reference)
+        except ValueError as err:
+            raise HTTPException(422, str(err)) from None
+        if body.reference != tx.comparison.reference and not tx.ready:
+            raise HTTPException(503, tx.not_ready_reason(), headers={"Retry-After": "5"})
+        try:
+            await tx.comparison.set_reference(body.reference)
+        except CodecError as err:
+            raise HTTPException(422, f"comparison reference {body.reference!r} cannot be loaded: {err}") from None
     await tx.comparison.set_enabled(body.enabled)
-    return ComparisonBody(**tx.comparison.describe())
+    return ComparisonState.of(tx)

@@ -64,7 +64,9 @@ class FrameRecord:
     queued_at: float = field(default_factory=time.time)
     sent_at: float | None = None
     done_at: float | None = None
-    wire_bytes: int = 0
+    wire_bytes: int = 0  # its datagrams' bytes and datagram_overhead for each of them
+    datagrams: int = 0
+    datagram_overhead: int = 0  # as the link's ack counted it (this transmitter's setting until then)
     payload_bytes: int = 0
     packets: int = 0
     batch_size: int = 0
@@ -93,6 +95,7 @@ class Transmitter:
             on_outcome=self._on_outcome,
             name="transmitter",
             security=security,
+            datagram_overhead=settings.datagram_overhead,
         )
         self.ready = False
         self.load_error: str | None = None
@@ -293,7 +296,13 @@ class Transmitter:
         frames = self.codec.compress(features, frame_ids)
         for frame_id, image in zip(frame_ids, images):
             self.thumbnails.add(frame_id, image)
-        references = self.comparison.compress(features, [im.size for im in images]) if self.comparison.enabled else []
+        references = []
+        if self.comparison.enabled:
+            try:
+                references = self.comparison.compress(images, features)
+            except Exception:  # the reference is a side show: its failure must not cost the frames themselves
+                log.exception("comparison: coding %d reference frames with %s failed", len(images),
+                              self.comparison.reference)
         return [frame.with_image_size(image.size) for frame, image in zip(frames, images)], references
 
     async def _send_batch(self, batch: list[tuple[FrameRecord, Image.Image]],
@@ -315,7 +324,8 @@ class Transmitter:
             except SenderClosed as err:
                 self._lose(record, str(err))
                 continue
-            record.wire_bytes = delivery.nbytes
+            record.wire_bytes, record.datagrams = delivery.nbytes, delivery.datagrams
+            record.datagram_overhead = delivery.datagram_overhead
             delivery.sent.add_done_callback(lambda fut, r=record: self._on_sent(r, fut.result()))
         if references:
             await self._send_references(records, references, batch[0][1].size)
@@ -324,7 +334,11 @@ class Transmitter:
                                image_size: tuple[int, int]) -> None:
         """Comparison mode: each frame's reference twin on the reference stream, records linked by ``pair_id``."""
         self.comparison.open_session(image_size)
+        # the same link: its per-datagram overhead as the main stream last heard it (a new reference's sender too)
+        self.comparison.sender.datagram_overhead = self.sender.datagram_overhead
         for main, frame in zip(records, frames):
+            if not self.comparison.is_current(frame.header.frame_id):
+                continue  # coded just before the reference changed: its stream is gone
             record = self._new_record(main.source, frame.header.frame_id, source_name=main.source_name,
                                       truth=main.truth, pair_id=main.frame_id, twin_id=main.frame_id)
             record.codec, main.pair_id, main.twin_id = self.comparison.reference, main.frame_id, record.frame_id
@@ -337,7 +351,8 @@ class Transmitter:
             except SenderClosed as err:
                 self._lose(record, str(err))
                 continue
-            record.wire_bytes = delivery.nbytes
+            record.wire_bytes, record.datagrams = delivery.nbytes, delivery.datagrams
+            record.datagram_overhead = delivery.datagram_overhead
             delivery.sent.add_done_callback(lambda fut, r=record: self._on_sent(r, fut.result()))
 
     def _on_sent(self, record: FrameRecord, on_wire: bool) -> None:
@@ -351,7 +366,6 @@ class Transmitter:
             self.counts["sent"] += 1
             self.metrics.frames.labels("sent").inc()
             self.metrics.payload_bytes.inc(record.payload_bytes)
-            self.metrics.wire_bytes.inc(record.wire_bytes)
         if not record.on_wire.done():
             record.on_wire.set_result(on_wire)
 
@@ -362,6 +376,12 @@ class Transmitter:
             return
         if delivery.sent_at is not None and record.sent_at is None:
             record.sent_at = time.time()
+        if outcome.datagram_overhead is not None:  # the link's figure, which a channel_sim on the way decides
+            record.wire_bytes += (outcome.datagram_overhead - record.datagram_overhead) * record.datagrams
+            record.datagram_overhead = outcome.datagram_overhead
+        if delivery.sent_at is not None and not self.comparison.owns(record.frame_id):
+            self.metrics.wire_bytes.inc(record.wire_bytes)  # once its overhead is known: as the records say
+            self.metrics.datagrams.inc(record.datagrams)
         if outcome.status is AckStatus.OK:
             self._finish(record, "acked", "")
         elif outcome.status is AckStatus.PARTIAL:

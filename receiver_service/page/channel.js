@@ -40,6 +40,7 @@ export class ChannelPanel {
     body.ber = body.snr_db === null ? numberOrNull($("ber")) : null;
     for (const [id, name] of [["delay-ms", "delay_ms"], ["jitter-ms", "jitter_ms"], ["rate-kbps", "rate_kbps"],
       ["duplicate", "duplicate"], ["reorder", "reorder"]]) body[name] = Number($(id).value) || 0;
+    body.datagram_overhead = Number($("datagram-overhead").value) || 0;
     return body;
   }
 
@@ -87,11 +88,13 @@ export class ChannelPanel {
       $("rate-kbps").value = spec.rate_kbps;
       $("duplicate").value = spec.duplicate;
       $("reorder").value = spec.reorder;
+      showOverhead($("datagram-overhead"), spec.datagram_overhead ?? 0);
     }
     $("asked-loss").textContent = `${pct(spec.expected_loss_rate)} (${spec.loss_model})`;
     $("asked-ber").textContent = spec.effective_ber ? spec.effective_ber.toExponential(1) : "0";
     $("asked-delay").textContent = `${spec.delay_ms} ± ${spec.jitter_ms}`;
     $("asked-dup").textContent = `${pct(spec.duplicate)} / ${pct(spec.reorder)}`;
+    $("asked-transport").textContent = `${spec.datagram_overhead ?? 0} B`;
   }
 
   showStats(stats) {
@@ -103,7 +106,15 @@ export class ChannelPanel {
     const n = frames.in || 0;
     $("realised-dup").textContent = n ? `${pct(frames.duplicated / n)} / ${pct(frames.reordered / n)}` : "–";
     $("realised-packets").textContent = `${p.in ?? 0} / ${p.dropped ?? 0} / ${p.corrupted ?? 0}`;
+    const wire = stats.wire_bytes || {}, bare = stats.datagram_bytes || {};
+    $("realised-wire").textContent = `${(wire.in ?? 0).toLocaleString()} (${((wire.in ?? 0) - (bare.in ?? 0)).toLocaleString()} transport)`;
   }
+}
+
+/** Select the channel's overhead, adding an option for a value set outside the presets (SEMLINK_CH_DATAGRAM_OVERHEAD). */
+function showOverhead(select, bytes) {
+  if (![...select.options].some((o) => Number(o.value) === bytes)) select.add(new Option(`${bytes} B`, String(bytes)));
+  select.value = String(bytes);
 }
 
 function pct(x) {

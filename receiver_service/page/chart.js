@@ -26,6 +26,13 @@ export class LineChart {
     parent.append(this.figure);
   }
 
+  /** A new title (e.g. the wire bytes' transport cost changed). */
+  retitle(title) {
+    if (this.titleEl.textContent === title) return;
+    this.titleEl.textContent = title;
+    this.svg.setAttribute("aria-label", title);
+  }
+
   /** series: {name: [values or null]}; the first series is the headline value. */
   draw(series) {
     const all = Object.values(series).flat().filter((v) => v !== null && Number.isFinite(v));

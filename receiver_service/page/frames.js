@@ -82,7 +82,8 @@ export class FrameBoard {
     if (this.firstFrameAt === null) this.firstFrameAt = performance.now();
     const frame = this.record(ev.frame_id);
     Object.assign(frame, {
-      status: ev.status, codec: ev.codec, wire_bytes: ev.wire_bytes, packets: ev.packets,
+      status: ev.status, codec: ev.codec, wire_bytes: ev.wire_bytes, datagrams: ev.datagrams ?? null,
+      datagram_overhead: ev.datagram_overhead ?? 0, packets: ev.packets,
       packets_lost: ev.packets_lost, packets_corrupted: ev.packets_corrupted ?? null,
       link_ms: ev.latency_ms ?? null,
     });
@@ -285,8 +286,8 @@ export class FrameBoard {
     const corrupted = frame.packets_corrupted != null ? `, ${frame.packets_corrupted} corrupted` : "";
     const ms = [frame.link_ms != null ? `link ${frame.link_ms.toFixed(0)} ms` : "",
       frame.answer_ms != null ? `answer ${frame.answer_ms.toFixed(0)} ms` : ""].filter(Boolean).join(" · ");
-    div.querySelector(".codec").textContent = [`#${frame.id % 2 ** 32}`, frame.codec || frame.txCodec || "",
-      frame.wire_bytes != null ? `${frame.wire_bytes.toLocaleString()} wire B` : "", lost + corrupted, ms,
+    div.querySelector(".codec").textContent = [`#${frame.id % 2 ** 32}`, codecName(frame),
+      frame.wire_bytes != null ? wireText(frame) : "", lost + corrupted, ms,
       frame.source || ""].filter(Boolean).join(" · ");
     const caption = div.querySelector(".caption");
     if (frame.status === "lost" || frame.status === "rejected") {
@@ -317,6 +318,20 @@ export class FrameBoard {
 function isReference(frame) {
   const codec = frame.codec || frame.txCodec || "";
   return codec !== "" && codec !== "learned" && frame.pair_id !== undefined ? 1 : 0;
+}
+
+/** The codec as the transmitter named it, and the receiver's id when that differs: "avif:20 (pixels-avif)". */
+/** "1,234 wire B", with the transport's part when the link counts one: "1,394 wire B (4 × 40 B transport)". */
+function wireText(frame) {
+  const transport = frame.datagram_overhead && frame.datagrams != null
+    ? ` (${frame.datagrams} × ${frame.datagram_overhead} B transport)` : "";
+  return `${frame.wire_bytes.toLocaleString()} wire B${transport}`;
+}
+
+function codecName(frame) {
+  const tx = frame.txCodec || "";
+  const rx = frame.codec || "";
+  return tx && rx && tx !== rx ? `${tx} (${rx})` : rx || tx;
 }
 
 function formatResult(result) {

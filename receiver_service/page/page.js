@@ -48,8 +48,16 @@ function makeCharts() {
   };
 }
 
+/** The wire-bytes chart's title says what the bytes include: the transport per datagram the link counted. */
+function bytesTitle(frames) {
+  const overheads = [...new Set(frames.map((f) => f.datagram_overhead).filter((v) => v != null))].sort((a, b) => a - b);
+  if (!overheads.some((v) => v > 0)) return "wire bytes per frame";
+  return `wire bytes per frame, incl. ${overheads.join(" / ")} B transport per datagram`;
+}
+
 function drawCharts(charts, board) {
   const frames = board.recent(CHART_FRAMES).filter((f) => !f.pair_id || !f.codec || f.codec === board.mainCodec);
+  charts.bytes.retitle(bytesTitle(frames));
   charts.bytes.draw({ bytes: frames.map((f) => f.wire_bytes ?? null) });
   charts.loss.draw({
     frame: frames.map((f) => (f.status === "lost" ? 1 : f.packets ? (f.packets_lost ?? 0) / f.packets : null)),

@@ -46,8 +46,9 @@ export class SourcesPanel {
       const comparison = await this.transmitter.json("/v1/comparison");
       $("comparison").checked = comparison.enabled;
       const reference = $("reference");
-      if (comparison.reference && ![...reference.options].some((o) => o.value === comparison.reference)) {
-        reference.add(new Option(comparison.reference, comparison.reference));
+      // the references the transmitter offers (the best pixel peer, fp16), and the one it uses now
+      for (const name of [...(comparison.offered || []), comparison.reference].filter(Boolean)) {
+        if (![...reference.options].some((o) => o.value === name)) reference.add(new Option(name, name));
       }
       if (comparison.reference) reference.value = comparison.reference;
     } catch (err) {

@@ -32,7 +32,8 @@ async def run_task(frame_id: FrameId, body: TaskBody, receiver: ReceiverDep) -> 
     frame = answer.frame
     return TaskResult(
         frame_id=frame.frame_id, task=answer.task, result=answer.result, model=receiver.bundle.name,
-        codec=frame.codec, wire_bytes=frame.wire_bytes, payload_bytes=frame.payload_bytes, packets=frame.packets,
+        codec=frame.codec, wire_bytes=frame.wire_bytes, datagrams=frame.datagrams,
+        datagram_overhead=frame.datagram_overhead, payload_bytes=frame.payload_bytes, packets=frame.packets,
         packets_lost=frame.packets_lost, latency_ms=round(answer.latency_ms, 3), queue_ms=round(answer.queue_ms, 3),
         batch_size=answer.batch_size,
     )

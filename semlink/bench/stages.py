@@ -24,6 +24,7 @@ import torch
 from semlink.channel import Channel
 from semlink.codecs import build_codec
 from semlink.packets import Frame, Session
+from semlink.packets.transport import with_overhead
 from semlink.wire import frame_datagrams, parse_packets, wire_bytes
 
 log = logging.getLogger(__name__)
@@ -147,17 +148,19 @@ def table(r: dict) -> str:
     return "\n".join(lines)
 
 
-def link_report(run: StageRun, vision_s: float, language_s: float) -> dict:
+def link_report(run: StageRun, vision_s: float, language_s: float, datagram_overhead: int = 0) -> dict:
     """``bench link``'s figures: the stages, the proxy's throughput and the link's share of end-to-end time
-    (``vision_s`` and ``language_s`` per frame)."""
+    (``vision_s`` and ``language_s`` per frame); ``wire_bytes`` counts ``datagram_overhead`` transport bytes
+    per datagram, ``datagram_bytes`` the datagrams alone."""
     ms = run.stages_ms()
     link_ms = sum(v["p50"] for v in ms.values())
     end_to_end_ms = 1000 * vision_s + link_ms + 1000 * language_s
     frames = len(run.frames)
     packets = sum(f.total_packets for f in run.frames)
     return {
-        "frames": frames, "wire_bytes": run.mean_wire_bytes(), "payload_bytes": run.mean_payload_bytes(),
-        "packets_per_frame": packets / frames, "stages_ms": ms, "proxy": run.proxy,
+        "frames": frames, "wire_bytes": round(with_overhead(sum(run.wire_bytes), packets, datagram_overhead) / frames),
+        "datagram_bytes": run.mean_wire_bytes(), "datagrams": packets / frames, "datagram_overhead": datagram_overhead,
+        "payload_bytes": run.mean_payload_bytes(), "packets_per_frame": packets / frames, "stages_ms": ms, "proxy": run.proxy,
         "proxy_frames_per_s": frames / run.stream_s, "proxy_packets_per_s": packets / run.stream_s,
         "vision_ms": 1000 * vision_s, "link_ms": link_ms, "language_ms": 1000 * language_s,
         "end_to_end_ms": end_to_end_ms, "link_share": link_ms / end_to_end_ms,
@@ -169,7 +172,8 @@ def link_table(r: dict) -> str:
     lines = [
         f"bench link: model={r['model']} codec={r['codec']} device={r['device']} frames={r['frames']} "
         f"features {tuple(r['feature_shape'])}: {r['wire_bytes']:,} wire B/frame in {r['packets_per_frame']:.0f} "
-        f"packets ({r['payload_bytes']:,} B payload; session {r['session_bytes']:,} B once)",
+        f"packets ({r['payload_bytes']:,} B payload; {r['datagram_overhead']} B transport per datagram; session "
+        f"{r['session_bytes']:,} B once)",
         f"{'stage':<12}{'p50 ms':>10}{'p99 ms':>10}",
     ]
     lines += [f"{s:<12}{v['p50']:>10.3f}{v['p99']:>10.3f}" for s, v in r["stages_ms"].items()]

@@ -13,6 +13,7 @@ from semlink.bench.receiver_load import ReceiverConfig, batching_table, deliver,
 from semlink.cli.options import add_model_options
 from semlink.codecs import codec_names
 from semlink.florence import LanguageHalf, TaskRequest, VisionHalf
+from semlink.packets.transport import parse_overhead
 from semlink.pipeline import session_bytes
 from semlink.runtime import load_codec_for, load_model
 from semlink.samples import sample_images
@@ -82,6 +83,9 @@ def register(sub) -> None:
     link.add_argument("--proxy", choices=["auto", "process", "inprocess"], default="auto",
                       help="auto: a channel_sim process if it starts, else in-process (default: auto)")
     link.add_argument("--json", action="store_true", help="one JSON object instead of the table")
+    link.add_argument("--datagram-overhead", type=parse_overhead, default=0, metavar="B",
+                      help="transport bytes counted per datagram into wire_bytes: 0 the link as simulated (default), "
+                           "28 UDP/IPv4, 40 RTP/UDP/IPv4, 60 RTP/UDP/IPv6")
     link.set_defaults(func=run_link)
 
     random_stages = kinds.add_parser("stages", help="the link's stages on random features (no model)",
@@ -149,7 +153,7 @@ def run_link(args) -> int:
 
     report = {"model": args.model, "codec": args.codec, "device": str(bundle.device),
               "feature_shape": list(bundle.feature_shape),
-              **stages.link_report(run, vision_s / len(images), language_s / len(images)),
+              **stages.link_report(run, vision_s / len(images), language_s / len(images), args.datagram_overhead),
               "session_bytes": session_bytes(session)}
     print(json.dumps(report) if args.json else stages.link_table(report))
     return 0

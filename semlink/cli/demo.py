@@ -26,6 +26,7 @@ Examples:
   semlink demo
   semlink demo --frames 8 --loss 0.2 --task "<DETAILED_CAPTION>"
   semlink demo --json --snr 6
+  semlink demo --datagram-overhead 40   # wire_bytes with RTP/UDP/IPv4's 40 B per datagram
   semlink demo --page          # then keep the live page up, shapes stream running, until Ctrl-C
 """
 
@@ -71,6 +72,7 @@ def run(args) -> int:
             for i, (ticket, scene) in enumerate(zip(sent, scenes)):
                 answer = client.ask(ticket["frame_id"], args.task, args.text, args.wait_ms)
                 row = {"image": i, **answer, "wire_bytes_sent": ticket.get("wire_bytes"),
+                       "datagram_bytes": answer["wire_bytes"] - answer["datagram_overhead"] * answer["datagrams"],
                        "expected": expected(scene, args.task)}
                 print(json.dumps(row) if args.json else describe(row), flush=True)
         if args.page:
@@ -87,7 +89,9 @@ def describe(row: dict) -> str:
     shown = repr(result) if isinstance(result, str) else json.dumps(result)
     lost = f"{row['packets_lost']}/{row['packets']}" if "packets" in row else str(row["packets_lost"])
     sent = row.get("wire_bytes_sent") or row["wire_bytes"]
-    line = (f"frame {row['frame_id']}: {shown}  [{sent:,} wire B, lost {lost} packets, "
+    transport = (f" with {row['datagrams']} x {row['datagram_overhead']} B transport" if row.get("datagram_overhead")
+                 else "")
+    line = (f"frame {row['frame_id']}: {shown}  [{sent:,} wire B{transport}, lost {lost} packets, "
             f"{row['latency_ms']:.0f} ms]")
     if isinstance(row.get("expected"), str):
         line += f"\n  expected: {row['expected']!r}"

@@ -1,4 +1,4 @@
-"""``semlink eval``: quality of the split pipeline through a channel, over held-out data; sweeps and plots."""
+"""``semlink eval``: quality of the split pipeline through a channel, over held-out data; sweeps, BD-rates and plots."""
 
 from __future__ import annotations
 
@@ -11,33 +11,52 @@ from semlink.builtin import operating_points
 from semlink.codecs.registry import repacketized
 from semlink.cli.options import DEFAULT_MODEL, add_model_options
 from semlink.evaluation import coco_samples, evaluate, folder_samples, shapes_samples
-from semlink.evaluation.bd_rate import bd_rate, curve_of
+from semlink.evaluation.bd_rate import bd_rates
 from semlink.evaluation.plots import plot_sweep
-from semlink.evaluation.runner import PixelBaseline
+from semlink.packets.transport import PRESETS, parse_overheads
+from semlink.pixels.peer import PixelFraming, hand_peers
+from semlink.pixels.spec import HandSpec, LearnedSpec, parse_peer_specs
 from semlink.runtime import load_codec_for, load_model
 
-HELP = """\
+HELP = f"""\
 Runs held-out shapes scenes (or your images) through transmitter half → codec →
 channel → receiver half, and scores the answers: exact match, per-attribute
 accuracy, CIDEr-D and BLEU-4 against ground truth, mAP@0.5 for <OD>, and
 agreement with the uncompressed pipeline (raw codec, clean channel), with the
-wire bytes each frame cost (every byte the channel carried: packet headers,
-payloads and checks; pixel baselines travel in the same packet framing).
-Comma-separated values sweep:
+wire bytes each frame cost: every byte of its datagrams (header, payload,
+check), plus --datagram-overhead transport bytes per datagram. Session bytes
+(once per stream) are reported apart. Comma-separated values sweep:
 
   semlink eval --codec q8 --n 200                      # one point
   semlink eval --seed 7 --json                         # scenes nobody trained or tuned on
-  semlink eval --codec fp16,q8,pca,learned --loss 0,0.1,0.2,0.3 --snr 20,10,5,0 \\
-               --baselines jpeg:10,30,70 webp:10,50 --out runs/sweep   # table + PNG plots
-  semlink eval --codec learned:all --baselines jpeg:5,10,30,50 webp:5,10,30,60   # rate-quality curve, BD-rates
+  semlink eval --codec fp16,learned --loss 0,0.2 --burst 4 --datagram-overhead 0,rtp-ipv4
+  semlink eval --codec learned:all --baselines avif:10,20,30 webp:10,30 jpeg:30 --out runs/rq
+  semlink eval --codec learned --baselines avif@32:40,60 avif-s0:20 webp:30 --pixel-framing file
+  semlink eval --codec learned:all,fp16 --baselines avif:20,40 learned-pixels:all --loss 0,0.2
+  semlink eval --codec fp16,q8,pca,learned --loss 0,0.3 --snr 10 --out runs/sweep
   semlink eval --model florence-community/Florence-2-base --data images/ --captions caps.jsonl
 
+Pixel peers (--baselines) send the model's input image instead of features,
+through the same datagram framing and channel:
+  FMT:Q[,Q...]      jpeg, webp or avif at quality Q (0-100)
+  FMT@S:Q[,Q...]    coded at S x S pixels, resized back to the model input
+  avif-sN:Q[,Q...]  AVIF at encoder speed N (0 slowest .. 10; default 8, real time)
+  learned-pixels[:NAME,...|:all]   the learned pixel codec's shipped points
+A spec that cannot work is refused before any model loads. With
+--pixel-framing stream (the default) the stream-constant headers (JPEG tables,
+RIFF, HEIF boxes and the AV1 sequence header) are session bytes and only the
+frame travels; --pixel-framing file sends the whole file, as older tables did.
+
+--datagram-overhead B[,B...] adds B bytes per datagram to wire_bytes (0 the link
+as simulated; {", ".join(f"{k} = {v}" for k, v in PRESETS.items() if v)});
+each sender and channel point runs once and gives one row per overhead.
 --snr sets bit errors from BPSK over AWGN at that Es/N0 (dB); --burst L makes
-losses bursty (Gilbert-Elliott, mean burst length L packets). learned:all is the
-default learned codec and every operating point shipped beside the model
-(learned:NAME). With learned rows and JPEG or WebP rows at each channel point, the
-BD-rate of the learned curve against each pixel codec is printed (negative: fewer
-bytes for the same quality) and saved in results.json.
+losses bursty (Gilbert-Elliott, mean burst length L datagrams). learned:all is
+the default learned codec and every operating point shipped beside the model.
+The BD-rate of the learned curve against each pixel peer family and against
+the best of all pixel peers (their pareto front, "best-pixels") is printed per
+task, channel point and overhead (negative: fewer bytes at equal quality) and
+saved in bd_rates.json.
 """
 
 
@@ -57,16 +76,22 @@ def register(sub) -> None:
     p.add_argument("--loss", default="0", help="packet loss rate(s), comma-separated (default: 0)")
     p.add_argument("--burst", type=float, default=None, help="mean loss burst length (Gilbert-Elliott)")
     p.add_argument("--snr", default="", help="SNR(s) in dB for bit errors, comma-separated (default: none)")
+    p.add_argument("--datagram-overhead", default="0", metavar="B[,B...]",
+                   help="transport bytes per datagram counted in wire bytes, a sweep: numbers or "
+                        f"{', '.join(PRESETS)} (default: 0)")
     p.add_argument("--rows-per-packet", type=int, default=None, metavar="N",
                    help="send every codec's latent in packets of N rows (the packetisation trade: fewer packets, "
                         "fewer framing bytes, more lost at once)")
-    p.add_argument("--baselines", nargs="*", default=[], metavar="FMT:Q,Q",
-                   help="pixel baselines through the same channel, e.g. jpeg:10,50 webp:30")
+    p.add_argument("--baselines", nargs="*", default=[], metavar="SPEC",
+                   help="pixel peers through the same channel, e.g. avif:20,30 webp@32:60 avif-s0:20 "
+                        "learned-pixels:all")
+    p.add_argument("--pixel-framing", choices=[f.value for f in PixelFraming], default=PixelFraming.STREAM.value,
+                   help="stream: headers once per stream, the frame per frame (default); file: the whole file")
     p.add_argument("--data", help="a folder of images instead of shapes scenes")
     p.add_argument("--captions", help="JSONL of {file, caption|captions} for --data")
     p.add_argument("--coco", help="COCO captions JSON (with --data as its image folder)")
     p.add_argument("--batch", type=int, default=8, help="frames per batch (default: 8)")
-    p.add_argument("--out", help="directory for results.json and PNG plots")
+    p.add_argument("--out", help="directory for results.json, bd_rates.json and PNG plots")
     p.add_argument("--json", action="store_true", help="print one JSON object per result row")
     p.set_defaults(func=run)
 
@@ -81,27 +106,22 @@ def _samples(args):
     return shapes_samples(args.n, args.seed)
 
 
-def _baselines(specs: list[str]) -> list[PixelBaseline]:
-    out = []
-    for spec in specs:
-        fmt, _, qualities = spec.partition(":")
-        if not qualities:
-            raise ValueError(f"baseline {spec!r}: write FORMAT:Q[,Q...], e.g. jpeg:10,50")
-        out += [PixelBaseline(fmt.lower(), int(q)) for q in qualities.split(",")]
-    return out
-
-
 def run(args) -> int:
-    bundle = load_model(args.model, args.device, args.dtype)
-    samples = _samples(args)
+    # Everything that can be refused is refused here, before a model loads.
     tasks = [t.strip() for t in args.task.split(",") if t.strip()]
     losses, snrs = _floats(args.loss) or [0.0], _floats(args.snr)
+    overheads = parse_overheads(args.datagram_overhead)
+    peer_specs = parse_peer_specs(args.baselines, model=args.model)
+
+    bundle = load_model(args.model, args.device, args.dtype)
+    samples = _samples(args)
     points = [(loss, None) for loss in losses] + [(0.0, snr) for snr in snrs]
     codecs = [load_codec_for(bundle, c) for c in _codec_specs(args.codec, bundle.name)]
     if args.rows_per_packet is not None:
         codecs = [repacketized(c, args.rows_per_packet) for c in codecs]
-    senders = [*codecs, *_baselines(args.baselines)]
+    senders = [*codecs, *_pixel_peers(bundle, peer_specs, args.pixel_framing)]
     progress = sys.stderr.isatty() or not args.json
+    out = Path(args.out) if args.out else None
     results = []
     for task in tasks:
         reference = evaluate(bundle, load_codec_for(bundle, "raw"), samples, task, batch_size=args.batch,
@@ -110,39 +130,71 @@ def run(args) -> int:
             for loss, snr in points:
                 result, _ = evaluate(bundle, sender, samples, task, loss, snr, args.seed, args.burst, reference,
                                      args.batch, progress)
-                results.append(result)
-                if args.json:
-                    print(json.dumps(result.row()), flush=True)
+                for overhead in overheads:
+                    results.append(result.at_overhead(overhead))
+                    if args.json:
+                        print(json.dumps(results[-1].row()), flush=True)
+                if out is not None:  # rows so far survive a later failure
+                    _write_results(out, results)
     rates = bd_rates(results)
     if not args.json:
         _print_table(results)
         for r in rates:
-            snr = "" if r["snr_db"] is None else f" snr {r['snr_db']:g}"
-            print(f"BD-rate {r['task']} loss {r['loss']:g}{snr}: {r['test']} vs {r['anchor']} on {r['metric']}: "
-                  f"{_percent(r['bd_rate'])}")
+            print(_rate_line(r))
     else:
         for r in rates:
             print(json.dumps({"bd_rate": r}), flush=True)
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "results.json").write_text(json.dumps([r.row() for r in results], indent=1))
+    if out is not None:
+        _write_results(out, results)
         (out / "bd_rates.json").write_text(json.dumps(rates, indent=1))
         for path in plot_sweep(results, out):
             print(f"wrote {path}", file=sys.stderr)
-        print(f"wrote {out / 'results.json'}", file=sys.stderr)
+        print(f"wrote {out / 'results.json'} and {out / 'bd_rates.json'}", file=sys.stderr)
     return 0
+
+
+def _pixel_peers(bundle, specs: list[HandSpec | LearnedSpec], framing: str) -> list:
+    peers = []
+    for spec in specs:
+        if isinstance(spec, LearnedSpec):
+            from semlink.pixels.learned import learned_pixel_peers
+
+            peers += learned_pixel_peers(bundle, list(spec.names))
+        else:
+            peers += hand_peers([spec], framing)
+    return peers
+
+
+def _write_results(out: Path, results) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps([r.row() for r in results], indent=1))
 
 
 def _print_table(results) -> None:
     keys = sorted({k for r in results for k in r.metrics})
-    head = f"{'task':<20}{'codec':<12}{'loss':>6}{'snr':>6}{'wire B':>10}{'lost':>6}" + "".join(f"{k:>14}" for k in keys)
+    head = (f"{'task':<18}{'codec':<24}{'domain':<9}{'loss':>5}{'snr':>5}{'+B/dg':>6}{'wire B':>9}{'session':>8}"
+            f"{'dgrams':>7}{'lost':>6}" + "".join(f"{k:>13}" for k in keys))
     print(head)
     for r in results:
         snr = "-" if r.snr_db is None else f"{r.snr_db:g}"
-        cells = "".join(f"{r.metrics[k]:>14.3f}" if k in r.metrics else f"{'':>14}" for k in keys)
-        print(f"{r.task:<20}{r.codec:<12}{r.loss:>6.2f}{snr:>6}{r.wire_bytes:>10,.0f}{r.packets_lost:>6.1f}{cells}")
-    print(f"model {results[0].model}, n={results[0].n} frames per row" if results else "no results")
+        cells = "".join(f"{r.metrics[k]:>13.3f}" if k in r.metrics else f"{'':>13}" for k in keys)
+        print(f"{r.task:<18}{r.codec:<24}{r.domain:<9}{r.loss:>5.2f}{snr:>5}{r.datagram_overhead:>6}"
+              f"{r.wire_bytes:>9,.1f}{r.session_bytes:>8,}{r.datagrams:>7.2f}{r.datagrams_lost:>6.2f}{cells}")
+    print(f"model {results[0].model}, n={results[0].n} frames per row; wire B per frame includes +B/dg transport "
+          "bytes per datagram; session B once per stream" if results else "no results")
+
+
+def _rate_line(r: dict) -> str:
+    snr = "" if r["snr_db"] is None else f" snr {r['snr_db']:g}"
+    burst = f" bursts {r['burst']:g}" if r.get("burst") else ""
+    if r["bd_rate"] is None:
+        (t_low, t_high), (a_low, a_high) = r["test_quality"], r["anchor_quality"]
+        value = (f"no overlap in quality ({r['test']} {t_low:.3f}-{t_high:.3f}, {r['anchor']} {a_low:.3f}-{a_high:.3f}"
+                 f"{'; one point' if len(r['anchor_points']) < 2 else ''})")
+    else:
+        value = f"{r['bd_rate']:+.1f}%"
+    return (f"BD-rate {r['task']} loss {r['loss']:g}{burst}{snr} +{r['datagram_overhead']} B/datagram: "
+            f"{r['test']} vs {r['anchor']} on {r['metric']}: {value}")
 
 
 def _codec_specs(text: str, model: str) -> list[str]:
@@ -150,28 +202,3 @@ def _codec_specs(text: str, model: str) -> list[str]:
     for spec in (c.strip() for c in text.split(",") if c.strip()):
         specs += ["learned", *(f"learned:{p}" for p in operating_points(model))] if spec == "learned:all" else [spec]
     return specs
-
-
-def bd_rates(results) -> list[dict]:
-    """BD-rate of the learned curve against each pixel codec's, per task and channel point (``bd_rate.py``)."""
-    groups: dict[tuple, dict[str, list]] = {}
-    for r in results:
-        family = curve_of(r.codec)
-        if family in ("learned", "jpeg", "webp") and r.quality == r.quality:
-            groups.setdefault((r.task, r.loss, r.snr_db), {}).setdefault(family, []).append(r)
-    rates = []
-    for (task, loss, snr), families in groups.items():
-        learned = families.get("learned", [])
-        for anchor in ("webp", "jpeg"):
-            if len(learned) < 2 or len(families.get(anchor, [])) < 2:
-                continue
-            metric = next(k for k in ("exact_match", "map50", "cider", "agreement") if k in learned[0].metrics)
-            rate = bd_rate([(r.wire_bytes, r.metrics[metric]) for r in families[anchor]],
-                           [(r.wire_bytes, r.metrics[metric]) for r in learned])
-            rates.append({"task": task, "loss": loss, "snr_db": snr, "test": "learned", "anchor": anchor,
-                          "metric": metric, "bd_rate": rate})
-    return rates
-
-
-def _percent(value: float | None) -> str:
-    return "no overlap in quality" if value is None else f"{value:+.1f}%"

@@ -21,6 +21,7 @@ from semlink.cli.options import add_grpc_token_option, add_token_option
 from semlink.launch.config import CHANNEL, RECEIVER, TRANSMITTER
 from semlink.launch.defaults import best_builtin_model, best_codec
 from semlink.launch.link import READY_TIMEOUT_S, stopped_cleanly
+from semlink.packets.transport import parse_overhead
 
 HELP = """\
 Starts the three services as local processes (no Docker) with one model, codec
@@ -39,6 +40,7 @@ Examples:
   semlink up
   semlink up --model florence-community/Florence-2-base --codec q8 --device cuda
   semlink up --loss 0.1 --delay-ms 20 --jitter-ms 5
+  semlink up --datagram-overhead 40    # count RTP/UDP/IPv4 headers (40 B) per datagram in wire_bytes
   semlink up --max-restarts 2          # give up on the third crash in a minute
   semlink up --no-restart              # any exit stops everything
   SEMLINK_API_TOKEN=s3cret semlink up  # every /v1 route needs 'Authorization: Bearer s3cret'
@@ -65,6 +67,10 @@ def add_link_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jitter-ms", type=float, default=None, metavar="MS", help="uniform jitter around --delay-ms")
     parser.add_argument("--rate-kbps", type=float, default=None, metavar="KBPS", help="bandwidth cap (token bucket)")
     parser.add_argument("--seed", type=int, default=None, help="channel random seed")
+    parser.add_argument("--datagram-overhead", type=parse_overhead, default=None, metavar="B",
+                        help="transport bytes counted per datagram into wire_bytes: 0 the link as simulated "
+                             "(default), 28 UDP/IPv4, 40 RTP/UDP/IPv4, 60 RTP/UDP/IPv6 (or udp-ipv4, rtp-ipv4, "
+                             "rtp-ipv6); the page's channel panel changes it live")
     parser.add_argument("--ready-timeout", type=float, default=READY_TIMEOUT_S, metavar="S",
                         help=f"seconds to wait for all three to be ready (default: {READY_TIMEOUT_S:.0f})")
     add_token_option(parser, "each service then requires on its /v1 routes, and that its own calls send,")
@@ -103,7 +109,7 @@ def channel_settings(args) -> dict:
         values["snr_db"] = args.snr
     if args.seed is not None:
         values["seed"] = args.seed
-    for name in ("delay_ms", "jitter_ms", "rate_kbps"):
+    for name in ("delay_ms", "jitter_ms", "rate_kbps", "datagram_overhead"):
         if getattr(args, name) is not None:
             values[name] = getattr(args, name)
     return values

@@ -10,13 +10,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from semlink.evaluation.bd_rate import curve_of  # noqa: E402
+from semlink.evaluation.bd_rate import BEST_PIXELS, curve_of, envelope  # noqa: E402
 from semlink.evaluation.runner import EvalResult  # noqa: E402
 
 
 def plot_sweep(results: list[EvalResult], out_dir: str | Path) -> list[Path]:
-    """Write ``quality_vs_bytes.png`` (a panel per loss rate; every learned operating point on one curve),
-    ``quality_vs_loss.png``, ``quality_vs_snr.png`` (where there is data)."""
+    """Write ``quality_vs_bytes.png`` (a panel per loss rate and datagram overhead; every learned operating point on
+    one curve, the best of all pixel peers dashed), ``quality_vs_loss.png``, ``quality_vs_snr.png`` (where there is
+    data; bytes in their legends at the lowest overhead)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -27,22 +28,18 @@ def plot_sweep(results: list[EvalResult], out_dir: str | Path) -> list[Path]:
             continue
         slug = task.strip("<>").lower()
         losses = sorted({r.loss for r in rows if r.snr_db is None})
+        overheads = sorted({r.datagram_overhead for r in rows})
         if losses:
-            fig, axes = plt.subplots(1, len(losses), figsize=(6 * len(losses), 4), squeeze=False, sharey=True)
-            for ax, loss in zip(axes[0], losses):
-                groups = defaultdict(list)
-                for r in rows:
-                    if r.loss == loss and r.snr_db is None:
-                        groups[curve_of(r.codec)].append(r)
-                for family, rs in sorted(groups.items()):
-                    rs.sort(key=lambda r: r.wire_bytes)
-                    ax.plot([r.wire_bytes for r in rs], [r.metrics[metric] for r in rs], "o-", label=family)
-                ax.set_xscale("log")
-                ax.set(xlabel="wire bytes per frame (log)", ylabel=metric,
-                       title=f"{task}: quality vs bytes, {_loss_label(loss, rows)}")
-                ax.grid(alpha=0.3)
-                ax.legend(fontsize=8)
+            fig, axes = plt.subplots(len(overheads), len(losses), figsize=(6 * len(losses), 4 * len(overheads)),
+                                     squeeze=False, sharey=True)
+            for row_axes, overhead in zip(axes, overheads):
+                for ax, loss in zip(row_axes, losses):
+                    here = [r for r in rows if r.loss == loss and r.snr_db is None and r.datagram_overhead == overhead]
+                    _bytes_panel(ax, here, metric)
+                    ax.set(xlabel=f"wire bytes per frame (log), +{overhead} B per datagram", ylabel=metric,
+                           title=f"{task}: {_loss_label(loss, rows)}, +{overhead} B/datagram")
             written.append(_save(fig, out_dir / f"{slug}_quality_vs_bytes.png"))
+        rows = [r for r in rows if r.datagram_overhead == overheads[0]]
         for axis, key, label in (("loss", "loss", "packet loss rate"), ("snr", "snr_db", "SNR (dB, Es/N0)")):
             varied = [r for r in rows if (r.snr_db is None if axis == "loss" else r.loss == 0 and r.snr_db is not None)]
             if len({getattr(r, key) for r in varied}) < 2:
@@ -60,6 +57,22 @@ def plot_sweep(results: list[EvalResult], out_dir: str | Path) -> list[Path]:
             ax.legend(fontsize=7)
             written.append(_save(fig, out_dir / f"{slug}_quality_vs_{axis}.png"))
     return written
+
+
+def _bytes_panel(ax, rows: list[EvalResult], metric: str) -> None:
+    groups = defaultdict(list)
+    for r in rows:
+        groups[curve_of(r.codec)].append(r)
+    for family, rs in sorted(groups.items()):
+        rs.sort(key=lambda r: r.wire_bytes)
+        style = "o-" if rs[0].domain == "features" else "s-"
+        ax.plot([r.wire_bytes for r in rs], [r.metrics[metric] for r in rs], style, label=family, alpha=0.85)
+    front = envelope([(r.wire_bytes, r.metrics[metric]) for r in rows if r.domain == "pixels"])
+    if len(front):
+        ax.plot(front[:, 0], front[:, 1], "k--", lw=1, label=BEST_PIXELS)
+    ax.set_xscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
 
 
 def _loss_label(loss: float, rows: list[EvalResult]) -> str:

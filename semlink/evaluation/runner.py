@@ -1,10 +1,19 @@
-"""Run samples through VisionHalf → codec → channel → LanguageHalf (or a pixel baseline) and score the answers."""
+"""Run samples through VisionHalf → codec → channel → LanguageHalf (or a pixel peer) and score the answers.
+
+A feature codec sends the vision tower's features; a pixel peer
+(``semlink.pixels``) sends the model's input image, which the receiver runs the
+whole model on. Both travel as datagrams through the same channel, so a row's
+``wire_bytes`` counts the same things for each: every byte of a frame's
+datagrams, plus ``datagram_overhead`` transport bytes per datagram
+(``semlink.packets.transport``; the quality does not depend on it, so one run
+gives a row per overhead).
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import torch
@@ -13,23 +22,15 @@ from tqdm.auto import tqdm
 from semlink.channel import Channel, ChannelConfig
 from semlink.codecs import Codec
 from semlink.evaluation.data import EvalSample
-from semlink.evaluation.image_baselines import send_image
 from semlink.florence import FlorenceBundle, LanguageHalf, TaskRequest, VisionHalf
 from semlink.metrics import agreement, attribute_accuracy, cider_bleu, exact_match, mean_average_precision
+from semlink.packets.transport import with_overhead
 from semlink.pipeline import session_bytes
+from semlink.pixels.peer import PixelPeer
 from semlink.wire.carry import carry
 
-
-@dataclass(frozen=True)
-class PixelBaseline:
-    """Send the image itself, coded as ``fmt`` (jpeg/webp) at ``quality``, instead of features."""
-
-    fmt: str
-    quality: int
-
-    @property
-    def name(self) -> str:
-        return f"{self.fmt}-q{self.quality}"
+FEATURES, PIXELS = "features", "pixels"
+Sender = Codec | PixelPeer
 
 
 @dataclass
@@ -42,19 +43,26 @@ class EvalResult:
     n: int
     loss: float
     snr_db: float | None
-    wire_bytes: float  # every byte the channel carried for a frame: packet headers, payloads and checks
+    wire_bytes: float  # per frame: every byte of its datagrams (headers, payloads, checks) + the transport overhead
     payload_bytes: float
     session_bytes: int  # once per stream, on the reliable control plane
-    packets: float
-    packets_lost: float
+    datagrams: float  # per frame
+    datagrams_lost: float
     latency_ms: float
     metrics: dict[str, float] = field(default_factory=dict)
     burst: float | None = None  # mean loss burst length (Gilbert-Elliott); None: independent losses
+    datagram_overhead: int = 0  # transport bytes per datagram counted in wire_bytes (0: the link as simulated)
+    domain: str = FEATURES  # what travels: "features" or "pixels"
 
     def row(self) -> dict[str, Any]:
         out = asdict(self)
         out.update(out.pop("metrics"))
         return out
+
+    def at_overhead(self, overhead: int) -> EvalResult:
+        """The same run with ``overhead`` transport bytes per datagram counted instead."""
+        base = self.wire_bytes - self.datagram_overhead * self.datagrams
+        return replace(self, wire_bytes=with_overhead(base, self.datagrams, overhead), datagram_overhead=overhead)
 
     @property
     def quality(self) -> float:
@@ -85,48 +93,51 @@ def _batches(items: Sequence, size: int):
         yield items[i : i + size]
 
 
-def sender_label(codec: Codec | PixelBaseline) -> str:
-    """The row name of a codec or baseline: its ``label`` (set by ``load_codec_for``), else its id."""
-    if isinstance(codec, PixelBaseline):
+def is_pixel_peer(sender: Sender) -> bool:
+    return not isinstance(sender, Codec)
+
+
+def sender_label(codec: Sender) -> str:
+    """The row name of a codec or pixel peer: its ``label`` (set by ``load_codec_for``) or ``name``, else its id."""
+    if is_pixel_peer(codec):
         return codec.name
     return getattr(codec, "label", None) or codec.codec_id
 
 
-def run_link(bundle: FlorenceBundle, codec: Codec | PixelBaseline, samples: Sequence[EvalSample], task: str,
+def run_link(bundle: FlorenceBundle, codec: Sender, samples: Sequence[EvalSample], task: str,
              channel: Channel | None, batch_size: int = 8, progress: bool = True, text: str | None = None):
-    """Answers for every sample, and per-frame (payload bytes, header bytes, packets, packets lost)."""
+    """Answers for every sample, per-frame (wire bytes, payload bytes, datagrams, datagrams lost), session bytes."""
     vision, language = VisionHalf(bundle), LanguageHalf(bundle)
     answers, stats = [], []
     label = sender_label(codec)
     bar = tqdm(total=len(samples), desc=f"{label} {task}", unit="frame", disable=not progress, leave=False)
-    session = None if isinstance(codec, PixelBaseline) else codec.session(1, samples[0].image.size)
+    model_input = bundle.image_size[::-1]  # (width, height)
+    pixels = is_pixel_peer(codec)
+    session = None if pixels else codec.session(1, samples[0].image.size)
     next_seq = 0
     for batch in _batches(list(samples), batch_size):
         images = [s.image for s in batch]
         seqs = list(range(next_seq, next_seq + len(batch)))
         next_seq += len(batch)
-        if isinstance(codec, PixelBaseline):
-            size = bundle.image_size[::-1]
-            received, batch_stats = [], []
-            for seq, im in zip(seqs, images):
-                got, sent_stats = send_image(im, codec.fmt, codec.quality, channel, seq, size)
-                received.append(got)
-                batch_stats.append(sent_stats)
-            features = vision.encode(received)
+        if pixels:
+            delivered = codec.send(images, seqs, channel, model_input)
+            features = vision.encode([d.image for d in delivered])
+            batch_stats = [(d.wire_bytes, d.payload_bytes, d.datagrams, d.datagrams_lost) for d in delivered]
         else:
             ids = [session.frame_id(seq) for seq in seqs]
             sent = [f.with_image_size(im.size) for f, im in zip(codec.compress(vision.encode(images).float(), ids), images)]
             carried = [carry(f, session, channel) for f in sent]
             features, _ = codec.decompress([c.received for c in carried])
             features = features.to(bundle.device, bundle.dtype)
-            batch_stats = [(c.wire_bytes, s.payload_bytes, s.total_packets, len(c.received.lost_indices()))
+            batch_stats = [(c.wire_bytes, s.payload_bytes, c.report.packets_in, len(c.received.lost_indices()))
                            for s, c in zip(sent, carried)]
         requests = [TaskRequest(task, im.size, text) for im in images]
         answers += language.answer(features, requests)
         stats += batch_stats
         bar.update(len(batch))
     bar.close()
-    return answers, stats, (session_bytes(session) if session is not None else 0)
+    once = codec.session_bytes(model_input) if pixels else session_bytes(session)
+    return answers, stats, once
 
 
 def score(task: str, answers: list, samples: Sequence[EvalSample], reference: list | None) -> dict[str, float]:
@@ -148,10 +159,11 @@ def score(task: str, answers: list, samples: Sequence[EvalSample], reference: li
     return metrics
 
 
-def evaluate(bundle: FlorenceBundle, codec: Codec | PixelBaseline, samples: Sequence[EvalSample], task: str,
+def evaluate(bundle: FlorenceBundle, codec: Sender, samples: Sequence[EvalSample], task: str,
              loss: float = 0.0, snr_db: float | None = None, seed: int = 0, burst: float | None = None,
              reference: list | None = None, batch_size: int = 8, progress: bool = True) -> tuple[EvalResult, list]:
-    """Evaluate one (codec, task, channel) point; returns the result row and the raw answers."""
+    """Evaluate one (sender, task, channel) point; returns the result row (no transport overhead: see
+    :meth:`EvalResult.at_overhead`) and the raw answers."""
     channel = channel_for(loss, snr_db, seed, burst)
     start = time.perf_counter()
     with torch.no_grad():
@@ -162,7 +174,8 @@ def evaluate(bundle: FlorenceBundle, codec: Codec | PixelBaseline, samples: Sequ
     result = EvalResult(
         model=bundle.name, codec=name, task=task, n=n, loss=loss, snr_db=snr_db,
         wire_bytes=sum(s[0] for s in stats) / n, payload_bytes=sum(s[1] for s in stats) / n, session_bytes=once,
-        packets=sum(s[2] for s in stats) / n, packets_lost=sum(s[3] for s in stats) / n,
+        datagrams=sum(s[2] for s in stats) / n, datagrams_lost=sum(s[3] for s in stats) / n,
         latency_ms=elapsed, metrics=score(task, answers, samples, reference), burst=burst if loss > 0 else None,
+        domain=PIXELS if is_pixel_peer(codec) else FEATURES,
     )
     return result, answers

@@ -39,7 +39,7 @@ class LinkConfig:
     source: str = "none"
     source_fps: float = 1.0
     source_path: str | None = None
-    reference_codecs: str = "fp16"
+    reference_codecs: str = "fp16,pixels-avif"  # what comparison mode sends: fp16 features, the best pixel peer
     api_token: str | None = None
     grpc_token: str | None = None
     certs: str | None = None
@@ -73,7 +73,10 @@ class LinkConfig:
         if service == TRANSMITTER:
             source = {"SOURCE": self.source, "RATE_FPS": str(self.source_fps),
                       **({"SOURCE_PATH": self.source_path} if self.source_path else {})}
-            return {**common, **model, **page, **source, **sends, "HTTP_PORT": str(p.transmitter_http),
+            # counted from the first frame with channel_sim's overhead (its acks keep the two equal after a PUT)
+            overhead = self.channel.get("datagram_overhead")
+            transport = {"DATAGRAM_OVERHEAD": str(overhead)} if overhead is not None else {}
+            return {**common, **model, **page, **source, **transport, **sends, "HTTP_PORT": str(p.transmitter_http),
                     "TARGET": f"{self.local_host}:{p.channel_grpc}"}
         raise ValueError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
 

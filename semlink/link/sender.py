@@ -20,7 +20,7 @@ import logging
 import random
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -29,6 +29,7 @@ from semlink.link.grpc_channel import LinkSecurity, link_channel
 from semlink.packets import Frame, Session, SessionRefused
 from semlink.packets.claims import SESSION_IN_USE
 from semlink.packets.outcome import AckStatus, LossReason
+from semlink.packets.transport import with_overhead
 from semlink.v2 import semlink_pb2 as pb
 from semlink.wire import ack_outcome, frame_datagrams, frame_message, session_to_message, wire_bytes
 
@@ -65,6 +66,7 @@ class Outcome:
     status: AckStatus
     detail: str = ""
     loss: LossReason = LossReason.NONE
+    datagram_overhead: int | None = None  # per-datagram transport bytes the far end counted it with (its ack's)
 
     @property
     def delivered(self) -> bool:
@@ -117,15 +119,19 @@ def serialize_uplink(message: pb.Uplink | bytes) -> bytes:
 
 class Delivery:
     """One submitted frame: ``sent`` resolves to True once it is on the stream (False if it never got
-    there), ``outcome`` to its :class:`Outcome`. ``nbytes`` is its wire bytes (every datagram's every byte)."""
+    there), ``outcome`` to its :class:`Outcome`. ``nbytes`` is its wire bytes (every datagram's every byte, and
+    ``datagram_overhead`` transport bytes for each of its ``datagrams``)."""
 
-    __slots__ = ("_in_window", "frame_id", "message", "nbytes", "outcome", "queued_at", "sent", "sent_at")
+    __slots__ = ("_in_window", "datagram_overhead", "datagrams", "frame_id", "message", "nbytes", "outcome",
+                 "queued_at", "sent", "sent_at")
 
     def __init__(self, frame_id: int, message: pb.Uplink | bytes | None, nbytes: int,
-                 loop: asyncio.AbstractEventLoop):
+                 loop: asyncio.AbstractEventLoop, datagrams: int = 0, datagram_overhead: int = 0):
         self.frame_id = frame_id
         self.message = message
         self.nbytes = nbytes
+        self.datagrams = datagrams
+        self.datagram_overhead = datagram_overhead
         self.sent: asyncio.Future[bool] = loop.create_future()
         self.outcome: asyncio.Future[Outcome] = loop.create_future()
         self.queued_at = loop.time()
@@ -140,6 +146,9 @@ class FrameSender:
     came) return a :class:`Delivery`; ``on_outcome`` (optional) is
     called with each delivery once its outcome is known. At most ``max_in_flight`` frames
     wait for acks; a frame unacked after ``ack_timeout_s`` is reported lost.
+    ``datagram_overhead`` (transport bytes per datagram) is stamped on the frames it
+    builds and counted into their ``nbytes``; each ack's figure replaces it (the
+    link's word: a channel_sim on the way counts with its own).
     """
 
     def __init__(
@@ -156,6 +165,7 @@ class FrameSender:
         session: Session | None = None,
         security: LinkSecurity | None = None,
         channel: grpc.aio.Channel | None = None,
+        datagram_overhead: int = 0,
     ):
         if queue_size < 1 or max_in_flight < 1:
             raise ValueError(f"queue_size and max_in_flight must be >= 1, got {queue_size}, {max_in_flight}")
@@ -169,6 +179,7 @@ class FrameSender:
         self.on_outcome = on_outcome
         self.name = name
         self.security = security or LinkSecurity()
+        self.datagram_overhead = datagram_overhead
         self._shared_channel = channel  # a channel someone else owns (and closes), e.g. channel_sim's upstream
         self.link_error: str | None = None  # why the channel cannot connect, while it cannot
         self._rng = random.Random(seed)
@@ -258,20 +269,24 @@ class FrameSender:
             self._replied.set_result(refusal)
 
     # --- submitting ----------------------------------------------------------------------------
-    def _delivery(self, frame_id: int, message: pb.Uplink | bytes | None, nbytes: int) -> Delivery:
+    def _delivery(self, frame_id: int, message: pb.Uplink | bytes | None, nbytes: int, datagrams: int = 0,
+                  overhead: int = 0) -> Delivery:
         if not self._started:
             raise SenderClosed(f"{self.name}: call start() before submitting frames")
         if self._closing:
             raise SenderClosed(f"{self.name} to {self.target} is closed; frame {frame_id} not sent")
-        return Delivery(frame_id, message, nbytes, asyncio.get_running_loop())
+        return Delivery(frame_id, message, nbytes, asyncio.get_running_loop(), datagrams, overhead)
 
     def _frame_delivery(self, frame: Frame) -> Delivery:
         if self._started and self.session is None:
             raise SenderClosed(f"{self.name}: no session yet; call set_session() before submitting frames")
         if not self._started or self._closing:
             return self._delivery(frame.header.frame_id, None, 0)  # raises SenderClosed, saying why
-        datagrams = frame_datagrams(frame, self.session)
-        return self._delivery(frame.header.frame_id, frame_message(datagrams), wire_bytes(datagrams))
+        packets, overhead = frame_datagrams(frame, self.session), self.datagram_overhead
+        message = frame_message(packets)
+        message.frame.datagram_overhead = overhead
+        return self._delivery(frame.header.frame_id, message, with_overhead(wire_bytes(packets), len(packets), overhead),
+                              len(packets), overhead)
 
     def track(self, frame_id: int) -> Delivery:
         """Await the far end's word on a frame that sends nothing (every packet lost before this hop)."""
@@ -503,8 +518,9 @@ class FrameSender:
                 self.counts["stray_acks"] += 1
                 continue
             status, detail, loss = ack_outcome(ack)
+            self.datagram_overhead = ack.datagram_overhead  # the link's figure, for the frames still to build
             for delivery in deliveries:
-                self._finish(delivery, Outcome(ack.frame_id, status, detail, loss))
+                self._finish(delivery, Outcome(ack.frame_id, status, detail, loss, ack.datagram_overhead))
 
     async def _watch_state(self) -> None:
         try:
@@ -566,7 +582,7 @@ class FrameSender:
     def _finish(self, delivery: Delivery, outcome: Outcome) -> None:
         if delivery.outcome.done():
             return
-        outcome = Outcome(delivery.frame_id, outcome.status, outcome.detail, outcome.loss)
+        outcome = replace(outcome, frame_id=delivery.frame_id)
         if delivery._in_window:
             delivery._in_window = False
             self._window.release()

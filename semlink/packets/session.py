@@ -23,6 +23,9 @@ from semlink.packets.validate import packet_count_for, validate_header
 SESSION_ID_BITS = 64
 NUMBER_BITS = 20  # the low bits of a session id that prefix its frame ids (public)
 SEQ_BITS = 32
+DOMAINS = ("features", "pixels")  # what a session's frames carry: vision features, or the image itself
+MAX_STREAM_HEADER_BYTES = 4096  # a pixel stream's constant bytes (JPEG tables, HEIF boxes): far below this
+PIXEL_CONFIG_KEY = "pixel_config"  # FrameHeader.meta key of a pixel frame: its session's codec_config
 
 
 def new_session_id() -> int:
@@ -57,7 +60,10 @@ class Session:
     ``scale``/``offset`` static dequantisation constants (empty when ``side_info``
     sends them per frame, or when the codec has none); ``check`` the per-packet
     check (``crc16`` or ``crc32``); ``image_size`` the ``(width, height)`` frames
-    have unless their packets say otherwise.
+    have unless their packets say otherwise. ``domain`` says what the frames carry:
+    ``features``, or ``pixels`` (a coded image in streaming form, whose
+    stream-constant bytes, ``stream_header``, travel here once: see
+    :mod:`semlink.pixels.stream`).
     """
 
     session_id: int
@@ -76,6 +82,8 @@ class Session:
     check: str = "crc32"
     image_size: tuple[int, int] = (0, 0)
     version: int = WIRE_VERSION
+    domain: str = "features"
+    stream_header: bytes = b""
 
     @property
     def packet_count(self) -> int:
@@ -94,14 +102,25 @@ class Session:
     def frame_id(self, seq: int) -> int:
         return frame_id_of(self.session_id, seq)
 
-    def header(self, frame_id: int, image_size: tuple[int, int] | None = None) -> FrameHeader:
-        """The decoder's view of frame ``frame_id`` of this session."""
+    def header(self, frame_id: int, image_size: tuple[int, int] | None = None,
+               packet_count: int | None = None) -> FrameHeader:
+        """The decoder's view of frame ``frame_id`` of this session.
+
+        A pixel frame's length varies, so its ``packet_count`` (what its packets say) is
+        its own: the header's shape is then ``(1, packet_count, packet bytes)``, and its
+        meta names the session's codec config (the setting its bytes were coded at).
+        """
         size = image_size or self.image_size
+        shape, count, meta = self.shape, self.packet_count, image_size_meta(size) if size[0] else {}
+        if packet_count is not None:
+            shape, count = (shape[0], packet_count, shape[2]), packet_count_for(packet_count, self.rows_per_packet)
+        if self.domain == "pixels":
+            meta[PIXEL_CONFIG_KEY] = self.codec_config
         return FrameHeader(
-            frame_id=frame_id, codec=self.codec, fingerprint=self.fingerprint, shape=self.shape, dtype=self.dtype,
-            packet_count=self.packet_count, rows_per_packet=self.rows_per_packet, feature_shape=self.feature_shape,
+            frame_id=frame_id, codec=self.codec, fingerprint=self.fingerprint, shape=shape, dtype=self.dtype,
+            packet_count=count, rows_per_packet=self.rows_per_packet, feature_shape=self.feature_shape,
             scale=self.scale, offset=self.offset, entropy_coder=self.entropy_coder, side_info=self.side_info,
-            version=self.version, meta=image_size_meta(size) if size[0] else {},
+            version=self.version, meta=meta,
         )
 
     def framing_bytes(self) -> int:
@@ -133,3 +152,10 @@ def validate_session(session: Session) -> None:
     width, height = session.image_size
     if not (0 <= width < 1 << 16 and 0 <= height < 1 << 16):
         raise MalformedFrame(f"session image_size {session.image_size} is not two uint16 values")
+    if session.domain not in DOMAINS:
+        raise MalformedFrame(f"session domain {session.domain!r} is not one of {', '.join(DOMAINS)}")
+    if session.domain == "features" and session.stream_header:
+        raise MalformedFrame("a features session carries no stream_header (only pixel sessions do)")
+    if len(session.stream_header) > MAX_STREAM_HEADER_BYTES:
+        raise MalformedFrame(f"session stream_header of {len(session.stream_header)} bytes is over the "
+                             f"{MAX_STREAM_HEADER_BYTES}-byte limit")

@@ -46,6 +46,8 @@ class FrameDecoder:
             lost_rows=lost_rows[0].cpu(),
             image_size=header.image_size or self.default_image_size,
             wire_bytes=reassembled.wire_bytes,
+            datagrams=reassembled.datagrams,
+            datagram_overhead=reassembled.datagram_overhead,
             payload_bytes=frame.payload_bytes,
             packets=report.packet_count,
             packets_missing=report.missing_count,

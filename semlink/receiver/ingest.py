@@ -33,6 +33,7 @@ from semlink.packets import WIRE_VERSION, MalformedFrame, Session, SessionRefuse
 from semlink.packets.claims import SessionClaims
 from semlink.packets.outcome import AckStatus, LossReason
 from semlink.packets.session import session_number
+from semlink.packets.transport import MAX_OVERHEAD, with_overhead
 from semlink.receiver.engine import FrameDecoder
 from semlink.receiver.reassembly import Reassembled, Reassembler
 from semlink.receiver.store import FeatureStore, ReceivedFrame
@@ -50,11 +51,13 @@ class FrameLink:
     """What the link did to one finished frame, for events: its codec, bytes, packets and latency."""
 
     codec: str
-    wire_bytes: int  # bytes of the datagrams that arrived for it
+    wire_bytes: int  # bytes of the datagrams that arrived for it, each with its transport overhead
     packets: int
     packets_missing: int
     packets_corrupted: int
     latency_ms: float  # from its first packet (or the gap that announced it) to its outcome, on this receiver
+    datagrams: int = 0  # datagrams that arrived for it
+    datagram_overhead: int = 0  # transport bytes counted per datagram (what the link stamped on the frame)
 
     @property
     def packets_lost(self) -> int:
@@ -82,6 +85,7 @@ class StreamState:
     acks: asyncio.Queue = field(default_factory=asyncio.Queue)
     highest_seq: int | None = None
     closed: bool = False
+    datagram_overhead: int = 0  # the last frame message's: what a frame nothing arrived of is counted with
 
     def emit(self, outcome: AckOutcome) -> None:
         if not self.closed:
@@ -171,13 +175,19 @@ class FrameIngest:
             raise SessionRefused("fingerprint mismatch", f"the sender's codec is for Florence-2 weights "
                                  f"{session.fingerprint}, this receiver has {codec.fingerprint}; load the same "
                                  "model on both ends")
-        ours = codec.session(session.session_id, session.image_size)
-        for name in ("feature_shape", "shape", "dtype", "entropy_coder", "entropy_model", "scale", "offset",
-                     "side_info", "check"):
+        try:  # a pixel stream's session is checked against the one this receiver would open at its setting
+            ours = (codec.expected_session(session) if hasattr(codec, "expected_session")
+                    else codec.session(session.session_id, session.image_size))
+        except CodecError as err:
+            raise SessionRefused("codec mismatch", f"{err}; run the same semlink release at both ends") from None
+        for name in ("domain", "feature_shape", "shape", "dtype", "entropy_coder", "entropy_model", "scale",
+                     "offset", "side_info", "check", "stream_header"):
             if getattr(session, name) != getattr(ours, name):
-                raise SessionRefused("codec mismatch", f"session {name} is {getattr(session, name)!r}, this "
-                                     f"receiver's codec has {getattr(ours, name)!r}; load the same codec "
-                                     "checkpoint on both ends")
+                theirs, own = getattr(session, name), getattr(ours, name)
+                if name == "stream_header":
+                    theirs, own = f"{len(theirs)} bytes", f"other {len(own)} bytes (what its own encoder writes)"
+                raise SessionRefused("codec mismatch", f"session {name} is {theirs!r}, this receiver's codec "
+                                     f"has {own!r}; load the same codec checkpoint (or semlink release) on both ends")
 
     def close_stream(self, state: StreamState) -> None:
         """The stream ended: its frames still finish (and are stored), but their acks go nowhere."""
@@ -185,8 +195,12 @@ class FrameIngest:
         self._claims.release(state.session, state)
 
     # --- frames ---------------------------------------------------------------------------------
-    def receive(self, state: StreamState, datagrams: Sequence[bytes]) -> None:
-        """Take one frame message of ``state``'s stream; outcomes follow on ``state.acks``."""
+    def receive(self, state: StreamState, datagrams: Sequence[bytes], datagram_overhead: int = 0) -> None:
+        """Take one frame message of ``state``'s stream, whose link counts ``datagram_overhead`` transport bytes
+        per datagram (the message's stamp); outcomes follow on ``state.acks``."""
+        if datagram_overhead > MAX_OVERHEAD:
+            self.reject(state, "malformed", f"datagram_overhead {datagram_overhead} is over {MAX_OVERHEAD} bytes")
+            return
         try:
             parsed = parse_packets(datagrams, state.session, state.highest_seq)
         except MalformedFrame as err:
@@ -194,7 +208,9 @@ class FrameIngest:
             return
         if parsed.unattributed:
             self.counts["packets_unattributed"] += parsed.unattributed
-        nbytes = wire_bytes(datagrams)
+        state.datagram_overhead = datagram_overhead
+        nbytes = with_overhead(wire_bytes(datagrams), len(datagrams), datagram_overhead)
+        alone = len(parsed.frames) == 1  # bytes of a message holding several frames are nobody's
         for frame in parsed.frames:
             number, seq = split_frame_id(frame.header.frame_id)
             self._note_first(number, seq)
@@ -206,7 +222,8 @@ class FrameIngest:
             self._owner.setdefault(fid, state)
             self._first_at.setdefault(fid, time.monotonic())
             try:
-                finished = self.reassembler.offer(frame, nbytes if len(parsed.frames) == 1 else 0)
+                finished = self.reassembler.offer(frame, nbytes if alone else 0, len(datagrams) if alone else 0,
+                                                  datagram_overhead)
             except MalformedFrame as err:
                 if fid not in self.reassembler:
                     self._first_at.pop(fid, None)
@@ -308,6 +325,9 @@ class FrameIngest:
             else:
                 self.store.put(frame)
                 outcome = AckOutcome(fid, AckStatus(frame.status), _loss_detail(frame))
+        owner = self._owner.pop(fid, None)
+        if not reassembled.datagrams and owner is not None:  # nothing arrived: the stream's link counts it
+            reassembled = replace(reassembled, datagram_overhead=owner.datagram_overhead)
         outcome = replace(outcome, link=_link_facts(reassembled, frame, self._first_at.pop(fid, None)))
         self._finished[fid] = outcome.status
         while len(self._finished) > self.remember:
@@ -318,21 +338,21 @@ class FrameIngest:
                 self.on_outcome(outcome, frame)
             except Exception:
                 log.exception("frame %d: on_outcome hook failed", fid)
-        owner = self._owner.pop(fid, None)
         if owner is not None:
             owner.emit(outcome)
 
 
 def _link_facts(reassembled: Reassembled, frame: ReceivedFrame | None, first_at: float | None) -> FrameLink:
     latency_ms = round(1000 * (time.monotonic() - first_at), 3) if first_at is not None else 0.0
+    transport = {"datagrams": reassembled.datagrams, "datagram_overhead": reassembled.datagram_overhead}
     if frame is not None:
         return FrameLink(frame.codec, frame.wire_bytes, frame.packets, frame.packets_missing,
-                         frame.packets_corrupted, latency_ms)
+                         frame.packets_corrupted, latency_ms, **transport)
     header = reassembled.frame.header
     packets = header.packet_count + int(header.side_info)
     corrupted = reassembled.frame.damaged
     missing = packets - len(reassembled.frame.packets) - corrupted
-    return FrameLink(header.codec, reassembled.wire_bytes, packets, missing, corrupted, latency_ms)
+    return FrameLink(header.codec, reassembled.wire_bytes, packets, missing, corrupted, latency_ms, **transport)
 
 
 def _loss_detail(frame: ReceivedFrame) -> str:

@@ -26,13 +26,21 @@ class _Pending:
     messages: int = 0
     damaged: int = 0
     wire_bytes: int = 0
+    datagrams: int = 0
+    datagram_overhead: int = 0
 
-    def merge(self, frame: Frame, wire_bytes: int = 0) -> None:
+    def merge(self, frame: Frame, wire_bytes: int = 0, datagrams: int = 0, datagram_overhead: int = 0) -> None:
         for p in frame.packets:
             self.packets.setdefault(p.index, p)
         self.damaged += frame.damaged
         self.wire_bytes += wire_bytes
+        self.datagrams += datagrams
+        self.datagram_overhead = datagram_overhead
         self.messages += 1
+
+    def finished(self, timed_out: bool) -> Reassembled:
+        return Reassembled(self.frame(), self.messages, timed_out, self.wire_bytes, self.datagrams,
+                           self.datagram_overhead)
 
     @property
     def complete(self) -> bool:
@@ -50,7 +58,9 @@ class Reassembled:
     frame: Frame
     messages: int
     timed_out: bool
-    wire_bytes: int = 0  # bytes of the datagrams that arrived for it
+    wire_bytes: int = 0  # bytes of the datagrams that arrived for it, each with its transport overhead
+    datagrams: int = 0  # datagrams that arrived for it
+    datagram_overhead: int = 0  # transport bytes counted per datagram (what the link stamped)
 
 
 class Reassembler:
@@ -78,7 +88,8 @@ class Reassembler:
     def __contains__(self, frame_id: int) -> bool:
         return frame_id in self._pending
 
-    def offer(self, frame: Frame, wire_bytes: int = 0) -> list[Reassembled]:
+    def offer(self, frame: Frame, wire_bytes: int = 0, datagrams: int = 0,
+              datagram_overhead: int = 0) -> list[Reassembled]:
         """Merge ``frame``'s packets; return the frames this finishes (it, if now complete; an evicted one).
 
         Raises ``MalformedFrame`` when ``frame``'s header disagrees with the first
@@ -90,7 +101,7 @@ class Reassembler:
         if pending is None:
             if len(self._pending) >= self.max_pending:
                 _, oldest = self._pending.popitem(last=False)
-                finished.append(Reassembled(oldest.frame(), oldest.messages, True, oldest.wire_bytes))
+                finished.append(oldest.finished(True))
             pending = self._pending[fid] = _Pending(frame.header, self.clock() + self.deadline_s)
         elif pending.header != frame.header and not pending.packets:
             pending.header = frame.header  # expected from a gap: the first packets tell its image size
@@ -99,10 +110,10 @@ class Reassembler:
                 f"frame {fid}: this message's header differs from the first message's for the same frame id; "
                 "a sender must not reuse frame ids"
             )
-        pending.merge(frame, wire_bytes)
+        pending.merge(frame, wire_bytes, datagrams, datagram_overhead)
         if pending.complete:
             del self._pending[fid]
-            finished.append(Reassembled(pending.frame(), pending.messages, False, pending.wire_bytes))
+            finished.append(pending.finished(False))
         return finished
 
     def expect(self, header: FrameHeader) -> list[Reassembled]:
@@ -115,7 +126,7 @@ class Reassembler:
             return finished
         if len(self._pending) >= self.max_pending:
             _, oldest = self._pending.popitem(last=False)
-            finished.append(Reassembled(oldest.frame(), oldest.messages, True, oldest.wire_bytes))
+            finished.append(oldest.finished(True))
         self._pending[header.frame_id] = _Pending(header, self.clock() + self.deadline_s)
         return finished
 
@@ -133,5 +144,4 @@ class Reassembler:
         return min((p.deadline for p in self._pending.values()), default=None)
 
     def _finish(self, fid: int) -> Reassembled:
-        pending = self._pending.pop(fid)
-        return Reassembled(pending.frame(), pending.messages, True, pending.wire_bytes)
+        return self._pending.pop(fid).finished(True)

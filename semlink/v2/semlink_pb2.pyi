@@ -29,7 +29,7 @@ LOSS_CHANNEL_SIM: LossReason
 LOSS_UPSTREAM: LossReason
 
 class Session(_message.Message):
-    __slots__ = ("version", "session_id", "codec", "codec_config", "fingerprint", "entropy_model", "entropy_coder", "feature_shape", "latent_shape", "dtype", "rows_per_packet", "scale", "offset", "side_info", "check", "image_width", "image_height")
+    __slots__ = ("version", "session_id", "codec", "codec_config", "fingerprint", "entropy_model", "entropy_coder", "feature_shape", "latent_shape", "dtype", "rows_per_packet", "scale", "offset", "side_info", "check", "image_width", "image_height", "domain", "stream_header")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     CODEC_FIELD_NUMBER: _ClassVar[int]
@@ -47,6 +47,8 @@ class Session(_message.Message):
     CHECK_FIELD_NUMBER: _ClassVar[int]
     IMAGE_WIDTH_FIELD_NUMBER: _ClassVar[int]
     IMAGE_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    STREAM_HEADER_FIELD_NUMBER: _ClassVar[int]
     version: int
     session_id: int
     codec: str
@@ -64,7 +66,9 @@ class Session(_message.Message):
     check: str
     image_width: int
     image_height: int
-    def __init__(self, version: _Optional[int] = ..., session_id: _Optional[int] = ..., codec: _Optional[str] = ..., codec_config: _Optional[str] = ..., fingerprint: _Optional[str] = ..., entropy_model: _Optional[str] = ..., entropy_coder: _Optional[str] = ..., feature_shape: _Optional[_Iterable[int]] = ..., latent_shape: _Optional[_Iterable[int]] = ..., dtype: _Optional[str] = ..., rows_per_packet: _Optional[int] = ..., scale: _Optional[_Iterable[float]] = ..., offset: _Optional[_Iterable[float]] = ..., side_info: _Optional[bool] = ..., check: _Optional[str] = ..., image_width: _Optional[int] = ..., image_height: _Optional[int] = ...) -> None: ...
+    domain: str
+    stream_header: bytes
+    def __init__(self, version: _Optional[int] = ..., session_id: _Optional[int] = ..., codec: _Optional[str] = ..., codec_config: _Optional[str] = ..., fingerprint: _Optional[str] = ..., entropy_model: _Optional[str] = ..., entropy_coder: _Optional[str] = ..., feature_shape: _Optional[_Iterable[int]] = ..., latent_shape: _Optional[_Iterable[int]] = ..., dtype: _Optional[str] = ..., rows_per_packet: _Optional[int] = ..., scale: _Optional[_Iterable[float]] = ..., offset: _Optional[_Iterable[float]] = ..., side_info: _Optional[bool] = ..., check: _Optional[str] = ..., image_width: _Optional[int] = ..., image_height: _Optional[int] = ..., domain: _Optional[str] = ..., stream_header: _Optional[bytes] = ...) -> None: ...
 
 class SessionReply(_message.Message):
     __slots__ = ("session_id", "accepted", "reason", "detail")
@@ -79,10 +83,12 @@ class SessionReply(_message.Message):
     def __init__(self, session_id: _Optional[int] = ..., accepted: _Optional[bool] = ..., reason: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class FramePackets(_message.Message):
-    __slots__ = ("packets",)
+    __slots__ = ("packets", "datagram_overhead")
     PACKETS_FIELD_NUMBER: _ClassVar[int]
+    DATAGRAM_OVERHEAD_FIELD_NUMBER: _ClassVar[int]
     packets: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, packets: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    datagram_overhead: int
+    def __init__(self, packets: _Optional[_Iterable[bytes]] = ..., datagram_overhead: _Optional[int] = ...) -> None: ...
 
 class SenderReport(_message.Message):
     __slots__ = ("last_frame_id",)
@@ -101,16 +107,18 @@ class Uplink(_message.Message):
     def __init__(self, session: _Optional[_Union[Session, _Mapping]] = ..., frame: _Optional[_Union[FramePackets, _Mapping]] = ..., report: _Optional[_Union[SenderReport, _Mapping]] = ...) -> None: ...
 
 class Ack(_message.Message):
-    __slots__ = ("frame_id", "status", "detail", "loss")
+    __slots__ = ("frame_id", "status", "detail", "loss", "datagram_overhead")
     FRAME_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
     LOSS_FIELD_NUMBER: _ClassVar[int]
+    DATAGRAM_OVERHEAD_FIELD_NUMBER: _ClassVar[int]
     frame_id: int
     status: str
     detail: str
     loss: LossReason
-    def __init__(self, frame_id: _Optional[int] = ..., status: _Optional[str] = ..., detail: _Optional[str] = ..., loss: _Optional[_Union[LossReason, str]] = ...) -> None: ...
+    datagram_overhead: int
+    def __init__(self, frame_id: _Optional[int] = ..., status: _Optional[str] = ..., detail: _Optional[str] = ..., loss: _Optional[_Union[LossReason, str]] = ..., datagram_overhead: _Optional[int] = ...) -> None: ...
 
 class Downlink(_message.Message):
     __slots__ = ("session", "ack")

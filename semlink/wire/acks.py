@@ -9,9 +9,11 @@ _LOSS_TO_WIRE = {reason: pb.LossReason.Value(f"LOSS_{reason.name}") for reason i
 _LOSS_FROM_WIRE = {code: reason for reason, code in _LOSS_TO_WIRE.items()}
 
 
-def ack_message(frame_id: int, status: AckStatus, detail: str = "", loss: LossReason = LossReason.NONE) -> pb.Ack:
-    """The ``Ack`` of one frame's outcome."""
-    return pb.Ack(frame_id=frame_id, status=status.value, detail=detail, loss=_LOSS_TO_WIRE[loss])
+def ack_message(frame_id: int, status: AckStatus, detail: str = "", loss: LossReason = LossReason.NONE,
+                datagram_overhead: int = 0) -> pb.Ack:
+    """The ``Ack`` of one frame's outcome, with the per-datagram transport bytes it was counted with."""
+    return pb.Ack(frame_id=frame_id, status=status.value, detail=detail, loss=_LOSS_TO_WIRE[loss],
+                  datagram_overhead=datagram_overhead)
 
 
 def ack_outcome(ack: pb.Ack) -> tuple[AckStatus, str, LossReason]:

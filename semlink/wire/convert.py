@@ -28,10 +28,12 @@ from semlink.packets import (
     validate_session,
 )
 from semlink.packets.datagram import overhead_bytes
+from semlink.packets.pixels import claimed_count
 from semlink.v2 import semlink_pb2 as pb
 
 
 def session_to_message(session: Session) -> pb.Session:
+    """The session's message; a features session leaves ``domain`` empty (the default), a pixel one says so."""
     width, height = session.image_size
     return pb.Session(
         version=session.version, session_id=session.session_id, codec=session.codec,
@@ -39,6 +41,7 @@ def session_to_message(session: Session) -> pb.Session:
         entropy_coder=session.entropy_coder, feature_shape=session.feature_shape, latent_shape=session.shape,
         dtype=session.dtype, rows_per_packet=session.rows_per_packet, scale=session.scale, offset=session.offset,
         side_info=session.side_info, check=session.check, image_width=width, image_height=height,
+        domain="" if session.domain == "features" else session.domain, stream_header=session.stream_header,
     )
 
 
@@ -50,6 +53,7 @@ def message_to_session(msg: pb.Session) -> Session:
         rows_per_packet=msg.rows_per_packet, scale=tuple(msg.scale), offset=tuple(msg.offset),
         side_info=msg.side_info, entropy_coder=msg.entropy_coder, entropy_model=msg.entropy_model,
         check=msg.check, image_size=(msg.image_width, msg.image_height), version=msg.version,
+        domain=msg.domain or "features", stream_header=bytes(msg.stream_header),
     )
     for name in ("feature_shape", "shape"):
         if len(getattr(session, name)) != 3:
@@ -159,11 +163,26 @@ def parse_packets(datagrams: Sequence[bytes], session: Session, highest_seq: int
             sizes[seq] = datagram.image_size
     frames = []
     for seq, packets in sorted(by_seq.items()):
-        header = session.header(session.frame_id(seq), sizes.get(seq))
         attributed = damaged if len(by_seq) == 1 else 0
+        count = None
+        if session.domain == "pixels":
+            count, packets, unusable = _pixel_frame(packets)
+            attributed += unusable
+        header = session.header(session.frame_id(seq), sizes.get(seq), count)
         frames.append(Frame(header, tuple(packets[i] for i in sorted(packets)), attributed))
     highest = max([highest_seq or 0, *by_seq]) if by_seq else highest_seq
     return ParsedPackets(tuple(frames), damaged if len(by_seq) != 1 else 0, highest)
+
+
+def _pixel_frame(packets: dict[int, Packet]) -> tuple[int, dict[int, Packet], int]:
+    """A pixel frame's packet count (what most of its packets claim; on a tie, the lowest-indexed one's), the
+    packets that agree with it and fit in it, and how many do not (as good as corrupted)."""
+    claims = [c for _, c in sorted((i, claimed_count(p.payload)) for i, p in packets.items()) if c is not None]
+    count = max(claims, key=lambda c: (claims.count(c), -claims.index(c))) if claims else None
+    kept = {i: p for i, p in packets.items() if count is not None and claimed_count(p.payload) == count and i < count}
+    if not kept:  # nothing usable: the frame still counts as one that arrived damaged
+        return count or 1, {}, len(packets)
+    return count, kept, len(packets) - len(kept)
 
 
 def identify_frame(datagrams: Sequence[bytes], session: Session, highest_seq: int | None) -> tuple[int, int | None]:
@@ -196,6 +215,7 @@ def identify_frame(datagrams: Sequence[bytes], session: Session, highest_seq: in
 
 
 def lost_frame(session: Session, seq: int) -> Frame:
-    """A frame of ``session`` of which nothing arrived (known only from the sequence gap)."""
-    return Frame(session.header(session.frame_id(seq)), ())
+    """A frame of ``session`` of which nothing arrived (known only from the sequence gap; a pixel frame of unknown
+    length counts as one packet)."""
+    return Frame(session.header(session.frame_id(seq), packet_count=1 if session.domain == "pixels" else None), ())
 

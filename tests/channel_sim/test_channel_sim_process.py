@@ -69,6 +69,46 @@ def test_put_channel_validates_and_names_the_field(channel_sim_process):
     assert httpx.post(f"{url}/v1/channel/reset").json() == before
 
 
+def metric(url: str, name: str) -> float:
+    """One sample of channel_sim's Prometheus metrics."""
+    line = next(line for line in httpx.get(f"{url}/metrics").text.splitlines() if line.startswith(name + " "))
+    return float(line.split()[-1])
+
+
+def test_datagram_overhead_adds_exactly_b_per_datagram_and_is_stamped_upstream(channel_sim_process, receiver):
+    url, target, _ = channel_sim_process
+    httpx.post(f"{url}/v1/channel/reset").raise_for_status()
+    assert httpx.get(f"{url}/v1/channel").json()["datagram_overhead"] == 0
+    frames = [make_frame(i, packets=PACKETS, session=SESSION) for i in range(40)]
+    send_frames(target, frames[:20])
+    bare = httpx.get(f"{url}/v1/stats").json()
+    assert bare["wire_bytes"] == bare["datagram_bytes"] == {"in": 20 * PACKETS * 39, "out": 20 * PACKETS * 39}
+
+    assert httpx.put(f"{url}/v1/channel", json={"datagram_overhead": 40}).json()["datagram_overhead"] == 40
+    httpx.post(f"{url}/v1/channel/reset").raise_for_status()  # back to 0 and zeroed stats...
+    httpx.put(f"{url}/v1/channel", json={"datagram_overhead": 40}).raise_for_status()  # ...then 40 again
+    receiver.clear()
+    counted = metric(url, 'semlink_ch_wire_bytes_total{direction="out"}')
+    outcomes = send_frames(target, frames[20:])
+    stats = httpx.get(f"{url}/v1/stats").json()
+    datagrams = 20 * PACKETS
+    assert stats["datagrams"] == {"in": datagrams, "out": datagrams} and stats["datagram_overhead"] == 40
+    assert stats["datagram_bytes"] == bare["datagram_bytes"]
+    assert stats["wire_bytes"]["in"] - stats["datagram_bytes"]["in"] == 40 * datagrams
+    assert stats["wire_bytes"]["out"] - stats["datagram_bytes"]["out"] == 40 * datagrams
+    receiver.wait_for(20)
+    assert set(receiver.overheads) == {40}  # stamped on what it forwarded: the receiver counts the same
+    assert {o.datagram_overhead for o in outcomes} == {40}  # and on the acks it relayed back
+    assert metric(url, 'semlink_ch_wire_bytes_total{direction="out"}') - counted == stats["wire_bytes"]["out"]
+    assert metric(url, "semlink_ch_datagram_overhead") == 40
+
+    for bad in (-1, 1025, 40.5, "40", True, None):
+        response = httpx.put(f"{url}/v1/channel", json={"datagram_overhead": bad})
+        assert response.status_code == 422 and "datagram_overhead" in response.json()["detail"], (bad, response.text)
+    assert httpx.get(f"{url}/v1/channel").json()["datagram_overhead"] == 40
+    assert httpx.post(f"{url}/v1/channel/reset").json()["datagram_overhead"] == 0
+
+
 def test_garbage_on_the_grpc_port_does_not_kill_it(channel_sim_process, receiver):
     url, target, proc = channel_sim_process
     host, port = target.split(":")

@@ -32,7 +32,8 @@ STARTUP_TIMEOUT_S = 60
 # What a schema cannot say, and so what a "valid" request may still be refused for (documented in words on each
 # operation): that upload bytes are an image (415/422); that a task takes, or needs, a text (422); that channel
 # fields combine into a channel (422: loss with loss_model gilbert_elliott, rate_kbps between 0 and 1); that a
-# folder or video source names a path that opens (422).
+# folder or video source names a path that opens (422); that a comparison reference is fp16 or one pixel point a
+# codec can code at this model (422).
 CONFIG = """
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "401", "404", "409", "429"]
@@ -51,6 +52,10 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "422"]
 
 [[operations]]
 include-name = "PUT /v1/source"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "422"]
+
+[[operations]]
+include-name = "PUT /v1/comparison"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "422"]
 """
 

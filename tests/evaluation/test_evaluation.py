@@ -1,4 +1,4 @@
-"""Evaluation: samples, pixel baselines through a channel, scoring, and the `semlink eval` command."""
+"""Evaluation: samples, senders through a channel, scoring, and the `semlink eval` command."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from PIL import Image
 from semlink.cli.main import main
 from semlink.codecs import build_codec
 from semlink.evaluation import evaluate, folder_samples, shapes_samples
-from semlink.evaluation.image_baselines import encode_image, image_datagrams, received_bytes, send_image
-from semlink.evaluation.runner import PixelBaseline, channel_for
+from semlink.pixels.peer import HandPeer
+from semlink.pixels.spec import HandSpec
 
 
 def test_shapes_samples_carry_truth_for_every_task():
@@ -22,28 +22,6 @@ def test_shapes_samples_carry_truth_for_every_task():
     assert shapes_samples(1, seed=6)[0].refs != samples[0].refs or shapes_samples(1, seed=6)[0].scene != samples[0].scene
 
 
-def test_jpeg_lost_packet_truncates_the_stream():
-    import numpy as np
-
-    image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (128, 128, 3), dtype=np.uint8))
-    data = encode_image(image, "jpeg", 95, (128, 128))
-    datagrams = image_datagrams(data, 1)
-    assert len(datagrams) > 2 and sum(map(len, datagrams)) == len(data) + 5 * len(datagrams)  # the same framing
-    assert received_bytes(datagrams, len(datagrams)) == (data, 0)
-    cut = [d for i, d in enumerate(datagrams) if i != 1]
-    assert received_bytes(cut, len(datagrams)) == (data[: len(datagrams[0]) - 5], 1)
-    flipped = [datagrams[0], datagrams[1][:-1] + bytes([datagrams[1][-1] ^ 1]), *datagrams[2:]]
-    assert received_bytes(flipped, len(datagrams)) == (data[: len(datagrams[0]) - 5], 1)
-
-
-def test_pixel_baseline_clean_vs_lossy():
-    image = shapes_samples(1)[0].image
-    clean, (wire, payload, packets, lost) = send_image(image, "webp", 50, None, 1, (128, 128))
-    assert lost == 0 and payload > 0 and wire == payload + 5 * packets and clean.size == (128, 128)
-    lossy, (_, _, _, lost) = send_image(image, "jpeg", 95, channel_for(0.9, None, seed=1), 2, (128, 128))
-    assert lost > 0
-
-
 def test_raw_codec_agrees_with_itself_and_loss_is_reported(tiny):
     samples = shapes_samples(3)
     raw = build_codec("raw", tiny.feature_shape, tiny.fingerprint)
@@ -52,12 +30,12 @@ def test_raw_codec_agrees_with_itself_and_loss_is_reported(tiny):
     assert again.metrics["agreement"] == 1.0
     assert "exact_match" in again.metrics and "cider" in again.metrics
     lossy, _ = evaluate(tiny, raw, samples, "<CAPTION>", loss=0.5, seed=3, reference=answers, progress=False)
-    assert lossy.packets_lost > 0 and lossy.wire_bytes == clean.wire_bytes > clean.payload_bytes
+    assert lossy.datagrams_lost > 0 and lossy.wire_bytes == clean.wire_bytes > clean.payload_bytes
     assert clean.session_bytes > 0
 
 
 def test_od_is_scored_with_map(tiny):
-    result, _ = evaluate(tiny, PixelBaseline("jpeg", 50), shapes_samples(2), "<OD>", progress=False)
+    result, _ = evaluate(tiny, HandPeer(HandSpec("jpeg", 50)), shapes_samples(2), "<OD>", progress=False)
     assert "map50" in result.metrics and 0 <= result.metrics["map50"] <= 1
 
 
@@ -77,10 +55,10 @@ def test_eval_cli_json_and_plots(tmp_path, capsys):
     assert code == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(rows) == 2
-    for key in ("model", "codec", "task", "n", "wire_bytes", "payload_bytes", "session_bytes", "exact_match",
-                "cider", "agreement"):
+    for key in ("model", "codec", "task", "n", "wire_bytes", "payload_bytes", "session_bytes", "datagrams",
+                "datagram_overhead", "domain", "exact_match", "cider", "agreement"):
         assert key in rows[0]
-    assert rows[1]["packets_lost"] > 0
+    assert rows[1]["datagrams_lost"] > 0 and rows[0]["domain"] == "features"
     assert (tmp_path / "results.json").exists() and (tmp_path / "caption_quality_vs_loss.png").exists()
 
 

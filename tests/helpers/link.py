@@ -155,6 +155,7 @@ class RecordingReceiver(pb_grpc.FeatureLinkServicer):
                 self._arrived.set()
                 if self.ack:
                     for ack in acks:
+                        ack.datagram_overhead = message.frame.datagram_overhead  # as a receiver counts it
                         yield pb.Downlink(ack=ack)
 
 
@@ -197,6 +198,7 @@ class ThreadedReceiver(pb_grpc.FeatureLinkServicer):
         self.port = port
         self.ack = ack
         self.frames: list[Frame] = []
+        self.overheads: list[int] = []  # each frame message's datagram_overhead stamp
         self._cond = threading.Condition()
         self._server: grpc.Server | None = None
 
@@ -219,6 +221,7 @@ class ThreadedReceiver(pb_grpc.FeatureLinkServicer):
     def clear(self) -> None:
         with self._cond:
             self.frames.clear()
+            self.overheads.clear()
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Frame]:
         """Wait until ``count`` frames have arrived; returns a copy of them all (raises TimeoutError)."""
@@ -241,6 +244,7 @@ class ThreadedReceiver(pb_grpc.FeatureLinkServicer):
                 frames, acks = stream.take(message.frame.packets)
                 with self._cond:
                     self.frames += frames
+                    self.overheads.append(message.frame.datagram_overhead)
                     self._cond.notify_all()
                 if self.ack:
                     for ack in acks:

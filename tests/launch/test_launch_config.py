@@ -9,7 +9,8 @@ from semlink.launch.config import ENV_PREFIX, SERVICES, LinkConfig
 from semlink.launch.ports import LinkPorts
 
 
-CHANNEL = {"loss": 0.1, "snr_db": 6.0, "seed": 3, "delay_ms": 20.0, "jitter_ms": 5.0, "rate_kbps": 800.0}
+CHANNEL = {"loss": 0.1, "snr_db": 6.0, "seed": 3, "delay_ms": 20.0, "jitter_ms": 5.0, "rate_kbps": 800.0,
+           "datagram_overhead": 40}
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -31,6 +32,8 @@ def test_the_settings_accept_the_values(service, monkeypatch):
     assert settings.http_port == int(config.url(service).rsplit(":", 1)[1])
     if service == "channel_sim":
         assert {k: getattr(settings, k) for k in CHANNEL} == CHANNEL
+    if service == "transmitter_service":  # counts its frames as channel_sim does from the first one
+        assert settings.datagram_overhead == CHANNEL["datagram_overhead"]
 
 
 def test_services_are_wired_in_a_chain():

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from launch_helpers import Lines, caption, gone, interrupt, listed_services, reap
@@ -13,13 +15,21 @@ from semlink.samples import sample_images
 
 SEMLINK = [sys.executable, "-m", "semlink.cli.main"]
 FAST = ["--model", "tiny-random", "--codec", "q8", "--device", "cpu"]
-REQUIRED = {"frame_id", "task", "result", "payload_bytes", "packets_lost", "latency_ms"}
+REQUIRED = {"frame_id", "task", "result", "payload_bytes", "packets_lost", "latency_ms", "wire_bytes", "datagrams",
+            "datagram_overhead", "datagram_bytes", "wire_bytes_sent"}
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_command(start: str) -> list[str]:
+    """The README's command line that starts with ``start``, as arguments after ``semlink``."""
+    line = next(line for line in README.read_text().splitlines() if line.startswith(start))
+    return shlex.split(line.split("#")[0])[1:]
 
 
 @pytest.mark.timeout(150)
 def test_demo_prints_one_json_line_per_frame():
-    done = subprocess.run([*SEMLINK, "demo", "--frames", "2", "--json", *FAST],
-                          capture_output=True, text=True, timeout=140)
+    command = readme_command("semlink demo --datagram-overhead 40")
+    done = subprocess.run([*SEMLINK, *command, "--frames", "2", *FAST], capture_output=True, text=True, timeout=140)
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(rows) == 2, done.stdout
@@ -27,6 +37,11 @@ def test_demo_prints_one_json_line_per_frame():
         assert REQUIRED <= set(row), row
         assert row["task"] == "<CAPTION>" and isinstance(row["result"], str)
         assert row["packets_lost"] == 0 and row["payload_bytes"] > 0
+        # q8: each datagram is its payload, a 3-byte header and a CRC-32, and now 40 B of RTP/UDP/IPv4 on top:
+        # counted the same by the transmitter (its upload answer) and the receiver (its answer)
+        assert row["datagram_overhead"] == 40 and row["datagrams"] == row["packets"] > 0
+        assert row["datagram_bytes"] == row["payload_bytes"] + 7 * row["datagrams"]
+        assert row["wire_bytes"] == row["wire_bytes_sent"] == row["datagram_bytes"] + 40 * row["datagrams"]
     assert len({row["frame_id"] for row in rows}) == 2
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import time
 from contextlib import contextmanager
 
@@ -211,31 +212,61 @@ def test_burst_loss_snr_and_delay_controls_put_the_channel(live):
         delay = driver.find_element(By.ID, "delay-ms")
         delay.clear()
         delay.send_keys("20", Keys.TAB)
+        Select(driver.find_element(By.ID, "datagram-overhead")).select_by_value("40")  # RTP/UDP/IPv4
         channel = wait_for("the channel PUT by the form", lambda: (c := ch.get("/v1/channel").json())["snr_db"] == 6
-                           and c["delay_ms"] == 20 and c["loss_model"] == "gilbert_elliott" and c)
+                           and c["delay_ms"] == 20 and c["loss_model"] == "gilbert_elliott"
+                           and c["datagram_overhead"] == 40 and c)
         assert channel["ge_r"] == pytest.approx(0.25) and channel["expected_loss_rate"] == pytest.approx(0.2)
         assert channel["effective_ber"] > 0
         wait_for("the asked figures shown", lambda: driver.find_element(By.ID, "asked-loss").text.startswith("20.0 %")
-                 and driver.find_element(By.ID, "asked-delay").text == "20 ± 0")
+                 and driver.find_element(By.ID, "asked-delay").text == "20 ± 0"
+                 and driver.find_element(By.ID, "asked-transport").text == "40 B")
+        # a frame carried since then: its card counts 40 B per datagram, as the receiver does; so does the chart
+        fid, shown, datagrams = wait_for("a frame card with 40 B of transport per datagram", lambda: next(
+            ((int(i), int(re.sub(r"\D", "", m[1])), int(m[2])) for i, text in frame_cards(driver)
+             if (m := re.search(r"([\d,.\s]+) wire B \((\d+) × 40 B transport\)", text))), None), timeout=30)
+        with rest(link, RECEIVER) as rx:
+            record = rx.get(f"/v1/frames/{fid}").json()
+        assert (record["wire_bytes"], record["datagrams"], record["datagram_overhead"]) == (shown, datagrams, 40)
+        assert "incl. " in (title := driver.find_element(By.CSS_SELECTOR, "#charts figcaption span").text) \
+            and "40 B transport per datagram" in title
         driver.find_element(By.ID, "channel-reset").click()
         wait_for("the reset channel", lambda: ch.get("/v1/channel").json()["loss_model"] == "none")
-        wait_for("the form reset", lambda: driver.find_element(By.ID, "snr-db").get_attribute("value") == "")
+        wait_for("the form reset", lambda: driver.find_element(By.ID, "snr-db").get_attribute("value") == ""
+                 and driver.find_element(By.ID, "datagram-overhead").get_attribute("value") == "0")
     assert console_errors(driver) == []
 
 
+def frame_cards(driver) -> list[tuple[str, str]]:
+    """(frame id, the line of link figures) of every frame card shown now."""
+    return driver.execute_script("return [...document.querySelectorAll('[data-frame-id]')].map("
+                                 "(d) => [d.dataset.frameId, d.querySelector('.codec').textContent])")
+
+
 def test_comparison_mode_shows_two_answers_for_one_frame(live):
+    """The default reference is the best pixel peer (AVIF in streaming form, decoded and run through the receiver's
+    vision tower): its card shows its name, bytes and answer beside the learned one; fp16 stays selectable."""
     driver, link = on_page(live)
     with rest(link, TRANSMITTER) as tx:
+        reference = Select(driver.find_element(By.ID, "reference"))
+        assert [o.get_attribute("value") for o in reference.options] == ["avif:20", "fp16"]
+        assert reference.first_selected_option.get_attribute("value") == "avif:20"
         driver.find_element(By.ID, "comparison").click()
         wait_for("comparison enabled on the transmitter", lambda: tx.get("/v1/comparison").json()["enabled"])
         try:
             pair = wait_for("a frame shown with two answers", lambda: _answered_pair(driver), timeout=30)
+            reference.select_by_value("fp16")
+            wait_for("fp16 chosen on the transmitter", lambda: tx.get("/v1/comparison").json()["reference"] == "fp16")
         finally:
+            reference.select_by_value("avif:20")
             driver.find_element(By.ID, "comparison").click()
-            wait_for("comparison off", lambda: not tx.get("/v1/comparison").json()["enabled"])
-    codecs = [v["codec"] for v in pair]
-    assert codecs[0] == "learned" and codecs[1] != "learned"
-    assert all("wire B" in v["stats"] for v in pair)
+            wait_for("comparison off, back on avif:20",
+                     lambda: tx.get("/v1/comparison").json() == {"enabled": False, "reference": "avif:20",
+                                                                 "offered": ["avif:20", "fp16"]})
+    assert [v["codec"] for v in pair] == ["learned", "pixels-avif"]
+    assert all("wire B" in v["stats"] for v in pair) and "avif:20 (pixels-avif)" in pair[1]["stats"]
+    learned_bytes, avif_bytes = (int(v["stats"].split(" wire B")[0].split("·")[-1].replace(",", "")) for v in pair)
+    assert learned_bytes > 0 and avif_bytes > 0  # ~80 B and ~110 B a shapes scene on average (the eval's figures)
     assert console_errors(driver) == []
 
 

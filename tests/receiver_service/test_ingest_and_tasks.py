@@ -212,8 +212,8 @@ def test_listing_and_health(rx, make_frame):
     rx.send(frame, make_frame.session)
     frames = rx.http.get("/v1/frames", params={"limit": 5}).json()
     assert frames[0]["frame_id"] == frame.header.frame_id
-    assert set(frames[0]) == {"frame_id", "codec", "status", "wire_bytes", "payload_bytes", "packets",
-                              "packets_lost", "age_s"}
+    assert set(frames[0]) == {"frame_id", "codec", "status", "wire_bytes", "datagrams", "datagram_overhead",
+                              "payload_bytes", "packets", "packets_lost", "age_s"}
     assert rx.http.get("/health/live").json()["status"] == "live"
     assert rx.http.get("/health/ready").json()["status"] == "ready"
     metrics = rx.http.get("/metrics").text
@@ -221,3 +221,28 @@ def test_listing_and_health(rx, make_frame):
                  "semlink_rx_frames_total", "semlink_rx_wire_bytes_total", "semlink_rx_sessions_total"):
         assert name in metrics
     assert "/v1/frames/{frame_id}/tasks" in rx.http.get("/openapi.json").json()["paths"]
+
+
+def test_the_links_datagram_overhead_is_counted_per_datagram_in_answers_acks_and_events(rx, make_frame):
+    session = make_frame.session
+    frame, after_gap = make_frame(1000), make_frame(1002)  # 1001 never arrives: lost, counted at the stream's 40
+    datagrams = frame_datagrams(frame, session)
+    bare, n = wire_bytes(datagrams), len(datagrams)
+    stamped = pb.Uplink(frame=pb.FramePackets(packets=datagrams, datagram_overhead=40))
+    with rx.http.stream("GET", "/v1/events", timeout=10) as response, rx.open(session) as link:
+        lines = response.iter_lines()
+        assert next(lines).startswith(":")
+        link.put(stamped)
+        assert link.ack(frame.header.frame_id).datagram_overhead == 40
+        link.put(pb.Uplink(frame=pb.FramePackets(packets=frame_datagrams(after_gap, session), datagram_overhead=40)))
+        lost = link.ack(make_frame.session.frame_id(1001))
+        assert (lost.status, lost.datagram_overhead) == ("lost", 40)
+        link.put(pb.Uplink(frame=pb.FramePackets(packets=datagrams, datagram_overhead=5000)))
+        assert "datagram_overhead 5000 is over 1024" in link.ack(0).detail
+        event = next(json.loads(next(lines).split(":", 1)[1]) for line in lines if line == "event: frame_received")
+    answer = rx.ask(frame.header.frame_id).json()
+    assert (answer["wire_bytes"], answer["datagrams"], answer["datagram_overhead"]) == (bare + 40 * n, n, 40)
+    assert (event["frame_id"], event["wire_bytes"], event["datagrams"], event["datagram_overhead"]) == (
+        frame.header.frame_id, bare + 40 * n, n, 40)
+    detail = rx.http.get(f"/v1/frames/{frame.header.frame_id}").json()
+    assert (detail["wire_bytes"], detail["datagrams"]) == (bare + 40 * n, n)

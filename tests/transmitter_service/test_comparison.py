@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import io
+
+import torch
+from PIL import Image
 
 from tests.helpers.link import RecordingReceiver
 from semlink.packets import split_frame_id
-from semlink.runtime import load_model
+from semlink.florence import VisionHalf
+from semlink.runtime import load_model, load_reference_for
 from tests.receiver_service.conftest import running_receiver
 
 
@@ -21,6 +26,7 @@ def test_each_frame_goes_twice_with_the_reference_and_the_records_are_linked(run
             async with running_transmitter(target=rx.target) as client:
                 off = (await client.get("/v1/comparison")).json()
                 on = (await client.put("/v1/comparison", json={"enabled": True, "reference": "fp16"})).json()
+                unknown = await client.put("/v1/comparison", json={"enabled": True, "reference": "avif:500"})
                 sent = (await client.post("/v1/frames", content=image_bytes(size=(80, 60)),
                                           headers={"content-type": "image/png"})).json()
                 frames = list(await rx.wait_for(2))[:2]
@@ -45,7 +51,10 @@ def test_each_frame_goes_twice_with_the_reference_and_the_records_are_linked(run
 
     r = run(main())
     main, twin, frames = r["main"], r["twin"], r["frames"]
-    assert r["off"] == {"enabled": False, "reference": "fp16"} and r["on"] == {"enabled": True, "reference": "fp16"}
+    offered = ["avif:20", "fp16"]
+    assert r["off"] == {"enabled": False, "reference": "avif:20", "offered": offered}  # the best pixel peer
+    assert r["on"] == {"enabled": True, "reference": "fp16", "offered": offered}
+    assert r["unknown"].status_code == 422 and "avif:500" in r["unknown"].json()["detail"]
     assert {f.header.frame_id: f.header.codec for f in frames} == {main["frame_id"]: "q8", twin["frame_id"]: "fp16"}
     assert split_frame_id(main["frame_id"])[0] != split_frame_id(twin["frame_id"])[0]  # its own session
     assert len({s.session_id for s in r["rx"].sessions}) == 2
@@ -62,7 +71,7 @@ def test_each_frame_goes_twice_with_the_reference_and_the_records_are_linked(run
 
 def test_a_receiver_without_the_reference_refuses_it_and_says_so(running_transmitter, image_bytes):
     async def main(target):
-        async with running_transmitter(target=target, comparison=True) as client:
+        async with running_transmitter(target=target, comparison=True, comparison_reference="fp16") as client:
             sent = (await client.post("/v1/frames", content=image_bytes(), headers={"content-type": "image/png"}))
             main_id = sent.json()["frame_id"]
             for _ in range(200):
@@ -78,3 +87,40 @@ def test_a_receiver_without_the_reference_refuses_it_and_says_so(running_transmi
     assert main["status"] == "acked" and twin["status"] == "lost" and "unknown codec" in twin["reason"]
     assert "unknown codec" in stats["comparison"]["session"]["refused"]
     assert stats["comparison"]["frames"]["lost"] == 1 and stats["frames"]["lost"] == 0
+
+
+def test_the_default_pixel_reference_goes_end_to_end_and_the_receiver_sees_the_encoders_image(running_transmitter,
+                                                                                                 image_bytes):
+    """avif:20 (the default): the image in streaming form on its own session, rebuilt at a real receiver, answered;
+    its features are the vision tower's on the encoder's own file, decoded (a clean channel changes no byte)."""
+    bundle = load_model("tiny-random", "cpu")
+    upload = image_bytes(size=(80, 60), color=None)
+
+    async def main(rx):
+        async with running_transmitter(target=rx.grpc_target, comparison=True) as client:
+            main_id = (await client.post("/v1/frames", content=upload, headers={"content-type": "image/png"})
+                       ).json()["frame_id"]
+            for _ in range(200):
+                main = (await client.get(f"/v1/frames/{main_id}")).json()
+                twin = (await client.get(f"/v1/frames/{main['twin_id']}")).json() if main["twin_id"] else {}
+                if main["status"] == "acked" and twin.get("status") in ("acked", "lost"):
+                    break
+                await asyncio.sleep(0.05)
+            return main, twin, (await client.get("/v1/stats")).json()
+
+    with running_receiver(bundle, reference_codecs="fp16,pixels-avif") as rx:
+        main, twin, stats = run(main(rx))
+        answer = rx.ask(twin["frame_id"]).json()
+        stored = rx.receiver.store.get(twin["frame_id"])
+    assert (main["codec"], twin["codec"], twin["status"]) == ("q8", "avif:20", "acked"), twin
+    assert stats["comparison"]["domain"] == "pixels" and stats["comparison"]["session"]["bytes"] > 288
+    assert answer["codec"] == "pixels-avif" and isinstance(answer["result"], str)
+    assert answer["wire_bytes"] == twin["wire_bytes"] > 0
+    stream = load_reference_for(bundle, "avif:20")
+    image = Image.open(io.BytesIO(upload)).convert("RGB")
+    file = stream.peer().encode(image, stream.input_size)
+    frame_bytes = len(file) - len(stream.peer().session(stream.input_size))  # the session's bytes went once
+    assert twin["packets"] == -(-frame_bytes // 1200) == 2  # noise codes big: 2 datagrams, each with its count byte
+    assert twin["payload_bytes"] == frame_bytes + twin["packets"]
+    decoded = Image.open(io.BytesIO(file)).convert("RGB")
+    assert torch.equal(stored.features, VisionHalf(bundle).encode([decoded])[0])

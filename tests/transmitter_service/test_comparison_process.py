@@ -20,7 +20,8 @@ def test_a_shapes_frame_sent_twice_is_answered_for_both_codecs():
     with LocalLink(config, ready_timeout=240) as link, httpx.Client(timeout=20) as http:
         tx = link.urls[TRANSMITTER]
         assert http.get(f"{tx}/v1/source").json() == {"kind": "shapes", "fps": 2.0, "paused": False, "path": None}
-        assert http.put(f"{tx}/v1/comparison", json={"enabled": True}).json()["enabled"]
+        # fp16 here (the page test sends the default AVIF reference through channel_sim)
+        assert http.put(f"{tx}/v1/comparison", json={"enabled": True, "reference": "fp16"}).json()["enabled"]
         stats = http.get(f"{tx}/v1/stats").json()
         session, seq = stats["session"]["id"], stats["frames"]["accepted"]  # frames from here on go twice
         deadline, pair = time.monotonic() + 120, None

@@ -47,7 +47,8 @@ def test_transmitter_to_channel_sim_to_receiver(image_bytes):
     tx_url, ch_url = f"http://127.0.0.1:{tx_http}", f"http://127.0.0.1:{ch_http}"
     channel = service("channel_sim", {
         "SEMLINK_CH_GRPC_PORT": str(ch_grpc), "SEMLINK_CH_HTTP_PORT": str(ch_http), "SEMLINK_CH_LOSS": "0.5",
-        "SEMLINK_CH_SEED": "2", "SEMLINK_CH_LOG_LEVEL": "warning", "SEMLINK_CH_UPSTREAM": receiver.target}, ch_url)
+        "SEMLINK_CH_SEED": "2", "SEMLINK_CH_LOG_LEVEL": "warning", "SEMLINK_CH_UPSTREAM": receiver.target,
+        "SEMLINK_CH_DATAGRAM_OVERHEAD": "40"}, ch_url)
     transmitter = service("transmitter_service", {
         "SEMLINK_TX_HTTP_PORT": str(tx_http), "SEMLINK_TX_LOG_LEVEL": "warning", "SEMLINK_TX_MODEL": "tiny-random",
         "SEMLINK_TX_CODEC": "fp16", "SEMLINK_TX_DEVICE": "cpu", "SEMLINK_TX_TARGET": f"127.0.0.1:{ch_grpc}"}, tx_url)
@@ -68,6 +69,7 @@ def test_transmitter_to_channel_sim_to_receiver(image_bytes):
                 break
             time.sleep(0.05)
         ch_stats = httpx.get(f"{ch_url}/v1/stats").json()
+        tx_metrics = httpx.get(f"{tx_url}/metrics").text
     finally:
         transmitter.stop(10)
         channel.stop(10)
@@ -78,3 +80,9 @@ def test_transmitter_to_channel_sim_to_receiver(image_bytes):
     lost = sum(len(f.lost_indices()) for f in frames)
     assert lost == ch_stats["packets"]["dropped"] and ch_stats["frames"]["in"] == 4
     assert [s["status"] for s in statuses] == ["partial" if f.lost_indices() else "acked" for f in frames]
+    # the transmitter counts 0 B per datagram (its setting), channel_sim 40: the acks bring the link's figure, so
+    # the transmitter's records and metrics say what channel_sim counted
+    assert {s["datagram_overhead"] for s in statuses} == {40}
+    assert sum(s["wire_bytes"] for s in statuses) == ch_stats["wire_bytes"]["in"]
+    assert sum(s["datagrams"] for s in statuses) == ch_stats["datagrams"]["in"] == sum(f.total_packets for f in frames)
+    assert f"semlink_tx_wire_bytes_total {float(ch_stats['wire_bytes']['in'])}" in tx_metrics

@@ -21,20 +21,21 @@ def test_upload_arrives_with_the_right_codec_and_shape(running_transmitter, imag
     async def main():
         rx = await RecordingReceiver().start()
         try:
-            async with running_transmitter(target=rx.target) as client:
+            async with running_transmitter(target=rx.target, datagram_overhead=28) as client:  # UDP/IPv4
                 multipart = await client.post("/v1/frames", files={"file": ("a.png", image_bytes(), "image/png")})
                 raw = await client.post("/v1/frames", content=image_bytes(fmt="JPEG"),
                                         headers={"content-type": "image/jpeg"})
                 frames = await rx.wait_for(2)
                 await asyncio.sleep(0.1)  # let the acks come back
                 status = (await client.get(f"/v1/frames/{multipart.json()['frame_id']}")).json()
+                raw_status = (await client.get(f"/v1/frames/{raw.json()['frame_id']}")).json()
                 stats = (await client.get("/v1/stats")).json()
                 metrics = (await client.get("/metrics")).text
         finally:
             await rx.stop()
-        return multipart, raw, frames, status, stats, metrics
+        return multipart, raw, frames, status, raw_status, stats, metrics
 
-    multipart, raw, frames, status, stats, metrics = run(main())
+    multipart, raw, frames, status, raw_status, stats, metrics = run(main())
     assert multipart.status_code == raw.status_code == 202
     assert multipart.json()["status"] in ("sent", "acked")
     ids = [multipart.json()["frame_id"], raw.json()["frame_id"]]
@@ -46,9 +47,13 @@ def test_upload_arrives_with_the_right_codec_and_shape(running_transmitter, imag
         assert h.meta == {"image_size": "64,48"}  # the original size, for the receiver's boxes
     assert status["status"] == "acked" and status["packets"] == frames[0].total_packets
     assert status["payload_bytes"] == frames[0].payload_bytes > 0
-    # 5 datagrams (4 rows and the side packet), each a 3-byte header and a CRC-32; no image size in them:
-    # the session opened with the first image's size
-    assert multipart.json()["wire_bytes"] == status["wire_bytes"] == frames[0].payload_bytes + 7 * 5
+    # 5 datagrams (4 rows and the side packet), each a 3-byte header and a CRC-32 and 28 B of UDP/IPv4; no image
+    # size in them: the session opened with the first image's size
+    assert multipart.json()["wire_bytes"] == status["wire_bytes"] == frames[0].payload_bytes + (7 + 28) * 5
+    assert (status["datagrams"], status["datagram_overhead"], multipart.json()["datagram_overhead"]) == (5, 28, 28)
+    wire = sum(int(line.split()[-1].split(".")[0]) for line in metrics.splitlines()
+               if line.startswith("semlink_tx_wire_bytes_total "))
+    assert wire == status["wire_bytes"] + raw_status["wire_bytes"] and "semlink_tx_datagrams_total 10.0" in metrics
     assert stats["frames"]["acked"] == 2 and stats["link"]["connected"] and stats["session"]["open"]
     assert stats["session"]["id"] == ids[0] >> 32 and stats["session"]["bytes"] > 0
     assert 'semlink_tx_frames_total{event="acked"} 2.0' in metrics

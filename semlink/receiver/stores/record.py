@@ -26,6 +26,8 @@ class StoredFrame:
     messages: int
     wire_bytes: int
     received_at: float
+    datagrams: int = 0
+    datagram_overhead: int = 0
 
     @property
     def frame_id(self) -> int:
@@ -34,7 +36,8 @@ class StoredFrame:
     def to_bytes(self) -> bytes:
         head = {
             "header": asdict(self.frame.header), "damaged": self.frame.damaged, "messages": self.messages,
-            "wire_bytes": self.wire_bytes, "received_at": self.received_at,
+            "wire_bytes": self.wire_bytes, "received_at": self.received_at, "datagrams": self.datagrams,
+            "datagram_overhead": self.datagram_overhead,
             "packets": [[p.index, p.row_start, p.row_stop, len(p.payload)] for p in self.frame.packets],
         }
         text = json.dumps(head, separators=(",", ":")).encode()
@@ -63,4 +66,5 @@ class StoredFrame:
             raise MalformedFrame(f"stored frame is {len(data)} bytes, its table says {offset}")
         frame = Frame(header, tuple(packets), int(head["damaged"]))
         validate_frame(frame)
-        return cls(frame, int(head["messages"]), int(head["wire_bytes"]), float(head["received_at"]))
+        return cls(frame, int(head["messages"]), int(head["wire_bytes"]), float(head["received_at"]),
+                   int(head.get("datagrams", 0)), int(head.get("datagram_overhead", 0)))

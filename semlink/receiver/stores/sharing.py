@@ -44,7 +44,7 @@ class SharingDecoder:
             return frame
         try:
             self.store.put(StoredFrame(reassembled.frame, reassembled.messages, reassembled.wire_bytes,
-                                       frame.received_at))
+                                       frame.received_at, reassembled.datagrams, reassembled.datagram_overhead))
         except FrameStoreError as err:
             self.store_failures += 1
             self._paused_until = self.clock() + self.retry_s
@@ -54,6 +54,7 @@ class SharingDecoder:
 
     def restore(self, stored: StoredFrame) -> ReceivedFrame:
         """Decode a frame another replica received (raises ``CodecError``/``MalformedFrame`` as ``decode`` does)."""
-        frame = self.decoder.decode(Reassembled(stored.frame, stored.messages, False, stored.wire_bytes))
+        frame = self.decoder.decode(Reassembled(stored.frame, stored.messages, False, stored.wire_bytes,
+                                                stored.datagrams, stored.datagram_overhead))
         frame.received_at = stored.received_at
         return frame
