@@ -28,3 +28,24 @@ def operating_points(model: str) -> list[str]:
     """Names of the learned codec's other operating points shipped beside ``model`` (``learned:<name>``)."""
     return sorted(p.name[len("codec-learned-"):-len(".safetensors")]
                   for p in model_dir(model).glob("codec-learned-*.safetensors"))
+
+
+PIXEL_FILE_PREFIX = "pixels-learned"
+PIXEL_DEFAULT_POINT = "default"  # the point shipped as pixels-learned.safetensors, row name "learned-pixels"
+
+
+def pixel_point_file(point: str) -> str:
+    """The file name of the learned pixel codec's operating point ``point`` (``default`` = the default point)."""
+    suffix = "" if point == PIXEL_DEFAULT_POINT else f"-{point}"
+    return f"{PIXEL_FILE_PREFIX}{suffix}.safetensors"
+
+
+def learned_pixel_points(model: str) -> list[str]:
+    """Names of the pixel codec's operating points shipped beside ``model`` (a built-in name or a directory).
+
+    ``default`` (when shipped) comes first, then the others sorted; no model is loaded.
+    """
+    directory = model_dir(model)
+    others = sorted(p.name[len(PIXEL_FILE_PREFIX) + 1:-len(".safetensors")]
+                    for p in directory.glob(f"{PIXEL_FILE_PREFIX}-*.safetensors"))
+    return ([PIXEL_DEFAULT_POINT] if (directory / pixel_point_file(PIXEL_DEFAULT_POINT)).is_file() else []) + others

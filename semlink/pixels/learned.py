@@ -17,33 +17,14 @@ from collections.abc import Sequence
 import torch
 from PIL import Image
 
-from semlink.builtin import model_dir
+from semlink.builtin import PIXEL_DEFAULT_POINT as DEFAULT_POINT
+from semlink.builtin import learned_pixel_points, model_dir, pixel_point_file as point_file
 from semlink.channel import Channel
 from semlink.codecs.learned_pixels import CODEC_ID, LearnedPixelCodec, load_pixel_codec, pixels_to_images
 from semlink.florence import FlorenceBundle, VisionHalf
 from semlink.pipeline import session_bytes
 from semlink.pixels.peer import Delivery
 from semlink.wire.carry import carry
-
-FILE_PREFIX = "pixels-learned"
-DEFAULT_POINT = "default"  # the point shipped as pixels-learned.safetensors, row name "learned-pixels"
-
-
-def point_file(point: str) -> str:
-    """The file name of operating point ``point`` (``default`` = the default point)."""
-    return f"{FILE_PREFIX}.safetensors" if point == DEFAULT_POINT else f"{FILE_PREFIX}-{point}.safetensors"
-
-
-def learned_pixel_points(model: str) -> list[str]:
-    """Names of the pixel codec's operating points shipped beside ``model`` (a built-in name or a directory).
-
-    ``default`` (when shipped) comes first, then the others sorted; no model is loaded.
-    """
-    directory = model_dir(model)
-    others = sorted(p.name[len(FILE_PREFIX) + 1:-len(".safetensors")]
-                    for p in directory.glob(f"{FILE_PREFIX}-*.safetensors"))
-    return ([DEFAULT_POINT] if (directory / point_file(DEFAULT_POINT)).is_file() else []) + others
-
 
 def peer_name(point: str) -> str:
     return CODEC_ID if point == DEFAULT_POINT else f"{CODEC_ID}:{point}"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from semlink.builtin import learned_pixel_points
 from semlink.pixels.codecs import AVIF_REALTIME_SPEED, HAND_FORMATS, hand_format_available
 
 LEARNED = "learned-pixels"
@@ -93,10 +94,6 @@ def _learned(spec: str, values: str, model: str | None) -> LearnedSpec:
     names = tuple(n.strip() for n in values.split(",") if n.strip()) or ("default",)
     if model is None:
         return LearnedSpec(names)
-    try:
-        from semlink.pixels.learned import learned_pixel_points
-    except ImportError as err:  # the learned pixel codec is not part of this build
-        raise BadPeerSpec(f"pixel peer {spec!r}: no learned pixel codec in this build ({err})") from err
     shipped = learned_pixel_points(model)
     if not shipped:
         raise BadPeerSpec(f"pixel peer {spec!r}: no learned pixel codec ships beside model {model!r}; "
