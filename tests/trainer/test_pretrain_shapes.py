@@ -78,7 +78,8 @@ def test_shipped_shapes_tiny_reads_the_image():
     """
     directory = SHIPPED["shapes-tiny"]
     size = sum(f.stat().st_size for f in directory.iterdir() if f.is_file())
-    assert size <= 25 * 2**20, f"shapes-tiny is {size / 2**20:.1f} MiB on disk; the budget is 25"
+    # 25 MiB for the model and its feature codecs, 3 MiB more for the learned pixel peer's points (~0.5 MiB each)
+    assert size <= 28 * 2**20, f"shapes-tiny is {size / 2**20:.1f} MiB on disk; the budget is 28"
     bundle = load_florence("shapes-tiny")
     dataset = ShapesDataset("test", SHIPPED_CHECK_SCENES)
     scenes = [dataset.scene(i) for i in range(SHIPPED_CHECK_SCENES)]
