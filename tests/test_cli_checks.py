@@ -22,18 +22,21 @@ def nothing_starts(monkeypatch):
     def never(*args, **kwargs):
         raise AssertionError("a model loaded, a service started or a frame was sent before the check refused")
 
+    import semlink.cli.bench
     import semlink.cli.caption
     import semlink.cli.check
     import semlink.cli.codecs
     import semlink.cli.demo
     import semlink.cli.eval
     import semlink.cli.up
+    import semlink.soak
 
-    for module in (semlink.cli.check, semlink.cli.codecs, semlink.cli.eval):
+    for module in (semlink.cli.bench, semlink.cli.check, semlink.cli.codecs, semlink.cli.eval):
         monkeypatch.setattr(module, "load_model", never)
     monkeypatch.setattr(semlink.cli.demo, "LocalLink", never)
     monkeypatch.setattr(semlink.cli.up, "LocalLink", never)
     monkeypatch.setattr(semlink.cli.caption, "LinkClient", never)
+    monkeypatch.setattr(semlink.soak, "run_soak", never)
 
 
 def refusal(argv: list[str], capsys) -> str:
@@ -44,7 +47,7 @@ def refusal(argv: list[str], capsys) -> str:
         code = exit_.code
     err = capsys.readouterr().err.strip()
     assert code in (1, 2) and "\n" not in err and "Traceback" not in err, err
-    assert err.startswith(f"semlink {argv[0]}: error: "), err
+    assert err.startswith("semlink ") and ": error: " in err, err
     return err
 
 
@@ -75,6 +78,13 @@ def refusal(argv: list[str], capsys) -> str:
     (["eval", "--burst", "4", "--loss", "1"], "--burst needs every --loss below 1"),
     (["demo", "--loss", "2"], "argument --loss: must be a probability"),
     (["demo", "--frames", "0"], "argument --frames: must be 1 or more"),
+    (["up", "--codec", "q8,fp16", "--free-ports"], "this runs one codec"),
+    (["bench", "link", "--codec", "lerned"], "did you mean 'learned'?"),
+    (["bench", "receiver", "--task", "<CAPTON>"], "did you mean '<CAPTION>'?"),
+    (["bench", "receiver", "--concurrency", "1,0"], "argument --concurrency: must be 1 or more, got 0"),
+    (["bench", "scaling", "--model", "shapes-tiyn"], "did you mean 'shapes-tiny'?"),
+    (["soak", "--codec", "q9"], "did you mean 'q8'?"),
+    (["soak", "--fps", "0"], "argument --fps: must be above 0"),
 ])
 def test_a_mistake_is_refused_in_one_line_before_anything_starts(argv, says, nothing_starts, capsys):
     assert says in refusal(argv, capsys)

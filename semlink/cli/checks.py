@@ -74,6 +74,16 @@ def check_codecs(specs: str, model: str, allow_all: bool = False) -> None:
                           f"{did_you_mean(spec, choices)}known: {', '.join(choices)}")
 
 
+def check_link(model: str, codec: str, task: str | None = None) -> None:
+    """One model, one codec and (when asked) one text-free task: what a link, a benchmark or a soak runs."""
+    check_model(model)
+    if "," in codec:
+        raise BadArgument(f"--codec {codec}: this runs one codec; pick one")
+    check_codecs(codec, model)
+    if task is not None:
+        check_task(task, None, text_flag=None)
+
+
 def check_task(task: str, text: str | None = None, text_flag: str | None = "--text") -> None:
     """A task Florence-2 knows, with ``--text`` exactly when it takes one (``text_flag=None``: no text given)."""
     if task in TASKS_WITHOUT_TEXT:
@@ -114,10 +124,22 @@ def positive_int(text: str) -> int:
     return value
 
 
+def positive_ints(text: str) -> list[int]:
+    """argparse type: comma-separated integers of 1 or more (``"1,4,16"``)."""
+    return [positive_int(v) for v in text.split(",") if v.strip()]
+
+
 def non_negative_int(text: str) -> int:
     """argparse type: an integer of 0 or more."""
     if (value := _number(int, text)) < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a number above 0."""
+    if (value := _number(float, text)) <= 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {value:g}")
     return value
 
 

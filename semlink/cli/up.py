@@ -17,7 +17,7 @@ from semlink.launch import (
     interrupt_on_stop_signals,
     prefixed_sink,
 )
-from semlink.cli.checks import check_codecs, check_model, non_negative_int, probability
+from semlink.cli.checks import check_link, check_model, non_negative_int, probability
 from semlink.cli.options import add_grpc_token_option, add_token_option
 from semlink.launch.config import CHANNEL, RECEIVER, TRANSMITTER
 from semlink.launch.defaults import best_builtin_model, best_codec
@@ -132,11 +132,7 @@ def grpc_token(args) -> str | None:
 def link_config(args, ports: LinkPorts, host: str = "127.0.0.1", log_level: str = "info") -> LinkConfig:
     """The link the flags ask for, every name in it checked first (a service that cannot start never starts)."""
     model = args.model or best_builtin_model()
-    check_model(model)
-    if args.codec is not None:
-        if "," in args.codec:
-            raise ValueError(f"--codec {args.codec}: the link runs one codec; pick one")
-        check_codecs(args.codec, model)
+    check_link(model, args.codec) if args.codec is not None else check_model(model)
     return LinkConfig(model=model, codec=args.codec or best_codec(model), device=args.device, dtype=args.dtype,
                       host=host, log_level=log_level, ports=ports, channel=channel_settings(args),
                       source=getattr(args, "source", "none"), source_fps=getattr(args, "source_fps", 1.0),
