@@ -79,6 +79,8 @@ def refusal(argv: list[str], capsys) -> str:
     (["demo", "--loss", "2"], "argument --loss: must be a probability"),
     (["demo", "--frames", "0"], "argument --frames: must be 1 or more"),
     (["up", "--codec", "q8,fp16", "--free-ports"], "this runs one codec"),
+    (["eval", "--data", "no/such/folder"], "--data no/such/folder: no such folder"),
+    (["eval", "--data", ".", "--captions", "no-such.jsonl"], "--captions no-such.jsonl: no such file"),
     (["bench", "link", "--codec", "lerned"], "did you mean 'learned'?"),
     (["bench", "receiver", "--task", "<CAPTON>"], "did you mean '<CAPTION>'?"),
     (["bench", "receiver", "--concurrency", "1,0"], "argument --concurrency: must be 1 or more, got 0"),

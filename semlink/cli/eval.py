@@ -95,6 +95,10 @@ def register(sub) -> None:
 
 
 def _samples(args):
+    for flag, path, want in (("--data", args.data, Path.is_dir), ("--captions", args.captions, Path.is_file),
+                             ("--coco", args.coco, Path.is_file)):
+        if path and not want(Path(path)):
+            raise ValueError(f"{flag} {path}: no such {'folder' if want is Path.is_dir else 'file'}")
     if args.coco:
         if not args.data:
             raise ValueError("--coco needs --data pointing at the COCO image folder")
@@ -115,9 +119,10 @@ def run(args) -> int:
     overheads = parse_overheads(args.datagram_overhead)
     peer_specs = parse_peer_specs(args.baselines, model=args.model)
 
+    samples = _samples(args)  # a missing --data folder or --captions file is refused here too
+
     progress_line("eval", f"loading model {args.model}...")
     bundle = load_model(args.model, args.device, args.dtype)
-    samples = _samples(args)
     points = [(loss, None) for loss in losses] + [(0.0, snr) for snr in snrs]
     codecs = [load_codec_for(bundle, c) for c in _codec_specs(args.codec, bundle.name)]
     if args.rows_per_packet is not None:
