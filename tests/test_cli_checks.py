@@ -54,6 +54,7 @@ def refusal(argv: list[str], capsys) -> str:
 @pytest.mark.parametrize("argv, says", [
     (["demo", "--codec", "lerned"], "did you mean 'learned'?"),
     (["up", "--codec", "lerned", "--free-ports"], "did you mean 'learned'?"),
+    (["up", "--model", "shapes-tiyn"], "did you mean 'shapes-tiny'?"),  # before any word on busy ports
     (["eval", "--codec", "q9"], "did you mean 'q8'?"),
     (["eval", "--codec", "fp16,learned:rate5O"], "did you mean 'learned:rate50'?"),
     (["eval", "--codec", "missing/codec.safetensors"], "no such checkpoint file"),

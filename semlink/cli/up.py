@@ -144,11 +144,11 @@ def link_config(args, ports: LinkPorts, host: str = "127.0.0.1", log_level: str 
 def run(args) -> int:
     logging.getLogger("httpx").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     ports = LinkPorts.free(args.host) if args.free_ports else LinkPorts()
+    config = link_config(args, ports, args.host, args.log_level)  # a mistyped name is the first thing said
     if busy := ports.busy(args.host):
         raise RuntimeError(f"port(s) {', '.join(map(str, busy))} already in use on {args.host}; "
                            "stop what holds them or pass --free-ports")
     policy = RestartPolicy(max_per_minute=0 if args.no_restart else args.max_restarts)
-    config = link_config(args, ports, args.host, args.log_level)
     link = LocalLink(config, sink=prefixed_sink(sys.stdout), ready_timeout=args.ready_timeout)
     supervisor = Supervisor(link, policy, report=lambda line: print(f"semlink up: {line}", flush=True))
     print(f"semlink up: model={config.model} codec={config.codec} device={config.device}"
