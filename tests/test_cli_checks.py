@@ -109,9 +109,9 @@ def test_codecs_that_can_load_pass(tmp_path):
 
 def test_name_lists_are_the_real_ones():
     from semlink.codecs import codec_names
-    from semlink.runtime import load_model
+    from semlink.runtime import UNTRAINED, load_model
 
-    assert set(checks.CODEC_NAMES) == set(codec_names())
+    assert set(checks.CODEC_NAMES) == set(codec_names()) and checks.UNTRAINED_CODEC == UNTRAINED
     processor = load_model("shapes-tiny", "cpu").processor
     assert set(checks.TASKS_WITHOUT_TEXT) == set(processor.task_prompts_without_inputs)
     assert set(checks.TASKS_WITH_TEXT) == set(processor.task_prompts_with_input)

@@ -44,7 +44,7 @@ def check_model(model: str) -> None:
 
     A near-miss of a preset would otherwise be tried as a hub id: a minute of retries before it fails.
     """
-    if model in MODEL_PRESETS or Path(model).expanduser().exists():
+    if model in MODEL_PRESETS or Path(model).exists():
         return
     parts = model.split("/")
     if len(parts) == 2 and all(parts) and not model.startswith((".", "~")):

@@ -178,8 +178,7 @@ def page_line(config: LinkConfig) -> str:
     """The live page's URL, and with an API token how to open it: the page reads the token from ``?token=``."""
     if not config.api_token:
         return config.page_url
-    return (f"{config.page_url}?token=TOKEN  (the services' API token: the --token value or $SEMLINK_API_TOKEN; "
-            "without it the page can only ask for it)")
+    return f"{config.page_url}?token=TOKEN (TOKEN: the services' API token, --token or $SEMLINK_API_TOKEN)"
 
 
 def restarting(policy: RestartPolicy) -> str:
