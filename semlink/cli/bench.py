@@ -10,6 +10,7 @@ import torch
 
 from semlink.bench import proxy_throughput, scaling, stages
 from semlink.bench.receiver_load import ReceiverConfig, batching_table, deliver, receivers, run_levels
+from semlink.cli.checks import check_link, non_negative_int, positive_int, positive_ints
 from semlink.cli.options import add_model_options
 from semlink.codecs import codec_names
 from semlink.florence import LanguageHalf, TaskRequest, VisionHalf
@@ -76,8 +77,8 @@ def register(sub) -> None:
                             formatter_class=fmt)
     add_model_options(link, default="base-random")
     link.add_argument("--codec", default="q8", help=f"{', '.join(codec_names())} or a checkpoint (default: q8)")
-    link.add_argument("--frames", type=int, default=100, help="frames timed per stage (default: 100)")
-    link.add_argument("--images", type=int, default=2,
+    link.add_argument("--frames", type=positive_int, default=100, help="frames timed per stage (default: 100)")
+    link.add_argument("--images", type=positive_int, default=2,
                       help="distinct sample images coded (cycled over --frames) and used for the model halves")
     link.add_argument("--task", default="<CAPTION>", help="task for the end-to-end share (default: <CAPTION>)")
     link.add_argument("--proxy", choices=["auto", "process", "inprocess"], default="auto",
@@ -102,7 +103,7 @@ def register(sub) -> None:
     rx = kinds.add_parser("receiver", help="dynamic batching against max_batch=1, answers/s and latency",
                           description=RECEIVER_HELP, formatter_class=fmt)
     _receiver_options(rx)
-    rx.add_argument("--concurrency", default="1,4,16", help="comma-separated client counts (default: 1,4,16)")
+    rx.add_argument("--concurrency", type=positive_ints, default="1,4,16", help="comma-separated client counts (default: 1,4,16)")
     rx.set_defaults(func=run_receiver)
 
     proxy = kinds.add_parser("proxy", help="channel_sim against a bare grpc.aio pass-through",
@@ -117,7 +118,7 @@ def register(sub) -> None:
     scale = kinds.add_parser("scaling", help="one receiver against two on the same load",
                              description=SCALING_HELP, formatter_class=fmt)
     _receiver_options(scale)
-    scale.add_argument("--concurrency", type=int, default=16, help="clients at once (default: 16)")
+    scale.add_argument("--concurrency", type=positive_int, default=16, help="clients at once (default: 16)")
     scale.add_argument("--devices", default="", help="comma-separated devices cycled over the receivers "
                                                      "(e.g. cuda:0,cuda:1); default: --device for all")
     scale.set_defaults(func=run_scaling)
@@ -127,19 +128,18 @@ def _receiver_options(p: argparse.ArgumentParser) -> None:
     add_model_options(p, default="tiny-random")
     p.add_argument("--codec", default="q8", help="codec (default: q8)")
     p.add_argument("--task", default="<CAPTION>", help="task asked (default: <CAPTION>)")
-    p.add_argument("--frames", type=int, default=4, help="distinct frames asked about (default: 4)")
-    p.add_argument("--requests", type=int, default=8, help="requests per client at each level (default: 8)")
-    p.add_argument("--max-batch", type=int, default=16, help="the batched receiver's max_batch (default: 16)")
+    p.add_argument("--frames", type=positive_int, default=4, help="distinct frames asked about (default: 4)")
+    p.add_argument("--requests", type=positive_int, default=8, help="requests per client at each level (default: 8)")
+    p.add_argument("--max-batch", type=positive_int, default=16, help="the batched receiver's max_batch (default: 16)")
     p.add_argument("--max-delay-ms", type=float, default=10.0, help="its batching delay (default: 10)")
-    p.add_argument("--max-new-tokens", type=int, default=None, help="cap on generated tokens (default: model's)")
-    p.add_argument("--torch-threads", type=int, default=0, help="torch CPU threads per receiver (0: torch's)")
+    p.add_argument("--max-new-tokens", type=positive_int, default=None, help="cap on generated tokens (default: model's)")
+    p.add_argument("--torch-threads", type=non_negative_int, default=0, help="torch CPU threads per receiver (0: torch's)")
     p.add_argument("--quick", action="store_true", help="tiny-random, 2 frames, 4 requests a client, 8 tokens")
 
 
 def run_link(args) -> int:
     logging.getLogger("httpx").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
-    if args.frames < 1 or args.images < 1:
-        raise ValueError("--frames and --images must be at least 1")
+    check_link(args.model, args.codec, args.task)
     bundle = load_model(args.model, args.device, args.dtype)
     codec = load_codec_for(bundle, args.codec)
     images = sample_images(args.images)
@@ -161,6 +161,7 @@ def run_link(args) -> int:
 
 def _frames(args):
     """Frames of the sample images coded for ``args.model``/``args.codec``, and their session."""
+    check_link(args.model, args.codec, args.task)
     bundle = load_model(args.model, args.device, args.dtype)
     codec = load_codec_for(bundle, args.codec)
     images = sample_images(args.frames)
@@ -184,7 +185,7 @@ def _quick(args) -> None:
 
 def run_receiver(args) -> int:
     _quick(args)
-    levels = [int(c) for c in args.concurrency.split(",")]
+    levels = args.concurrency
     if args.quick:
         levels = [c for c in levels if c <= 4] or [1]
     frames, session = _frames(args)

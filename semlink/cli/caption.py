@@ -7,6 +7,7 @@ import json
 import logging
 from pathlib import Path
 
+from semlink.cli.checks import check_task, non_negative_int
 from semlink.cli.options import add_token_option
 from semlink.launch.client import DEFAULT_RECEIVER, DEFAULT_TRANSMITTER, DEFAULT_WAIT_MS, LinkClient
 
@@ -32,7 +33,7 @@ def register(sub) -> None:
                    help=f"transmitter REST URL (default: {DEFAULT_TRANSMITTER})")
     p.add_argument("--receiver", default=DEFAULT_RECEIVER, metavar="URL",
                    help=f"receiver REST URL (default: {DEFAULT_RECEIVER})")
-    p.add_argument("--wait-ms", type=int, default=DEFAULT_WAIT_MS,
+    p.add_argument("--wait-ms", type=non_negative_int, default=DEFAULT_WAIT_MS,
                    help=f"how long the receiver waits for the frame (default: {DEFAULT_WAIT_MS})")
     p.add_argument("--json", action="store_true", help="print the receiver's whole answer as JSON")
     add_token_option(p)
@@ -43,6 +44,7 @@ def run(args) -> int:
     logging.getLogger("httpx").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     if not args.image.is_file():
         raise ValueError(f"{args.image} is not a file; pass the path of an image")
+    check_task(args.task, args.text)
     with LinkClient(args.transmitter, args.receiver, token=args.token) as client:
         ticket = client.send(args.image)
         answer = client.ask(ticket["frame_id"], args.task, args.text, args.wait_ms)

@@ -7,7 +7,8 @@ import time
 
 import torch
 
-from semlink.cli.options import add_model_options
+from semlink.cli.checks import check_model, check_tasks, positive_int
+from semlink.cli.options import add_model_options, progress_line
 from semlink.codecs import build_codec
 from semlink.florence import LanguageHalf, VisionHalf
 from semlink.runtime import load_model
@@ -28,7 +29,7 @@ def register(sub) -> None:
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_options(p, default="tiny-random")
     p.add_argument("--tasks", default="<CAPTION>,<OD>", help="comma-separated tasks (default: <CAPTION>,<OD>)")
-    p.add_argument("--images", type=int, default=2, help="how many built-in sample images (default: 2)")
+    p.add_argument("--images", type=positive_int, default=2, help="how many built-in sample images (default: 2)")
     p.set_defaults(func=run)
 
 
@@ -47,11 +48,15 @@ def parity(bundle, images, task: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def run(args) -> int:
+    check_model(args.model)
+    tasks = check_tasks(args.tasks)
     start = time.perf_counter()
+    progress_line("check", f"loading model {args.model}...")
     bundle = load_model(args.model, args.device, args.dtype)
     images = sample_images(args.images)
     failures = []
-    for task in [t.strip() for t in args.tasks.split(",") if t.strip()]:
+    for task in tasks:
+        progress_line("check", f"{task}: generating unsplit and split on {len(images)} images...")
         unsplit, split = parity(bundle, images, task)
         same = unsplit.shape == split.shape and torch.equal(unsplit, split)
         print(f"{task}: {'identical' if same else 'DIFFERENT'} ({unsplit.shape[0]} images, {unsplit.shape[1]} tokens)")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from semlink.cli.options import add_model_options
+from semlink.cli.checks import check_model, positive_int
+from semlink.cli.options import add_model_options, progress_line
 from semlink.codecs import codec_names
 from semlink.pipeline import session_bytes
 from semlink.wire import frame_datagrams, wire_bytes
@@ -27,7 +28,7 @@ def register(sub) -> None:
     p = sub.add_parser("codecs", help="bytes per frame for each codec", description=HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_options(p)
-    p.add_argument("--images", type=int, default=2, help="sample images to average over (default: 2)")
+    p.add_argument("--images", type=positive_int, default=2, help="sample images to average over (default: 2)")
     p.add_argument("--json", action="store_true", help="one JSON object per codec")
     p.set_defaults(func=run)
 
@@ -51,9 +52,15 @@ def measure(bundle, codec, features) -> dict:
 
 
 def run(args) -> int:
+    check_model(args.model)
+    progress_line("codecs", f"loading model {args.model}...")
     bundle = load_model(args.model, args.device, args.dtype)
     features = VisionHalf(bundle).encode(sample_images(args.images)).float()
-    rows = [measure(bundle, load_codec_for(bundle, name), features) for name in codec_names()]
+    rows = []
+    for i, name in enumerate(codec_names(), 1):
+        progress_line("codecs", f"coding {args.images} sample images with {name} ({i}/{len(codec_names())})"
+                      + ("; pca first fits on the sample images" if name == "pca" else "") + "...")
+        rows.append(measure(bundle, load_codec_for(bundle, name), features))
     if args.json:
         for row in rows:
             print(json.dumps({"model": args.model, **row}))

@@ -9,7 +9,8 @@ import logging
 import sys
 import threading
 
-from semlink.cli.up import add_link_options, link_config
+from semlink.cli.checks import check_task, non_negative_int, positive_int
+from semlink.cli.up import add_link_options, link_config, page_line
 from semlink.launch import LinkClient, LinkPorts, LocalLink, interrupt_on_stop_signals, prefixed_sink
 from semlink.launch.config import RECEIVER, TRANSMITTER
 from semlink.samples import sample_images, sample_scenes
@@ -35,10 +36,10 @@ def register(sub) -> None:
     p = sub.add_parser("demo", help="offline end-to-end run through the three services", description=HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_link_options(p)
-    p.add_argument("--frames", type=int, default=4, help="how many built-in sample images to send (default: 4)")
+    p.add_argument("--frames", type=positive_int, default=4, help="how many built-in sample images to send (default: 4)")
     p.add_argument("--task", default="<CAPTION>", help="Florence-2 task to ask the receiver (default: <CAPTION>)")
     p.add_argument("--text", default=None, help="text input for tasks that take one")
-    p.add_argument("--wait-ms", type=int, default=10000, help="how long the receiver waits for a frame (default: 10000)")
+    p.add_argument("--wait-ms", type=non_negative_int, default=10000, help="how long the receiver waits for a frame (default: 10000)")
     p.add_argument("--json", action="store_true", help="one JSON object per frame on stdout")
     p.add_argument("--page", action="store_true", help="afterwards keep the services and the live page up, the "
                                                        "transmitter streaming built-in shapes scenes, until Ctrl-C")
@@ -54,8 +55,7 @@ def expected(scene, task: str):
 
 def run(args) -> int:
     logging.getLogger("httpx").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
-    if args.frames < 1:
-        raise ValueError(f"--frames must be at least 1, got {args.frames}")
+    check_task(args.task, args.text)
     config = link_config(args, LinkPorts.free())
     if args.page:
         config = dataclasses.replace(config, source="shapes")
@@ -64,7 +64,7 @@ def run(args) -> int:
         print(f"demo: model={config.model} codec={config.codec} frames={args.frames} task={args.task}"
               + (f" channel={config.channel}" if config.channel else "") + " (starting services...)", flush=True)
     with interrupt_on_stop_signals(), LocalLink(config, sink=sink, ready_timeout=args.ready_timeout) as link:
-        print(f"live page: {config.page_url}" + ("" if args.page else " (until the demo ends; --page keeps it up)"),
+        print(f"live page: {page_line(config)}" + ("" if args.page else " (until the demo ends; --page keeps it up)"),
               file=sys.stderr if args.json else sys.stdout, flush=True)
         with LinkClient(link.urls[TRANSMITTER], link.urls[RECEIVER], token=config.api_token) as client:
             images, scenes = sample_images(args.frames), sample_scenes(args.frames)
@@ -76,7 +76,7 @@ def run(args) -> int:
                        "expected": expected(scene, args.task)}
                 print(json.dumps(row) if args.json else describe(row), flush=True)
         if args.page:
-            print(f"live page: {config.page_url} (the shapes stream runs; Ctrl-C stops)", file=sys.stderr, flush=True)
+            print(f"live page: {page_line(config)} (the shapes stream runs; Ctrl-C stops)", file=sys.stderr, flush=True)
             try:
                 threading.Event().wait()
             except KeyboardInterrupt:

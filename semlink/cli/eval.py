@@ -9,7 +9,9 @@ from pathlib import Path
 
 from semlink.builtin import operating_points
 from semlink.codecs.registry import repacketized
-from semlink.cli.options import DEFAULT_MODEL, add_model_options
+from semlink.cli.checks import (burst_length, check_codecs, check_model, check_tasks, non_negative_int, numbers,
+                                positive_int, probabilities)
+from semlink.cli.options import DEFAULT_MODEL, add_model_options, progress_line
 from semlink.evaluation import coco_samples, evaluate, folder_samples, shapes_samples
 from semlink.evaluation.bd_rate import bd_rates
 from semlink.evaluation.plots import plot_sweep
@@ -60,10 +62,6 @@ saved in bd_rates.json.
 """
 
 
-def _floats(text: str) -> list[float]:
-    return [float(v) for v in text.split(",") if v.strip()]
-
-
 def register(sub) -> None:
     p = sub.add_parser("eval", help="quality vs bytes, loss and SNR on held-out data", description=HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -71,15 +69,15 @@ def register(sub) -> None:
     p.add_argument("--codec", default="learned",
                    help="codec name(s) or checkpoint path(s), comma-separated; learned:untrained = a fresh, untrained learned codec")
     p.add_argument("--task", default="<CAPTION>", help="task(s), comma-separated (default: <CAPTION>)")
-    p.add_argument("--n", type=int, default=100, help="frames per point (default: 100)")
-    p.add_argument("--seed", type=int, default=0, help="stream of held-out scenes, and the channel's seed")
-    p.add_argument("--loss", default="0", help="packet loss rate(s), comma-separated (default: 0)")
-    p.add_argument("--burst", type=float, default=None, help="mean loss burst length (Gilbert-Elliott)")
-    p.add_argument("--snr", default="", help="SNR(s) in dB for bit errors, comma-separated (default: none)")
+    p.add_argument("--n", type=positive_int, default=100, help="frames per point (default: 100)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="stream of held-out scenes, and the channel's seed")
+    p.add_argument("--loss", type=probabilities, default="0", help="packet loss rate(s), comma-separated (default: 0)")
+    p.add_argument("--burst", type=burst_length, default=None, help="mean loss burst length (Gilbert-Elliott)")
+    p.add_argument("--snr", type=numbers, default="", help="SNR(s) in dB for bit errors, comma-separated (default: none)")
     p.add_argument("--datagram-overhead", default="0", metavar="B[,B...]",
                    help="transport bytes per datagram counted in wire bytes, a sweep: numbers or "
                         f"{', '.join(PRESETS)} (default: 0)")
-    p.add_argument("--rows-per-packet", type=int, default=None, metavar="N",
+    p.add_argument("--rows-per-packet", type=positive_int, default=None, metavar="N",
                    help="send every codec's latent in packets of N rows (the packetisation trade: fewer packets, "
                         "fewer framing bytes, more lost at once)")
     p.add_argument("--baselines", nargs="*", default=[], metavar="SPEC",
@@ -90,13 +88,17 @@ def register(sub) -> None:
     p.add_argument("--data", help="a folder of images instead of shapes scenes")
     p.add_argument("--captions", help="JSONL of {file, caption|captions} for --data")
     p.add_argument("--coco", help="COCO captions JSON (with --data as its image folder)")
-    p.add_argument("--batch", type=int, default=8, help="frames per batch (default: 8)")
+    p.add_argument("--batch", type=positive_int, default=8, help="frames per batch (default: 8)")
     p.add_argument("--out", help="directory for results.json, bd_rates.json and PNG plots")
     p.add_argument("--json", action="store_true", help="print one JSON object per result row")
     p.set_defaults(func=run)
 
 
 def _samples(args):
+    for flag, path, want in (("--data", args.data, Path.is_dir), ("--captions", args.captions, Path.is_file),
+                             ("--coco", args.coco, Path.is_file)):
+        if path and not want(Path(path)):
+            raise ValueError(f"{flag} {path}: no such {'folder' if want is Path.is_dir else 'file'}")
     if args.coco:
         if not args.data:
             raise ValueError("--coco needs --data pointing at the COCO image folder")
@@ -108,13 +110,19 @@ def _samples(args):
 
 def run(args) -> int:
     # Everything that can be refused is refused here, before a model loads.
-    tasks = [t.strip() for t in args.task.split(",") if t.strip()]
-    losses, snrs = _floats(args.loss) or [0.0], _floats(args.snr)
+    check_model(args.model)
+    check_codecs(args.codec, args.model, allow_all=True)
+    tasks = check_tasks(args.task)
+    losses, snrs = args.loss or [0.0], args.snr
+    if args.burst is not None and max(losses) >= 1.0:
+        raise ValueError("--burst needs every --loss below 1 (a burst ends when a datagram gets through)")
     overheads = parse_overheads(args.datagram_overhead)
     peer_specs = parse_peer_specs(args.baselines, model=args.model)
 
+    samples = _samples(args)  # a missing --data folder or --captions file is refused here too
+
+    progress_line("eval", f"loading model {args.model}...")
     bundle = load_model(args.model, args.device, args.dtype)
-    samples = _samples(args)
     points = [(loss, None) for loss in losses] + [(0.0, snr) for snr in snrs]
     codecs = [load_codec_for(bundle, c) for c in _codec_specs(args.codec, bundle.name)]
     if args.rows_per_packet is not None:

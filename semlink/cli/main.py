@@ -33,12 +33,19 @@ Codecs: raw, fp16, q8, pca, learned, or a codec checkpoint (.safetensors).
 """
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A parser whose mistakes cost one line: what is wrong and where the help is, not the whole usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; ``command``'s module is imported and registered in full, the others listed by name.
 
     With ``command=None`` every module is imported (for tests and docs).
     """
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="semlink", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")

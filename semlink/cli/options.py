@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 
 TOKEN_ENV = "SEMLINK_API_TOKEN"
@@ -36,3 +37,8 @@ def add_model_options(parser: argparse.ArgumentParser, default: str = DEFAULT_MO
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     parser.add_argument("--dtype", default="auto", help="auto (fp16 on CUDA, fp32 on CPU), float32, float16, bfloat16")
+
+
+def progress_line(command: str, what: str) -> None:
+    """One line on stderr saying what a command is doing while it works for more than a few seconds."""
+    print(f"semlink {command}: {what}", file=sys.stderr, flush=True)

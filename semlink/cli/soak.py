@@ -7,6 +7,7 @@ import json
 import logging
 from pathlib import Path
 
+from semlink.cli.checks import check_link, positive_float, positive_int, probability
 from semlink.launch import CHANNEL, RECEIVER, TRANSMITTER
 
 log = logging.getLogger(__name__)
@@ -29,16 +30,16 @@ percent after warm-up (the first --warmup fraction of the run). Example:
 def register(sub) -> None:
     p = sub.add_parser("soak", help="a long run: fixed-rate frames, lossy channel, RSS and frame accounting",
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--minutes", type=float, default=10.0, help="how long frames are sent (default: 10)")
-    p.add_argument("--fps", type=float, default=5.0, help="frames uploaded per second (default: 5)")
-    p.add_argument("--loss", type=float, default=0.05, help="channel packet loss probability (default: 0.05)")
+    p.add_argument("--minutes", type=positive_float, default=10.0, help="how long frames are sent (default: 10)")
+    p.add_argument("--fps", type=positive_float, default=5.0, help="frames uploaded per second (default: 5)")
+    p.add_argument("--loss", type=probability, default=0.05, help="channel packet loss probability (default: 0.05)")
     p.add_argument("--out", type=Path, default=Path("runs/soak"), help="where soak.json and soak.png go "
                    "(default: runs/soak)")
     p.add_argument("--max-growth", type=float, default=5.0,
                    help="most RSS growth after warm-up, percent, for any service (default: 5)")
-    p.add_argument("--warmup", type=float, default=0.2, help="fraction of the run that is warm-up (default: 0.2)")
-    p.add_argument("--sample-s", type=float, default=5.0, help="seconds between RSS samples (default: 5)")
-    p.add_argument("--ask-every", type=int, default=5, help="ask <CAPTION> about every N-th delivered frame "
+    p.add_argument("--warmup", type=probability, default=0.2, help="fraction of the run that is warm-up (default: 0.2)")
+    p.add_argument("--sample-s", type=positive_float, default=5.0, help="seconds between RSS samples (default: 5)")
+    p.add_argument("--ask-every", type=positive_int, default=5, help="ask <CAPTION> about every N-th delivered frame "
                    "(0: never; default: 5)")
     p.add_argument("--model", default="tiny-random", help="model for the services it starts (default: tiny-random)")
     p.add_argument("--codec", default="q8", help="codec for the services it starts (default: q8)")
@@ -53,6 +54,8 @@ def run(args) -> int:
     from semlink.soak import SoakConfig, run_soak
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if not args.targets:
+        check_link(args.model, args.codec)
     targets = dict(zip((TRANSMITTER, CHANNEL, RECEIVER), args.targets)) if args.targets else None
     config = SoakConfig(minutes=args.minutes, fps=args.fps, loss=args.loss, out=args.out,
                         max_growth_pct=args.max_growth, sample_s=args.sample_s, warmup_fraction=args.warmup,

@@ -17,6 +17,7 @@ from semlink.launch import (
     interrupt_on_stop_signals,
     prefixed_sink,
 )
+from semlink.cli.checks import check_link, check_model, non_negative_int, probability
 from semlink.cli.options import add_grpc_token_option, add_token_option
 from semlink.launch.config import CHANNEL, RECEIVER, TRANSMITTER
 from semlink.launch.defaults import best_builtin_model, best_codec
@@ -60,7 +61,7 @@ def add_link_options(parser: argparse.ArgumentParser) -> None:
                         help="codec name or checkpoint (default: learned if a trained one ships with the model, else q8)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     parser.add_argument("--dtype", default="auto", help="auto, float32, float16 or bfloat16 (default: auto)")
-    parser.add_argument("--loss", type=float, default=None, metavar="P", help="Bernoulli packet loss probability")
+    parser.add_argument("--loss", type=probability, default=None, metavar="P", help="Bernoulli packet loss probability")
     parser.add_argument("--snr", type=float, default=None, metavar="DB",
                         help="channel SNR in dB (Es/N0 per BPSK symbol, AWGN): bit errors at the derived BER")
     parser.add_argument("--delay-ms", type=float, default=None, metavar="MS", help="delay channel_sim adds per frame")
@@ -86,7 +87,7 @@ def register(sub) -> None:
     p.add_argument("--host", default="127.0.0.1", help="interface the services listen on (default: 127.0.0.1)")
     p.add_argument("--free-ports", action="store_true", help="pick free ports instead of the contract's defaults")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-    p.add_argument("--max-restarts", type=int, default=RestartPolicy.max_per_minute, metavar="N",
+    p.add_argument("--max-restarts", type=non_negative_int, default=RestartPolicy.max_per_minute, metavar="N",
                    help="restarts allowed per service in any minute before giving up "
                         f"(default: {RestartPolicy.max_per_minute})")
     p.add_argument("--no-restart", action="store_true",
@@ -129,7 +130,9 @@ def grpc_token(args) -> str | None:
 
 
 def link_config(args, ports: LinkPorts, host: str = "127.0.0.1", log_level: str = "info") -> LinkConfig:
+    """The link the flags ask for, every name in it checked first (a service that cannot start never starts)."""
     model = args.model or best_builtin_model()
+    check_link(model, args.codec) if args.codec is not None else check_model(model)
     return LinkConfig(model=model, codec=args.codec or best_codec(model), device=args.device, dtype=args.dtype,
                       host=host, log_level=log_level, ports=ports, channel=channel_settings(args),
                       source=getattr(args, "source", "none"), source_fps=getattr(args, "source_fps", 1.0),
@@ -141,13 +144,11 @@ def link_config(args, ports: LinkPorts, host: str = "127.0.0.1", log_level: str 
 def run(args) -> int:
     logging.getLogger("httpx").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     ports = LinkPorts.free(args.host) if args.free_ports else LinkPorts()
+    config = link_config(args, ports, args.host, args.log_level)  # a mistyped name is the first thing said
     if busy := ports.busy(args.host):
         raise RuntimeError(f"port(s) {', '.join(map(str, busy))} already in use on {args.host}; "
                            "stop what holds them or pass --free-ports")
-    if args.max_restarts < 0:
-        raise ValueError(f"--max-restarts must be 0 or more, got {args.max_restarts}")
     policy = RestartPolicy(max_per_minute=0 if args.no_restart else args.max_restarts)
-    config = link_config(args, ports, args.host, args.log_level)
     link = LocalLink(config, sink=prefixed_sink(sys.stdout), ready_timeout=args.ready_timeout)
     supervisor = Supervisor(link, policy, report=lambda line: print(f"semlink up: {line}", flush=True))
     print(f"semlink up: model={config.model} codec={config.codec} device={config.device}"
@@ -159,7 +160,7 @@ def run(args) -> int:
             link.start()
             for name in (RECEIVER, CHANNEL, TRANSMITTER):
                 print(f"{name:<20} {link.urls[name]:<28} pid {link.pids[name]}", flush=True)
-            print(f"live page: {config.page_url}", flush=True)
+            print(f"live page: {page_line(config)}", flush=True)
             print(f"ready: send an image with  semlink caption IMAGE --transmitter {link.urls[TRANSMITTER]} "
                   f"--receiver {link.urls[RECEIVER]}   (Ctrl-C stops all three; {restarting(policy)})", flush=True)
             raise supervisor.run()
@@ -171,6 +172,13 @@ def run(args) -> int:
             return 0 if all(stopped_cleanly(code) for code in codes.values()) else 1
         finally:
             link.stop()
+
+
+def page_line(config: LinkConfig) -> str:
+    """The live page's URL, and with an API token how to open it: the page reads the token from ``?token=``."""
+    if not config.api_token:
+        return config.page_url
+    return f"{config.page_url}?token=TOKEN (TOKEN: the services' API token, --token or $SEMLINK_API_TOKEN)"
 
 
 def restarting(policy: RestartPolicy) -> str:

@@ -8,6 +8,7 @@ The receiver half hands precomputed image embeddings to ``generate`` through
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -85,6 +86,18 @@ def decode_without_padding(tokenizer, ids: torch.Tensor) -> list[str]:
     return [tokenizer.decode([t for t in row.tolist() if t != pad], skip_special_tokens=False) for row in ids]
 
 
+LOCATION_TOKEN = re.compile(r"<loc_\d+>")
+
+
+def plain_text(answer: str) -> str:
+    """A text answer without the ``<loc_N>`` tokens Florence-2's text post-processing leaves in it.
+
+    ``"a red circle<loc_677> at the top."`` -> ``"a red circle at the top."``: a caption is read, not parsed
+    (a model off its training distribution, or features hurt by the channel, emits stray location tokens).
+    """
+    return re.sub(r"\s{2,}", " ", LOCATION_TOKEN.sub("", answer)).strip()
+
+
 @dataclass(frozen=True)
 class TaskRequest:
     """One question about one image: a task token, its optional text, and the image's ``(width, height)``."""
@@ -157,12 +170,14 @@ class LanguageHalf(nn.Module):
         )
 
     def postprocess(self, ids: torch.Tensor, requests: Sequence[TaskRequest]) -> list[Any]:
-        """Token ids → each task's answer (a caption string, ``{"bboxes", "labels"}`` for ``<OD>``...)."""
+        """Token ids → each task's answer (a caption string, ``{"bboxes", "labels"}`` for ``<OD>``...).
+
+        Text answers come without ``<loc_N>`` tokens (:func:`plain_text`); boxes and polygons are parsed from them.
+        """
         texts = decode_without_padding(self.tokenizer, ids)
-        return [
-            self.processor.post_process_generation(text, task=r.task, image_size=r.image_size)[r.task]
-            for text, r in zip(texts, requests)
-        ]
+        answers = [self.processor.post_process_generation(text, task=r.task, image_size=r.image_size)[r.task]
+                   for text, r in zip(texts, requests)]
+        return [plain_text(a) if isinstance(a, str) else a for a in answers]
 
     def answer(self, features: torch.Tensor, requests: Sequence[TaskRequest], **generate_kwargs) -> list[Any]:
         """Run each request's task on the matching row of ``features`` and post-process it."""

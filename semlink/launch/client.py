@@ -62,6 +62,9 @@ class LinkClient:
                 f"or pass --{service} URL"
             ) from err
         if response.status_code == 401:
+            if 'error="invalid_token"' in response.headers.get("WWW-Authenticate", ""):
+                raise RuntimeError(f"{service} answered 401 to {method} {url}: it rejected the token sent; pass "
+                                   "the API token the services were started with (--token or SEMLINK_API_TOKEN)")
             raise RuntimeError(f"{service} answered 401 to {method} {url}: it needs its API token; pass --token "
                                "or set SEMLINK_API_TOKEN")
         if response.status_code >= 400:
