@@ -35,6 +35,7 @@ from semlink.florence import FlorenceBundle
 from semlink.link import Delivery, FrameSender
 from semlink.link.grpc_channel import LinkSecurity
 from semlink.packets import Frame
+from semlink.packets.outcome import FrameStatus
 from semlink.packets.session import frame_id_of, new_session_id, session_number, split_frame_id
 from semlink.pipeline import session_bytes
 from semlink.pixels.stream import PixelStream, is_pixel_codec
@@ -145,10 +146,11 @@ class ComparisonSender:
 
     def stats(self) -> dict:
         session = self.sender.session
+        frames = ("accepted", FrameStatus.SENT, FrameStatus.ACKED, FrameStatus.PARTIAL, FrameStatus.LOST)
         return {**self.describe(), "domain": "pixels" if self.pixels else "features",
-                "session": {"id": session_number(self.session_id), "open": self.sender.session_open, "refused": self.sender.refusal,
-                            "bytes": session_bytes(session) if session else None},
-                "frames": {k: self.counts[k] for k in ("accepted", "sent", "acked", "partial", "lost")}}
+                "session": {"id": session_number(self.session_id), "open": self.sender.session_open,
+                            "refused": self.sender.refusal, "bytes": session_bytes(session) if session else None},
+                "frames": {k: self.counts[k] for k in frames}}
 
     async def close(self) -> None:
         await self.sender.close(grace_s=1.0)

@@ -28,7 +28,7 @@ from semlink.florence import VisionHalf
 from semlink.link import Delivery, FrameSender, SenderClosed
 from semlink.link.grpc_channel import LinkSecurity
 from semlink.packets import Frame
-from semlink.packets.outcome import AckStatus
+from semlink.packets.outcome import AckStatus, FrameStatus, LossReason
 from semlink.packets.session import frame_id_of, new_session_id, session_number
 from semlink.pipeline import session_bytes
 from semlink.runtime import load_codec_for, load_model
@@ -59,7 +59,7 @@ class FrameRecord:
 
     frame_id: int
     source: str  # upload | camera | shapes | folder | video
-    status: str = "queued"  # queued | sent | acked | partial | lost
+    status: FrameStatus = FrameStatus.QUEUED
     reason: str = ""
     queued_at: float = field(default_factory=time.time)
     sent_at: float | None = None
@@ -100,6 +100,8 @@ class Transmitter:
         self.ready = False
         self.load_error: str | None = None
         self.counts: Counter[str] = Counter()
+        self.losses: Counter[LossReason] = Counter()  # lost frames by the link's loss code (NONE: lost here)
+        self.lost_reasons: Counter[str] = Counter()
         self._records: OrderedDict[int, FrameRecord] = OrderedDict()
         # 64 random bits, never shown: what lets this stream (and no one else) write its frame ids, whose
         # prefix is the id's public number (stats and logs show only that).
@@ -358,13 +360,13 @@ class Transmitter:
     def _on_sent(self, record: FrameRecord, on_wire: bool) -> None:
         if on_wire:
             record.sent_at = record.sent_at or time.time()
-            if record.status == "queued":
-                record.status = "sent"
+            if record.status is FrameStatus.QUEUED:
+                record.status = FrameStatus.SENT
         if on_wire and self.comparison.owns(record.frame_id):
-            self.comparison.counts["sent"] += 1
+            self.comparison.counts[FrameStatus.SENT] += 1
         elif on_wire:
-            self.counts["sent"] += 1
-            self.metrics.frames.labels("sent").inc()
+            self.counts[FrameStatus.SENT] += 1
+            self.metrics.frames.labels(FrameStatus.SENT).inc()
             self.metrics.payload_bytes.inc(record.payload_bytes)
         if not record.on_wire.done():
             record.on_wire.set_result(on_wire)
@@ -383,31 +385,35 @@ class Transmitter:
             self.metrics.wire_bytes.inc(record.wire_bytes)  # once its overhead is known: as the records say
             self.metrics.datagrams.inc(record.datagrams)
         if outcome.status is AckStatus.OK:
-            self._finish(record, "acked", "")
+            self._finish(record, FrameStatus.ACKED, "")
         elif outcome.status is AckStatus.PARTIAL:
-            self._finish(record, "partial", outcome.detail)
+            self._finish(record, FrameStatus.PARTIAL, outcome.detail)
         elif outcome.status is AckStatus.REJECTED:
-            self._finish(record, "lost", f"rejected: {outcome.detail}")
+            self._finish(record, FrameStatus.LOST, f"rejected: {outcome.detail}")
         else:
-            self._finish(record, "lost", outcome.detail)
+            self._finish(record, FrameStatus.LOST, outcome.detail, outcome.loss)
         if (record.sent_at is not None and outcome.status is not AckStatus.LOST
                 and not self.comparison.owns(record.frame_id)):
             self.metrics.ack_seconds.observe(max(0.0, record.done_at - record.sent_at))
 
     def _lose(self, record: FrameRecord, reason: str) -> None:
-        self._finish(record, "lost", reason)
+        self._finish(record, FrameStatus.LOST, reason)
         if not record.on_wire.done():
             record.on_wire.set_result(False)
 
-    def _finish(self, record: FrameRecord, status: str, reason: str) -> None:
+    def _finish(self, record: FrameRecord, status: FrameStatus, reason: str,
+                loss: LossReason = LossReason.NONE) -> None:
+        """``record`` ends ``status``; a lost one is counted by its link's loss code (``loss``, none for a loss of
+        this transmitter's own: stopped, encode failed, rejected) and, for people, by its reason's first words."""
         record.status, record.reason, record.done_at = status, reason, time.time()
         if self.comparison.owns(record.frame_id):
             self.comparison.counts[status] += 1
             return
         self.counts[status] += 1
         self.metrics.frames.labels(status).inc()
-        if status == "lost":
-            self.counts[f"lost: {reason.split(':')[0]}"] += 1
+        if status is FrameStatus.LOST:
+            self.losses[loss] += 1
+            self.lost_reasons[reason.split(":")[0]] += 1
 
     # --- reporting -----------------------------------------------------------------------------
     def stats(self) -> dict:
@@ -424,8 +430,10 @@ class Transmitter:
             "queue_depth": self.batcher.waiting,
             "queue_size": self.settings.queue_size,
             "queued_bytes": self.queued_bytes,
-            "frames": {k: c[k] for k in ("accepted", "sent", "acked", "partial", "lost")},
-            "lost_reasons": {k.removeprefix("lost: "): v for k, v in c.items() if k.startswith("lost: ")},
+            "frames": {k: c[k] for k in ("accepted", FrameStatus.SENT, FrameStatus.ACKED, FrameStatus.PARTIAL,
+                                          FrameStatus.LOST)},
+            "lost_reasons": dict(self.lost_reasons),  # for people: the reason texts' first words
+            "losses": {(loss.value or "transmitter"): n for loss, n in self.losses.items()},  # for programs
             "uploads_refused": {k: c[k] for k in ("queue_full", "too_large", "not_image", "corrupt_image")},
             "batches": batches,
             "mean_batch_size": c["encoded"] / batches if batches else 0.0,

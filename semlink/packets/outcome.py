@@ -1,4 +1,5 @@
-"""How a frame ends, as named values: its ack status and, for a lost frame, why (never read from a detail text).
+"""How a frame ends, as named values: its ack status, for a lost frame why (never read from a detail text), and
+the transmitter's record status.
 
 ``AckStatus`` values are the wire's ``Ack.status`` strings; ``LossReason`` is the
 wire's ``Ack.loss`` code (``semlink.wire`` converts). The ``detail`` text that
@@ -21,6 +22,25 @@ class AckStatus(StrEnum):
     @property
     def delivered(self) -> bool:
         return self in (AckStatus.OK, AckStatus.PARTIAL)
+
+
+class FrameStatus(StrEnum):
+    """Where a transmitter's frame stands (its REST record): waiting for the encoder, on the wire, or how it
+    ended. ``acked`` and ``partial`` are delivered; a ``rejected`` ack ends the frame ``lost``, saying so."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    ACKED = "acked"
+    PARTIAL = "partial"
+    LOST = "lost"
+
+    @property
+    def final(self) -> bool:
+        return self in (FrameStatus.ACKED, FrameStatus.PARTIAL, FrameStatus.LOST)
+
+    @property
+    def delivered(self) -> bool:
+        return self in (FrameStatus.ACKED, FrameStatus.PARTIAL)
 
 
 class LossReason(StrEnum):

@@ -13,10 +13,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
+from semlink.packets.outcome import FrameStatus
 from semlink.packets.session import split_frame_id
 
-FINAL = ("acked", "partial", "lost")
-DELIVERED = ("acked", "partial")
+FINAL = tuple(s for s in FrameStatus if s.final)
+DELIVERED = tuple(s for s in FrameStatus if s.delivered)
 
 
 def reason_kind(reason: str) -> str:
@@ -80,17 +81,17 @@ class FrameLedger:
         now = time.monotonic() if now is None else now
         entries = self.entries()
         by_status = Counter(e.status for e in entries if not e.orphaned)
-        lost = Counter(reason_kind(e.reason) for e in entries if e.status == "lost")
+        lost = Counter(reason_kind(e.reason) for e in entries if e.status == FrameStatus.LOST)
         late = [e for e in entries if e.ended_at is not None and bound_s is not None
                 and e.ended_at - e.accepted_at > bound_s]
         stuck = [e for e in entries if e.status not in FINAL and not e.orphaned and bound_s is not None
                  and now - e.accepted_at > bound_s]
         return {
             "accepted": len(entries),
-            "acked": by_status["acked"],
-            "partial": by_status["partial"],
-            "delivered": by_status["acked"] + by_status["partial"],
-            "lost": by_status["lost"],
+            "acked": by_status[FrameStatus.ACKED],
+            "partial": by_status[FrameStatus.PARTIAL],
+            "delivered": sum(by_status[s] for s in DELIVERED),
+            "lost": by_status[FrameStatus.LOST],
             "lost_reasons": dict(lost.most_common()),
             "open": sum(by_status[s] for s in by_status if s not in FINAL),
             "orphaned": sum(e.orphaned for e in entries),

@@ -8,6 +8,7 @@ import time
 
 from PIL import Image
 
+from semlink.packets.outcome import FrameStatus
 from tests.helpers.link import RecordingReceiver
 from transmitter_service.settings import TransmitterSettings
 from transmitter_service.transmitter import Transmitter
@@ -49,3 +50,7 @@ def test_one_bad_image_is_lost_alone_and_the_rest_arrive_in_order():
     good = [r.frame_id for r in records if r is not bad]
     assert [f.header.frame_id for f in frames] == good  # in order, each once
     assert stats["batches"] == 3 and stats["queued_bytes"] == 0  # the failed batch of 4 went again one by one
+    assert bad.status is FrameStatus.LOST and not any(r.status is FrameStatus.LOST for r in records if r is not bad)
+    # counted by code for programs (no link loss: this transmitter lost it) and by its reason's words for people
+    assert stats["losses"] == {"transmitter": 1} and stats["lost_reasons"] == {"encode failed": 1}
+    assert stats["frames"]["lost"] == 1
