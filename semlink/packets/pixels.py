@@ -25,14 +25,20 @@ PIXEL_DTYPE = "uint8"
 PIXEL_SHAPE = (1, MAX_PACKETS, PACKET_BYTES)  # a pixel session's latent shape: at most this many chunks a frame
 
 
+def frame_chunks(data: bytes) -> list[bytes]:
+    """``data`` (one frame's bytes) cut into chunks of at most :data:`PACKET_BYTES` (one, empty, for no bytes);
+    raises ``ValueError`` past :data:`MAX_PACKETS`."""
+    chunks = [data[i : i + PACKET_BYTES] for i in range(0, len(data), PACKET_BYTES)] or [b""]
+    if len(chunks) > MAX_PACKETS:
+        raise ValueError(f"a pixel frame of {len(data)} bytes needs {len(chunks)} packets, over the wire's "
+                         f"{MAX_PACKETS}; code the image at a lower quality or a smaller size (FMT@S)")
+    return chunks
+
+
 def pixel_packets(data: bytes, frame_id: int) -> tuple[Packet, ...]:
     """``data`` (one frame's bytes) as packets ``[count | chunk]``; raises ``ValueError`` past :data:`MAX_PACKETS`."""
-    chunks = [data[i : i + PACKET_BYTES] for i in range(0, len(data), PACKET_BYTES)] or [b""]
-    count = len(chunks)
-    if count > MAX_PACKETS:
-        raise ValueError(f"a pixel frame of {len(data)} bytes needs {count} packets, over the wire's {MAX_PACKETS}; "
-                         "code the image at a lower quality or a smaller size")
-    head = bytes([count])
+    chunks = frame_chunks(data)
+    head = bytes([len(chunks)])
     return tuple(Packet(frame_id, i, i, i + 1, head + chunk) for i, chunk in enumerate(chunks))
 
 

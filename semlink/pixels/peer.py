@@ -26,12 +26,12 @@ from PIL import Image
 
 from semlink.channel import Channel
 from semlink.packets import CorruptDatagram, decode_datagram, encode_datagram
-from semlink.packets.datagram import MAX_INDEX, SEQ_MODULUS
+from semlink.packets.datagram import SEQ_MODULUS
+from semlink.packets.pixels import decodable_prefix, frame_chunks
 from semlink.pixels.framing import UnsplittableFile, rebuild, split
 from semlink.pixels.codecs import GREY, decode_file, encode_file
 from semlink.pixels.spec import HandSpec
 
-PACKET_BYTES = 1200
 CHECK = "crc16"
 
 
@@ -71,11 +71,7 @@ class PixelPeer(Protocol):
 
 def frame_datagrams(payload: bytes, seq: int) -> list[bytes]:
     """``payload`` as datagrams of at most :data:`PACKET_BYTES` payload bytes each (one, empty, for no bytes)."""
-    chunks = [payload[i : i + PACKET_BYTES] for i in range(0, len(payload), PACKET_BYTES)] or [b""]
-    if len(chunks) > MAX_INDEX + 1:
-        raise ValueError(f"a {len(payload):,} B frame needs {len(chunks)} datagrams, more than {MAX_INDEX + 1}; "
-                         "code the image smaller (a lower quality or FMT@S)")
-    return [encode_datagram(seq, i, chunk, CHECK) for i, chunk in enumerate(chunks)]
+    return [encode_datagram(seq, i, chunk, CHECK) for i, chunk in enumerate(frame_chunks(payload))]
 
 
 def received_prefix(datagrams: Sequence[bytes], count: int, seq: int) -> tuple[bytes, int]:
@@ -88,12 +84,7 @@ def received_prefix(datagrams: Sequence[bytes], count: int, seq: int) -> tuple[b
             continue
         if datagram.seq16 == seq % SEQ_MODULUS and datagram.index < count:
             by_index.setdefault(datagram.index, datagram.payload)
-    out = bytearray()
-    for i in range(count):
-        if i not in by_index:
-            break
-        out += by_index[i]
-    return bytes(out), count - len(by_index)
+    return decodable_prefix(by_index, count), count - len(by_index)
 
 
 class HandPeer:
