@@ -88,6 +88,17 @@ def decoding_bytes(image: Image.Image) -> int:
     return rgb_bytes(width, height) + own
 
 
+def decoded_bytes(image: Image.Image) -> int:
+    """What a decoded image holds in memory: width × height × bytes per pixel."""
+    return image.width * image.height * len(image.getbands())
+
+
+def queued_cost(image: Image.Image) -> int:
+    """What an image waiting for (or in) the encoder costs against ``max_queued_bytes``: its decoded bytes twice,
+    itself and the full-size array the image processor makes of it before resizing."""
+    return 2 * decoded_bytes(image)
+
+
 def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """Bytes → a fully loaded RGB image; raises :class:`NotAnImage`, :class:`CorruptImage` or :class:`ImageTooLarge`.
 

@@ -33,6 +33,7 @@ from semlink.packets.session import frame_id_of, new_session_id, session_number
 from semlink.pipeline import session_bytes
 from semlink.runtime import load_codec_for, load_model
 from transmitter_service.comparison import ComparisonSender
+from transmitter_service.images import queued_cost
 from transmitter_service.metrics import TransmitterMetrics
 from transmitter_service.settings import TransmitterSettings
 from transmitter_service.sources.base import SourceFrame
@@ -443,15 +444,4 @@ class Transmitter:
             "thumbnails": {"kept": len(self.thumbnails), "capacity": self.thumbnails.capacity},
             "comparison": self.comparison.stats(),
         }
-
-
-def decoded_bytes(image: Image.Image) -> int:
-    """What a decoded image holds in memory: width × height × bytes per pixel."""
-    return image.width * image.height * len(image.getbands())
-
-
-def queued_cost(image: Image.Image) -> int:
-    """What an image waiting for (or in) the encoder costs against ``max_queued_bytes``: its decoded bytes twice,
-    itself and the full-size array the image processor makes of it before resizing."""
-    return 2 * decoded_bytes(image)
 
