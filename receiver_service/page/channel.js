@@ -1,6 +1,7 @@
 // The channel controls: the form PUTs /v1/channel on channel_sim; its stats show what was realised next to what was asked.
 
 const $ = (id) => document.getElementById(id);
+const RECENT_S = 10;  // the window of the "last 10 s" figures beside the totals since start or reset
 
 /** Gilbert–Elliott (loss in the bad state only) for a mean loss rate and a mean burst length, in netem's p and r. */
 export function gilbertElliott(rate, burst) {
@@ -13,9 +14,31 @@ function numberOrNull(input) {
   return input.value.trim() === "" ? null : Number(input.value);
 }
 
+/** The channel's counts over the last `seconds`, from successive polls of its since-reset totals. */
+export class RecentWindow {
+  constructor(seconds = RECENT_S) { this.seconds = seconds; this.samples = []; }
+
+  /** Add one poll's totals; the window's {packets, dropped, corrupted, bits, flipped, seconds}, or null before two. */
+  add(stats, now = performance.now()) {
+    const p = stats.packets || {}, b = stats.bits || {};
+    const sample = { at: now, in: p.in ?? 0, dropped: p.dropped ?? 0, corrupted: p.corrupted ?? 0,
+      bits: b.total ?? 0, flipped: b.flipped ?? 0 };
+    const last = this.samples[this.samples.length - 1];
+    if (last && sample.in < last.in) this.samples = [];  // the counts were reset
+    this.samples.push(sample);
+    while (this.samples.length > 2 && now - this.samples[1].at >= this.seconds * 1000) this.samples.shift();
+    const first = this.samples[0];
+    if (this.samples.length < 2) return null;
+    return { packets: sample.in - first.in, dropped: sample.dropped - first.dropped,
+      corrupted: sample.corrupted - first.corrupted, bits: sample.bits - first.bits,
+      flipped: sample.flipped - first.flipped, seconds: (now - first.at) / 1000 };
+  }
+}
+
 export class ChannelPanel {
   constructor(channel) {
     this.channel = channel;
+    this.recent = new RecentWindow();
     this.spec = null;
     this.timer = null;
     const form = $("channel-form");
@@ -77,10 +100,13 @@ export class ChannelPanel {
     if (fillForm) {
       const ge = spec.loss_model === "gilbert_elliott";
       $("loss-model").value = spec.loss_model;
-      const rate = ge ? spec.expected_loss_rate : spec.loss;
-      $("loss-rate").value = rate;
-      $("loss-rate-out").value = Number(rate).toFixed(2);
-      if (ge && spec.ge_r > 0) $("burst").value = (1 / spec.ge_r).toFixed(1);
+      // a range input given a value it cannot show sits at its midpoint (0.45) and jumps there when clicked:
+      // always a finite number within its min/max
+      const slider = $("loss-rate");
+      const rate = finiteOr(ge ? spec.expected_loss_rate : spec.loss, 0);
+      slider.value = String(Math.min(Number(slider.max), Math.max(Number(slider.min), rate)));
+      $("loss-rate-out").value = Number(slider.value).toFixed(2);
+      $("burst").value = ge && spec.ge_r > 0 ? (1 / spec.ge_r).toFixed(1) : $("burst").defaultValue;
       $("snr-db").value = spec.snr_db ?? "";
       $("ber").value = spec.snr_db === null && spec.ber !== null ? spec.ber : "";
       $("delay-ms").value = spec.delay_ms;
@@ -107,6 +133,12 @@ export class ChannelPanel {
     $("realised-dup").textContent = n ? `${pct(frames.duplicated / n)} / ${pct(frames.reordered / n)}` : "–";
     $("realised-packets").textContent = `${p.in ?? 0} / ${p.dropped ?? 0} / ${p.corrupted ?? 0}`;
     const wire = stats.wire_bytes || {}, bare = stats.datagram_bytes || {};
+    const recent = this.recent.add(stats);
+    const span = recent ? `last ${Math.round(recent.seconds)} s` : "last 10 s";
+    $("recent-title").textContent = span;
+    $("recent-loss").textContent = recent && recent.packets ? pct(recent.dropped / recent.packets) : "–";
+    $("recent-ber").textContent = recent && recent.bits ? (recent.flipped / recent.bits).toExponential(1) : "–";
+    $("recent-packets").textContent = recent ? `${recent.packets} / ${recent.dropped} / ${recent.corrupted}` : "–";
     $("realised-wire").textContent = `${(wire.in ?? 0).toLocaleString()} (${((wire.in ?? 0) - (bare.in ?? 0)).toLocaleString()} transport)`;
   }
 }
@@ -115,6 +147,11 @@ export class ChannelPanel {
 function showOverhead(select, bytes) {
   if (![...select.options].some((o) => Number(o.value) === bytes)) select.add(new Option(`${bytes} B`, String(bytes)));
   select.value = String(bytes);
+}
+
+function finiteOr(x, fallback) {
+  const n = Number(x);
+  return x === null || x === undefined || !Number.isFinite(n) ? fallback : n;
 }
 
 function pct(x) {

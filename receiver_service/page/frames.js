@@ -39,7 +39,8 @@ export class FrameBoard {
     this.autoTask = autoTask;
     this.onChange = onChange;
     this.frames = new Map();         // frame id -> record
-    this.order = [];                 // frame ids, oldest first
+    this.order = [];                 // frame ids, oldest first (the newest KEPT_FRAMES)
+    this.receivedCount = 0;          // every frame this page has heard of, kept or not
     this.cards = new Map();          // card key -> {element, frames: [ids]}
     this.localThumbs = new Map();    // frame id -> object URL of an upload or camera frame
     this.gates = { record: new Gate(6, 30), caption: new Gate(4, 12), od: new Gate(2, 4), thumb: new Gate(3, 6), detail: new Gate(3, 6) };
@@ -57,6 +58,7 @@ export class FrameBoard {
       frame = { id, key: String(id), arrivedAt: performance.now(), answers: [], fetched: {} };
       this.frames.set(id, frame);
       this.order.push(id);
+      this.receivedCount += 1;
       while (this.order.length > KEPT_FRAMES) this.forget(this.order.shift());
     }
     return frame;

@@ -71,7 +71,7 @@ function drawCharts(charts, board) {
     }),
   });
   charts.latency.draw({ latency: frames.map((f) => (f.answer_ms != null ? (f.link_ms ?? 0) + f.answer_ms : null)) });
-  $("frame-count").textContent = `(${board.order.length} received)`;
+  $("frame-count").textContent = `(${board.receivedCount.toLocaleString()} received)`;
 }
 
 /** Frames the receiver got before the page subscribed (its events have no replay): the most recent, oldest first. */
