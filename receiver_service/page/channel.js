@@ -134,7 +134,7 @@ export class ChannelPanel {
     $("realised-packets").textContent = `${p.in ?? 0} / ${p.dropped ?? 0} / ${p.corrupted ?? 0}`;
     const wire = stats.wire_bytes || {}, bare = stats.datagram_bytes || {};
     const recent = this.recent.add(stats);
-    const span = recent ? `last ${Math.round(recent.seconds)} s` : "last 10 s";
+    const span = `last ${Math.round(recent ? recent.seconds : this.recent.seconds)} s`;
     $("recent-title").textContent = span;
     $("recent-loss").textContent = recent && recent.packets ? pct(recent.dropped / recent.packets) : "–";
     $("recent-ber").textContent = recent && recent.bits ? (recent.flipped / recent.bits).toExponential(1) : "–";
