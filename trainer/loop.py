@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from semlink.codecs import LearnedCodec, build_codec, load_codec, save_codec
+from semlink.codecs.fit_tables import with_logistic_tables
 from semlink.codecs.registry import repacketized
 from semlink.florence import FlorenceBundle, LanguageHalf, VisionHalf
 from semlink.runtime import load_model, resolve_device
@@ -172,6 +173,10 @@ def _build_codec(config: TrainConfig, bundle: FlorenceBundle, read: FeatureReade
         codec = load_codec(config.codec.init, fingerprint=bundle.fingerprint)
         if not isinstance(codec, LearnedCodec):
             raise ValueError(f"codec.init {config.codec.init} is a {codec.codec_id!r} codec, not a learned one")
+        if codec.config.tables != "logistic":
+            log.info("codec.init %s codes with fitted tables; training prices and codes with its logistic "
+                     "(refit with `semlink fit-tables` after training)", config.codec.init)
+            codec = with_logistic_tables(codec)
         # The architecture comes from the checkpoint; packetisation is not a weight and follows this run.
         codec = repacketized(codec, config.codec.rows_per_packet)
     else:

@@ -15,6 +15,7 @@ COMMANDS = {
     "eval": ("semlink.cli.eval", "quality vs bytes, loss and SNR on held-out data"),
     "pretrain-shapes": ("semlink.cli.pretrain_shapes", "train the shapes-tiny Florence-2 from scratch (CPU)"),
     "train": ("semlink.cli.train", "train a learned codec end to end"),
+    "fit-tables": ("semlink.cli.fit_tables", "refit a learned codec's wire tables to its symbols (fewer bytes)"),
     "train-pixels": ("semlink.cli.train_pixels", "train the learned pixel codec (the learned-pixels peer)"),
     "up": ("semlink.cli.up", "run the three services locally until Ctrl-C"),
     "demo": ("semlink.cli.demo", "offline end-to-end run through the three services"),

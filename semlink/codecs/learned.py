@@ -26,8 +26,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from semlink.codecs.base import Codec, Symbols
-from semlink.entropy import CdfTables, EntropyDecodeError, decode, encode
+from semlink.entropy import PRECISION, CdfTables, EntropyDecodeError, decode, encode
 from semlink.packets import PayloadError
+
+
+TABLE_SOURCES = ("logistic", "histogram")
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,9 @@ class LearnedConfig:
     quantizer: str = "noise"
     rows_per_packet: int = 1
     interleave: bool = False  # False keeps the layout of checkpoints written before the option existed
+    # Where the wire's integer tables come from: "logistic" discretises the trained entropy model (update());
+    # "histogram" holds tables fitted to the symbols the codec sends (semlink fit-tables), which update() keeps.
+    tables: str = "logistic"
 
     def __post_init__(self):
         if self.latent_channels < 0:
@@ -55,6 +61,8 @@ class LearnedConfig:
             raise ValueError(f"quantizer must be 'noise' or 'ste', got {self.quantizer!r}")
         if self.rows_per_packet < 1:
             raise ValueError(f"rows_per_packet must be >= 1, got {self.rows_per_packet}")
+        if self.tables not in TABLE_SOURCES:
+            raise ValueError(f"tables must be one of {', '.join(TABLE_SOURCES)}, got {self.tables!r}")
 
 
 class CompressionModule(nn.Module):
@@ -177,10 +185,29 @@ class LearnedCodec(Codec):
     # --- the entropy model on the wire ------------------------------------------------------------
     @torch.no_grad()
     def update(self) -> "LearnedCodec":
-        """Discretise the entropy model into the integer tables the wire codes with (after training)."""
+        """Discretise the entropy model into the integer tables the wire codes with (after training).
+
+        Fitted (``tables="histogram"``) tables are kept as they are: they come from data, not from the model.
+        """
+        if self.config.tables == "histogram":
+            if not bool(self.entropy_tables.any()):
+                raise ValueError("this codec codes with fitted tables but holds none; run `semlink fit-tables`")
+            return self
         tables = CdfTables.from_logistic(self.entropy_model.loc.detach().double().cpu().numpy(),
                                          self.entropy_model.log_scale.detach().double().cpu().numpy(),
                                          self.config.bits)
+        self.entropy_tables.copy_(torch.from_numpy(tables.to_array()))
+        return self
+
+    @torch.no_grad()
+    def set_tables(self, tables: CdfTables) -> "LearnedCodec":
+        """Code with ``tables`` (fitted to data, :mod:`semlink.codecs.fit_tables`); the config must say so."""
+        if self.config.tables != "histogram":
+            raise ValueError("only a codec configured with tables='histogram' keeps fitted tables; "
+                             "use semlink.codecs.fit_tables, which reconfigures it")
+        if tables.precision != PRECISION or (tables.channels, tables.symbols) != tuple(self.entropy_tables.shape):
+            raise ValueError(f"tables of {tables.channels} x {tables.symbols} at precision {tables.precision} do "
+                             f"not fit this codec's {tuple(self.entropy_tables.shape)} at {PRECISION}")
         self.entropy_tables.copy_(torch.from_numpy(tables.to_array()))
         return self
 

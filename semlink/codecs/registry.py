@@ -39,6 +39,14 @@ def is_checkpoint(name: str) -> bool:
     return name.endswith(".safetensors") or Path(name).is_file()
 
 
+def reconfigured(codec: Codec, **changes) -> Codec:
+    """The same codec (same weights and buffers) built with ``changes`` to its config."""
+    config = {**codec.config_dict(), **changes}
+    again = build_codec(codec.codec_id, codec.feature_shape, codec.fingerprint, **config)
+    again.load_state_dict(codec.state_dict())
+    return again.to(codec.device).train(codec.training)
+
+
 def repacketized(codec: Codec, rows_per_packet: int) -> Codec:
     """The same codec (same weights) cutting its latent into packets of ``rows_per_packet`` rows.
 
@@ -46,8 +54,6 @@ def repacketized(codec: Codec, rows_per_packet: int) -> Codec:
     """
     if codec.rows_per_packet == rows_per_packet:
         return codec
-    config = {**codec.config_dict(), "rows_per_packet": rows_per_packet}
-    again = build_codec(codec.codec_id, codec.feature_shape, codec.fingerprint, **config)
-    again.load_state_dict(codec.state_dict())
+    again = reconfigured(codec, rows_per_packet=rows_per_packet)
     again.label = f"{getattr(codec, 'label', codec.codec_id)}@{rows_per_packet}rows"
-    return again.to(codec.device).train(codec.training)
+    return again

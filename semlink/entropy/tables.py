@@ -8,7 +8,10 @@ keeping at least 1 (any symbol stays encodable, at most ``precision`` bits). The
 tables are stored in the codec checkpoint and named by :meth:`CdfTables.identity`,
 which the session carries so two ends with different tables never talk. (Rebuilding
 them from the float parameters on each end is *not* safe: ``np.tanh`` may differ by
-an ulp between CPUs and flip one rounding.)
+an ulp between CPUs and flip one rounding.) Tables can also be fitted to the
+symbols a trained codec really sends (:meth:`CdfTables.from_counts`): a
+histogram has the shape the data has, where a logistic has only a place and a
+width, and costs nothing on the wire either.
 
 Precision: constriction's Python coders model at a fixed 24 bits (32-bit words,
 64-bit state), and :meth:`CdfTables.models` hands it any table of precision <= 24
@@ -95,6 +98,22 @@ class CdfTables:
         lower = _sigmoid((values - 0.5 - loc) / scale)
         upper[:, -1], lower[:, 0] = 1.0, 0.0
         return cls(quantize(np.clip(upper - lower, 0.0, 1.0), precision), precision)
+
+    @classmethod
+    def from_counts(cls, counts, precision: int = PRECISION) -> "CdfTables":
+        """Per-channel tables fitted to symbol counts ``(c, n)`` (a histogram of the wire symbols a codec sends).
+
+        The frequencies are the counts' proportions, rounded as :func:`quantize` rounds, so a symbol never
+        seen keeps the floor of 1 (it stays codable, at ``precision`` bits). A channel with no counts at all
+        gets the uniform table.
+        """
+        counts = np.asarray(counts, dtype=np.float64)
+        if counts.ndim != 2:
+            raise ValueError(f"counts must be (channels, symbols), got shape {counts.shape}")
+        if not (np.isfinite(counts).all() and (counts >= 0).all()):
+            raise ValueError("counts must be finite and >= 0")
+        counts = counts + (counts.sum(axis=1, keepdims=True) == 0)  # an empty channel: uniform
+        return cls(quantize(counts, precision), precision)
 
     def identity(self) -> str:
         """A short digest of the tables, the same on every machine that holds the same integers."""
