@@ -14,6 +14,7 @@ from semlink.cli.checks import (burst_length, check_codecs, check_model, check_t
 from semlink.cli.options import DEFAULT_MODEL, add_model_options, progress_line
 from semlink.evaluation import coco_samples, evaluate, folder_samples, shapes_samples
 from semlink.evaluation.bd_rate import bd_rates
+from semlink.evaluation.runner import EvalResult
 from semlink.evaluation.plots import plot_sweep
 from semlink.packets.transport import PRESETS, parse_overheads
 from semlink.pixels.peer import PixelFraming, hand_peers
@@ -90,6 +91,9 @@ def register(sub) -> None:
     p.add_argument("--coco", help="COCO captions JSON (with --data as its image folder)")
     p.add_argument("--batch", type=positive_int, default=8, help="frames per batch (default: 8)")
     p.add_argument("--out", help="directory for results.json, bd_rates.json and PNG plots")
+    p.add_argument("--update", action="store_true",
+                   help="with --out: keep the rows of DIR/results.json this run does not make (other senders or "
+                        "channel points) and re-make BD-rates and plots over all of them")
     p.add_argument("--json", action="store_true", help="print one JSON object per result row")
     p.set_defaults(func=run)
 
@@ -120,6 +124,7 @@ def run(args) -> int:
     peer_specs = parse_peer_specs(args.baselines, model=args.model)
 
     samples = _samples(args)  # a missing --data folder or --captions file is refused here too
+    kept = _kept_rows(args)
 
     progress_line("eval", f"loading model {args.model}...")
     bundle = load_model(args.model, args.device, args.dtype)
@@ -143,7 +148,8 @@ def run(args) -> int:
                     if args.json:
                         print(json.dumps(results[-1].row()), flush=True)
                 if out is not None:  # rows so far survive a later failure
-                    _write_results(out, results)
+                    _write_results(out, _merged(kept, results))
+    results = _merged(kept, results)
     rates = bd_rates(results)
     if not args.json:
         _print_table(results)
@@ -171,6 +177,33 @@ def _pixel_peers(bundle, specs: list[HandSpec | LearnedSpec], framing: str) -> l
         else:
             peers += hand_peers([spec], framing)
     return peers
+
+
+def _kept_rows(args) -> list[EvalResult]:
+    """With --update, the rows already in --out's results.json (checked before any model loads)."""
+    if not args.update:
+        return []
+    if not args.out:
+        raise ValueError("--update needs --out DIR, the folder whose results.json it updates")
+    path = Path(args.out) / "results.json"
+    if not path.is_file():
+        raise ValueError(f"--update: {path} does not exist; run once without --update first")
+    try:
+        rows = [EvalResult.from_row(row) for row in json.loads(path.read_text())]
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"--update: {path} is not an eval results file ({err})") from err
+    other = sorted({(r.model, r.n) for r in rows} - {(args.model, args.n)})
+    if other and not args.data:
+        raise ValueError(f"--update: {path} holds rows of --model {other[0][0]} --n {other[0][1]}; rows are merged "
+                         f"only with rows of the same model and number of frames (this run: {args.model}, {args.n})")
+    return rows
+
+
+def _merged(kept: list[EvalResult], new: list[EvalResult]) -> list[EvalResult]:
+    """``kept`` rows, each replaced by the ``new`` row of its point, in place; new points after them."""
+    fresh = {r.point(): r for r in new}
+    merged = [fresh.pop(r.point(), r) for r in kept]
+    return merged + list(fresh.values())
 
 
 def _write_results(out: Path, results) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import torch
@@ -58,6 +58,17 @@ class EvalResult:
         out = asdict(self)
         out.update(out.pop("metrics"))
         return out
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> EvalResult:
+        """Inverse of :meth:`row` (a line of results.json)."""
+        names = {f.name for f in fields(cls)} - {"metrics"}
+        return cls(**{k: v for k, v in row.items() if k in names},
+                   metrics={k: v for k, v in row.items() if k not in names})
+
+    def point(self) -> tuple:
+        """What a row measures, apart from its numbers: sender, task, channel point and transport overhead."""
+        return self.codec, self.task, self.loss, self.snr_db, self.burst, self.datagram_overhead
 
     def at_overhead(self, overhead: int) -> EvalResult:
         """The same run with ``overhead`` transport bytes per datagram counted instead."""

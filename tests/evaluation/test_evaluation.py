@@ -62,6 +62,25 @@ def test_eval_cli_json_and_plots(tmp_path, capsys):
     assert (tmp_path / "results.json").exists() and (tmp_path / "caption_quality_vs_loss.png").exists()
 
 
+def test_update_replaces_the_rows_it_makes_and_keeps_the_others(tmp_path, capsys):
+    base = ["eval", "--model", "tiny-random", "--n", "3", "--json", "--out", str(tmp_path)]
+    assert main([*base, "--codec", "q8,fp16", "--loss", "0,0.5"]) == 0
+    before = json.loads((tmp_path / "results.json").read_text())
+    (tmp_path / "results.json").write_text(json.dumps([{**r, "exact_match": -1.0} if r["codec"] == "q8" else r
+                                                       for r in before]))
+    assert main([*base, "--codec", "q8", "--loss", "0,0.5", "--update"]) == 0
+    after = json.loads((tmp_path / "results.json").read_text())
+    assert [(r["codec"], r["loss"]) for r in after] == [(r["codec"], r["loss"]) for r in before]
+    assert all(r["exact_match"] >= 0 for r in after)  # the q8 rows were made again
+    assert [r for r in after if r["codec"] == "fp16"] == [r for r in before if r["codec"] == "fp16"]
+    capsys.readouterr()
+    for argv, says in ((["--n", "4"], "only with rows of the same model and number of frames"),
+                       (["--out", str(tmp_path / "none")], "run once without --update first")):
+        args = [*base, "--codec", "q8", "--update", *argv]
+        assert main(args) == 1
+        assert says in capsys.readouterr().err
+
+
 def test_codec_rows_are_labelled_by_what_was_asked_for(tiny, tmp_path):
     from semlink.codecs import save_codec
     from semlink.runtime import load_codec_for
