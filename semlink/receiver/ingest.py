@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 GAP = "no packet arrived (a gap in the session's sequence numbers)"
 DEADLINE_SLACK_S = 0.001  # fire deadline timers just after the deadline, never just before
 MAX_GAP = 1024  # frames a single jump in sequence numbers may declare missing
+CLAIM_AHEAD = 8  # how far past the highest sequence number an unchecked header is trusted to name a frame
 
 
 @dataclass(frozen=True)
@@ -240,12 +241,13 @@ class FrameIngest:
     def _all_corrupted(self, state: StreamState, seq: int, damaged: int, nbytes: int, datagrams: int,
                        datagram_overhead: int) -> bool:
         """A message none of whose datagrams passed its check: its damage goes to frame ``seq``, the one their
-        unchecked headers name, when that is the stream's next frame or one already pending (a header the channel
-        hit could name any number: never trusted to open a gap). Whether it was taken."""
+        unchecked headers name, when that is one of the stream's next ``CLAIM_AHEAD`` frames or one already pending
+        (a header the channel hit could name any number: never trusted to open a long gap). Whether it was taken."""
         fid = state.session.frame_id(seq)
         if state.highest_seq is None or fid in self._finished or not (
-                seq == state.highest_seq + 1 or fid in self.reassembler):
+                state.highest_seq < seq <= state.highest_seq + CLAIM_AHEAD or fid in self.reassembler):
             return False
+        self._expect_gap(state, seq - 1)
         self._owner.setdefault(fid, state)
         self._first_at.setdefault(fid, time.monotonic())
         try:
