@@ -205,9 +205,11 @@ class Receiver:
         self.metrics.frame_finished(outcome, frame)
         link = link_event_fields(outcome.link)
         if frame is None:
-            kind = "frame_lost" if outcome.status is AckStatus.LOST else "frame_rejected"
-            self.events.publish(kind, {"frame_id": outcome.frame_id, "reason": outcome.reason or outcome.status,
-                                       "detail": outcome.detail, **link})
+            lost = outcome.status is AckStatus.LOST
+            why = {"loss": outcome.loss} if lost else {}  # the ack's loss code, a LossReason: "gap" or "corrupted"
+            self.events.publish("frame_lost" if lost else "frame_rejected",
+                                {"frame_id": outcome.frame_id, "reason": outcome.reason or outcome.status, **why,
+                                 "detail": outcome.detail, **link})
             return
         self.events.publish("frame_received", {**FrameSummary.of(frame).model_dump(), **link})
         if self.settings.auto_task:

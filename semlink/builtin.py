@@ -6,6 +6,7 @@ from pathlib import Path
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 SHIPPED = {"shapes-tiny": ASSETS / "shapes-tiny"}
+KNOWS_ONLY_SHAPES = frozenset({"shapes-tiny"})  # built-in stand-ins trained on the shapes world alone
 DEFAULT_CODEC_FILE = "codec-learned.safetensors"
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, fields
 from PIL import Image
 
 from semlink.batching import BatchTiming, DynamicBatcher, Overloaded
+from semlink.builtin import KNOWS_ONLY_SHAPES
 from semlink.florence import VisionHalf
 from semlink.link import Delivery, FrameSender, SenderClosed
 from semlink.link.grpc_channel import LinkSecurity
@@ -32,6 +33,7 @@ from semlink.packets.outcome import AckStatus, FrameStatus, LossReason
 from semlink.packets.session import frame_id_of, new_session_id, session_number
 from semlink.pipeline import session_bytes
 from semlink.runtime import load_codec_for, load_model
+from semlink.shapes.likeness import scene_likeness
 from transmitter_service.comparison import ComparisonSender
 from transmitter_service.images import queued_cost
 from transmitter_service.metrics import TransmitterMetrics
@@ -76,6 +78,7 @@ class FrameRecord:
     truth: dict | None = None  # shapes frames: {caption, objects: [{label, box}]}
     pair_id: int | None = None  # comparison sends: the main codec's frame id, on both records
     twin_id: int | None = None  # comparison sends: the other frame of the pair
+    unlike_model_world: bool = False  # a built-in shapes model was given an image unlike a shapes scene
     on_wire: asyncio.Future | None = field(default=None, repr=False)  # True once sent, False if it never was
 
     def to_dict(self) -> dict:
@@ -280,6 +283,10 @@ class Transmitter:
     # --- encoding and sending ------------------------------------------------------------------
     def _encode_batch(self, batch: list[tuple[FrameRecord, Image.Image]]) -> list[tuple[Frame, Frame | None]]:
         """The batcher's ``run_batch`` (in the encoder thread): each image's frame and its reference twin, if any."""
+        if self.settings.model in KNOWS_ONLY_SHAPES:  # its answer to anything else means little: say so
+            for record, image in batch:
+                if record.source != "shapes":
+                    record.unlike_model_world = not scene_likeness(image).looks_like_shapes
         frames, references = self._encode([image for _, image in batch], [record.frame_id for record, _ in batch])
         return list(zip(frames, references or [None] * len(frames)))
 
@@ -343,7 +350,8 @@ class Transmitter:
             if not self.comparison.is_current(frame.header.frame_id):
                 continue  # coded just before the reference changed: its stream is gone
             record = self._new_record(main.source, frame.header.frame_id, source_name=main.source_name,
-                                      truth=main.truth, pair_id=main.frame_id, twin_id=main.frame_id)
+                                      truth=main.truth, pair_id=main.frame_id, twin_id=main.frame_id,
+                                      unlike_model_world=main.unlike_model_world)
             record.codec, main.pair_id, main.twin_id = self.comparison.reference, main.frame_id, record.frame_id
             record.payload_bytes, record.packets, record.batch_size = (frame.payload_bytes, frame.total_packets,
                                                                        main.batch_size)

@@ -1,11 +1,15 @@
 // The frames board: each frame's record (link figures, transmitter record, answers) and its card on the page.
 
+import { answerText, drawBoxes } from "./boxes.js";
+
 const MAX_CARDS = 8;
 const KEPT_FRAMES = 400;
 const RENDER_EVERY_MS = 150;
 const TASKS = ["<CAPTION>", "<DETAILED_CAPTION>", "<MORE_DETAILED_CAPTION>", "<OD>", "<DENSE_REGION_CAPTION>",
   "<REGION_PROPOSAL>", "<CAPTION_TO_PHRASE_GROUNDING>", "<OCR>"];
-const SVG = "http://www.w3.org/2000/svg";
+const LOSS_TEXT = { corrupted: "lost: every packet corrupted", gap: "lost: no packet arrived" };
+const WORLD_NOTE = "This stand-in model knows only the shapes world; this image does not look like one, " +
+  "so its answer means little.";
 
 /**
  * At most `limit` calls at once and `waiting` queued; past that the oldest queued call is dropped (its `run`
@@ -42,6 +46,7 @@ export class FrameBoard {
     this.order = [];                 // frame ids, oldest first (the newest KEPT_FRAMES)
     this.receivedCount = 0;          // every frame this page has heard of, kept or not
     this.cards = new Map();          // card key -> {element, frames: [ids]}
+    this.pins = new Map();           // card key -> its frames, kept on the page (and in memory) until unpinned
     this.localThumbs = new Map();    // frame id -> object URL of an upload or camera frame
     this.gates = { record: new Gate(6, 30), caption: new Gate(4, 12), od: new Gate(2, 4), thumb: new Gate(3, 6), detail: new Gate(3, 6) };
     this.renderTimer = null;
@@ -65,10 +70,11 @@ export class FrameBoard {
   }
 
   forget(id) {
+    const frame = this.frames.get(id);
+    if (frame && this.pins.has(frame.key)) return; // a pinned card's frame stays until it is unpinned
     const url = this.localThumbs.get(id);
     if (url) URL.revokeObjectURL(url);
     this.localThumbs.delete(id);
-    const frame = this.frames.get(id);
     if (frame && frame.thumb && frame.thumb.startsWith("blob:")) URL.revokeObjectURL(frame.thumb);
     this.frames.delete(id);
   }
@@ -98,6 +104,7 @@ export class FrameBoard {
   lost(ev, kind) {
     const frame = this.record(ev.frame_id);
     Object.assign(frame, { status: kind === "frame_lost" ? "lost" : "rejected", detail: ev.detail || ev.reason,
+      loss: ev.loss || null,
       packets_lost: ev.packets_lost ?? frame.packets_lost ?? null, packets: ev.packets ?? frame.packets ?? null });
     this.fetchRecord(frame);
     this.changed(frame);
@@ -121,8 +128,9 @@ export class FrameBoard {
     if (frame.fetched.record) return;
     frame.fetched.record = true;
     const tx = await this.gates.record.run(() => this.transmitter.json(`/v1/frames/${frame.id}`).catch(() => null));
-    if (!tx) return;
+    if (!tx) { frame.fetched.record = false; return; } // asked again when its card is next drawn
     frame.source = tx.source;
+    frame.unlikeWorld = Boolean(tx.unlike_model_world);
     frame.truth = tx.truth || null;
     frame.txCodec = tx.codec || null;
     if (frame.link_ms == null && tx.done_at && tx.sent_at) frame.link_ms = (tx.done_at - tx.sent_at) * 1000;
@@ -136,7 +144,21 @@ export class FrameBoard {
   rekey(frame, key) {
     const old = this.cards.get(frame.key);
     if (old) { old.element.remove(); this.cards.delete(frame.key); }
+    const pinned = this.pins.get(frame.key);
+    if (pinned) { this.pins.delete(frame.key); this.pins.set(key, pinned); }
     frame.key = key;
+  }
+
+  /** Pin the card `key` (it stays, with its answers, outside the rolling window) or unpin it. */
+  togglePin(key) {
+    const card = this.cards.get(key);
+    if (this.pins.has(key)) {
+      const frames = this.pins.get(key);
+      this.pins.delete(key);
+      frames.filter((f) => !this.order.includes(f.id)).forEach((f) => this.forget(f.id));
+    } else if (card && card.frames) this.pins.set(key, card.frames);
+    if (card) card.frames = null; // drawn again
+    this.scheduleRender();
   }
 
   async askCaption(frame) {
@@ -152,6 +174,7 @@ export class FrameBoard {
 
   /** Work only for frames on screen: thumbnail, boxes, the receiver's detail (corrupted packets, image size). */
   async fillIn(frame) {
+    if (!frame.fetched.record) this.fetchRecord(frame);
     if (!frame.fetched.thumb && !frame.thumb) {
       frame.fetched.thumb = true;
       const blob = await this.gates.thumb.run(async () => {
@@ -190,6 +213,10 @@ export class FrameBoard {
 
   changed(frame) {
     frame.dirty = true;
+    this.scheduleRender();
+  }
+
+  scheduleRender() {
     if (this.renderTimer === null) this.renderTimer = setTimeout(() => this.render(), RENDER_EVERY_MS);
   }
 
@@ -207,12 +234,21 @@ export class FrameBoard {
       }
       byKey.get(frame.key).unshift(frame);
     }
+    // pinned cards first, kept whether or not their frames are still among the newest
+    for (const [key, frames] of this.pins) {
+      if (byKey.has(key)) this.pins.set(key, byKey.get(key)); else byKey.set(key, [...frames]);
+    }
+    const shown = [...this.pins.keys(), ...keys.filter((key) => !this.pins.has(key))];
     for (const [key, card] of this.cards) if (!byKey.has(key)) { card.element.remove(); this.cards.delete(key); }
     let previous = null;
-    for (const key of keys) {
+    for (const key of shown) {
       let card = this.cards.get(key);
       const frames = byKey.get(key).sort((a, b) => (isReference(a) - isReference(b)) || a.id - b.id);
       if (!card) { card = { element: this.newCard(key) }; this.cards.set(key, card); }
+      card.element.classList.toggle("pinned", this.pins.has(key));
+      const pin = card.element.querySelector("button.pin");
+      pin.setAttribute("aria-pressed", String(this.pins.has(key)));
+      pin.textContent = this.pins.has(key) ? "Unpin" : "Pin";
       if (!card.frames || frames.some((f) => f.dirty) || frames.length !== card.frames.length) {
         card.frames = frames;
         this.fillCard(card.element, frames);
@@ -230,7 +266,10 @@ export class FrameBoard {
     article.className = "card";
     article.dataset.key = key;
     article.innerHTML = `<div class="thumb"><img alt=""><svg class="boxes" aria-hidden="true"></svg>
-      <span class="no-thumb muted small">no thumbnail yet</span></div><div class="variants"></div>`;
+      <div class="box-labels" aria-hidden="true"></div><span class="no-thumb muted small">no thumbnail yet</span>
+      </div><div class="variants"></div><button class="pin small" type="button" aria-pressed="false">Pin</button>
+      <p class="world-note small" hidden>${WORLD_NOTE}</p>`;
+    article.querySelector("button.pin").addEventListener("click", () => this.togglePin(article.dataset.key));
     return article;
   }
 
@@ -243,7 +282,9 @@ export class FrameBoard {
     if (thumb && img.getAttribute("src") !== thumb) img.src = thumb;
     img.alt = `frame ${main.id} as sent`;
     article.querySelector(".no-thumb").hidden = Boolean(thumb);
-    drawBoxes(article.querySelector("svg.boxes"), main, img);
+    const asked = frames.filter((f) => f.odAskedAt).sort((a, b) => b.odAskedAt - a.odAskedAt)[0];
+    drawBoxes(article.querySelector(".thumb"), main, (asked || main).od, img);
+    article.querySelector(".world-note").hidden = !frames.some((f) => f.unlikeWorld);
     const variants = article.querySelector(".variants");
     while (variants.children.length < frames.length) variants.append(this.newVariant());
     while (variants.children.length > frames.length) variants.lastChild.remove();
@@ -273,7 +314,7 @@ export class FrameBoard {
     try {
       const answer = await this.ask(frame, task, text || null);
       frame.answers.unshift({ task, result: answer.result, ms: answer.latency_ms });
-      if (task === "<OD>") frame.od = answer.result;
+      if (task === "<OD>") { frame.od = answer.result; frame.odAskedAt = performance.now(); }
     } catch (err) {
       frame.answers.unshift({ task, error: err.message });
     }
@@ -288,17 +329,19 @@ export class FrameBoard {
     const corrupted = frame.packets_corrupted != null ? `, ${frame.packets_corrupted} corrupted` : "";
     const ms = [frame.link_ms != null ? `link ${frame.link_ms.toFixed(0)} ms` : "",
       frame.answer_ms != null ? `answer ${frame.answer_ms.toFixed(0)} ms` : ""].filter(Boolean).join(" · ");
-    div.querySelector(".codec").textContent = [`#${frame.id % 2 ** 32}`, codecName(frame),
+    div.querySelector(".codec").textContent = [`#${frameNumber(frame)}`, codecName(frame),
       frame.wire_bytes != null ? wireText(frame) : "", lost + corrupted, ms,
       frame.source || ""].filter(Boolean).join(" · ");
     const caption = div.querySelector(".caption");
     if (frame.status === "lost" || frame.status === "rejected") {
-      caption.textContent = `${frame.status}: ${frame.detail || ""}`;
+      caption.textContent = LOSS_TEXT[frame.loss] || `${frame.status}: ${frame.detail || ""}`;
+      caption.title = frame.detail || "";
       caption.className = "caption error";
     } else {
       caption.textContent = frame.caption !== undefined ? frame.caption
         : frame.captionSkipped ? "(caption skipped: receiver busy)" : "…";
       caption.className = frame.caption !== undefined ? "caption answered" : "caption";
+      caption.title = "";
     }
     const truth = div.querySelector(".truth");
     const right = this.quality(frame);
@@ -311,7 +354,7 @@ export class FrameBoard {
     const answers = div.querySelector(".answers");
     answers.replaceChildren(...frame.answers.map((a) => {
       const li = document.createElement("li");
-      li.textContent = `${a.task} ${a.error ? "failed: " + a.error : formatResult(a.result)}`;
+      li.textContent = `${a.task} ${a.error ? "failed: " + a.error : answerText(a.task, a.result)}`;
       return li;
     }));
   }
@@ -336,34 +379,12 @@ function codecName(frame) {
   return tx && rx && tx !== rx ? `${tx} (${rx})` : rx || tx;
 }
 
-function formatResult(result) {
-  return typeof result === "string" ? result : JSON.stringify(result);
+/** The number a card shows for a frame: its sequence number, and for a comparison twin its learned frame's, so
+ * both halves of a card name the one source frame. */
+function frameNumber(frame) {
+  return (frame.pair_id ?? frame.id) % 2 ** 32;
 }
 
 function escapeHtml(text) {
   return text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
-}
-
-/** <OD> boxes (solid) and the truth's (dashed) over the thumbnail, in the original image's pixels. */
-function drawBoxes(svg, frame, img) {
-  const [w, h] = frame.image_size || [img.naturalWidth || 0, img.naturalHeight || 0];
-  svg.replaceChildren();
-  if (!w || !h) return;
-  svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
-  svg.setAttribute("preserveAspectRatio", "none");
-  const add = (box, label, cls) => {
-    const [x0, y0, x1, y1] = box;
-    const rect = document.createElementNS(SVG, "rect");
-    Object.entries({ x: x0, y: y0, width: Math.max(x1 - x0, 1), height: Math.max(y1 - y0, 1), class: cls })
-      .forEach(([k, v]) => rect.setAttribute(k, v));
-    const text = document.createElementNS(SVG, "text");
-    text.setAttribute("x", x0 + 1);
-    text.setAttribute("y", Math.max(y0 - 2, 8));
-    text.setAttribute("class", cls);
-    text.textContent = label;
-    svg.append(rect, text);
-  };
-  for (const obj of (frame.truth && frame.truth.objects) || []) add(obj.box, obj.label, "truth-box");
-  const od = frame.od && (frame.od["<OD>"] || frame.od);
-  if (od && od.bboxes) od.bboxes.forEach((box, i) => add(box, (od.labels || [])[i] || "", "pred-box"));
 }

@@ -103,6 +103,12 @@ def decode_datagram(data: bytes, check: str) -> Datagram:
     return Datagram(seq16, index, body[offset:].tobytes(), image_size)
 
 
+def unchecked_seq16(data: bytes) -> int | None:
+    """The sequence number (mod 2**16) a datagram's header names, read without its check: whose a datagram that
+    failed its check most likely was (its header may be the part that was hit); ``None`` if too short for one."""
+    return struct.unpack_from("<H", data, 1)[0] if len(data) >= HEADER_BYTES else None
+
+
 def extend_seq(seq16: int, highest: int | None) -> int:
     """The full sequence number nearest to ``highest`` whose low 16 bits are ``seq16`` (RFC 3550's rule)."""
     if highest is None:

@@ -29,7 +29,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 
 from semlink.codecs import Codec, CodecError
-from semlink.packets import WIRE_VERSION, MalformedFrame, Session, SessionRefused, split_frame_id
+from semlink.packets import WIRE_VERSION, Frame, MalformedFrame, Session, SessionRefused, split_frame_id
 from semlink.packets.claims import SessionClaims
 from semlink.packets.outcome import AckStatus, LossReason
 from semlink.packets.session import session_number
@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 GAP = "no packet arrived (a gap in the session's sequence numbers)"
 DEADLINE_SLACK_S = 0.001  # fire deadline timers just after the deadline, never just before
 MAX_GAP = 1024  # frames a single jump in sequence numbers may declare missing
+CLAIM_AHEAD = 8  # how far past the highest sequence number an unchecked header is trusted to name a frame
 
 
 @dataclass(frozen=True)
@@ -206,10 +207,13 @@ class FrameIngest:
         except MalformedFrame as err:
             self.reject(state, "malformed", err)
             return
-        if parsed.unattributed:
-            self.counts["packets_unattributed"] += parsed.unattributed
         state.datagram_overhead = datagram_overhead
         nbytes = with_overhead(wire_bytes(datagrams), len(datagrams), datagram_overhead)
+        if parsed.claimed_seq is not None and self._all_corrupted(state, parsed.claimed_seq, parsed.unattributed,
+                                                                   nbytes, len(datagrams), datagram_overhead):
+            return
+        if parsed.unattributed:
+            self.counts["packets_unattributed"] += parsed.unattributed
         alone = len(parsed.frames) == 1  # bytes of a message holding several frames are nobody's
         for frame in parsed.frames:
             number, seq = split_frame_id(frame.header.frame_id)
@@ -233,6 +237,29 @@ class FrameIngest:
             if fid in self.reassembler:
                 self._arm_deadline()
         state.highest_seq = parsed.highest_seq
+
+    def _all_corrupted(self, state: StreamState, seq: int, damaged: int, nbytes: int, datagrams: int,
+                       datagram_overhead: int) -> bool:
+        """A message none of whose datagrams passed its check: its damage goes to frame ``seq``, the one their
+        unchecked headers name, when that is one of the stream's next ``CLAIM_AHEAD`` frames or one already pending
+        (a header the channel hit could name any number: never trusted to open a long gap). Whether it was taken."""
+        fid = state.session.frame_id(seq)
+        if state.highest_seq is None or fid in self._finished or not (
+                state.highest_seq < seq <= state.highest_seq + CLAIM_AHEAD or fid in self.reassembler):
+            return False
+        self._expect_gap(state, seq - 1)
+        self._owner.setdefault(fid, state)
+        self._first_at.setdefault(fid, time.monotonic())
+        try:
+            finished = self.reassembler.offer(Frame(lost_frame(state.session, seq).header, (), damaged), nbytes,
+                                              datagrams, datagram_overhead)
+        except MalformedFrame:  # pending with intact packets under another header (an image size): theirs stand
+            return False
+        self._finish_all(finished)
+        if fid in self.reassembler:
+            self._arm_deadline()
+        state.highest_seq = max(state.highest_seq, seq)
+        return True
 
     def report(self, state: StreamState, last_frame_id: int) -> None:
         """The sender says it has sent up to ``last_frame_id``: what never showed up is missing."""

@@ -27,7 +27,7 @@ from semlink.packets import (
     split_frame_id,
     validate_session,
 )
-from semlink.packets.datagram import overhead_bytes
+from semlink.packets.datagram import overhead_bytes, unchecked_seq16
 from semlink.packets.pixels import claimed_count
 from semlink.v2 import semlink_pb2 as pb
 
@@ -101,13 +101,16 @@ class ParsedPackets:
     """One message's datagrams as frames (one per sequence number present, normally one).
 
     ``unattributed`` counts datagrams that failed their check in a message with no
-    intact datagram to tell whose they were. ``highest_seq`` is the session's
-    highest sequence number after this message.
+    intact datagram to tell whose they were; ``claimed_seq`` is then the sequence
+    number their unchecked headers all name (``None`` if they disagree), which the
+    receiver may trust only where it cannot open a gap. ``highest_seq`` is the
+    session's highest sequence number after this message.
     """
 
     frames: tuple[Frame, ...]
     unattributed: int
     highest_seq: int | None
+    claimed_seq: int | None = None
 
 
 def max_datagram_bytes(session: Session) -> int:
@@ -171,7 +174,11 @@ def parse_packets(datagrams: Sequence[bytes], session: Session, highest_seq: int
         header = session.header(session.frame_id(seq), sizes.get(seq), count)
         frames.append(Frame(header, tuple(packets[i] for i in sorted(packets)), attributed))
     highest = max([highest_seq or 0, *by_seq]) if by_seq else highest_seq
-    return ParsedPackets(tuple(frames), damaged if len(by_seq) != 1 else 0, highest)
+    claimed = None
+    if not by_seq and damaged:
+        named = {unchecked_seq16(data) for data in datagrams}
+        claimed = extend_seq(named.pop(), highest_seq) if len(named) == 1 and None not in named else None
+    return ParsedPackets(tuple(frames), damaged if len(by_seq) != 1 else 0, highest, claimed)
 
 
 def _pixel_frame(packets: dict[int, Packet]) -> tuple[int, dict[int, Packet], int]:

@@ -83,3 +83,27 @@ def test_a_lost_frame_event_counts_its_packets_and_latency(start_receiver, make_
     assert (lost["codec"], lost["packets"], lost["packets_lost"], lost["packets_corrupted"], lost["wire_bytes"]) == \
            ("q8", packets, packets, 0, 0)
     assert lost["latency_ms"] >= 40  # declared lost at its deadline after the gap announced it
+
+
+def test_a_frame_whose_every_packet_arrives_corrupted_is_lost_to_corruption_not_a_gap(start_receiver, make_frame):
+    """Every datagram of frame 1 fails its check (a payload bit flipped): its unchecked headers name it, it is the
+    stream's next frame, so the ack and the frame_lost event say corrupted; a frame nothing arrived of says gap."""
+    session = make_frame.session
+    corrupted = [data[:-1] + bytes([data[-1] ^ 0x01]) for data in frame_datagrams(make_frame(1), session)]
+    with start_receiver(frame_deadline_ms=50) as rx:
+        with rx.http.stream("GET", "/v1/events", timeout=20) as response:
+            lines = response.iter_lines()
+            assert next(lines).startswith(":")
+            with rx.open(session) as link:
+                assert link.opened().accepted
+                link.send(make_frame(0))
+                link.send(datagrams=corrupted)
+                link.send(make_frame(3))  # frame 2 never arrives: a gap
+                acks = [link.ack(session.frame_id(seq)) for seq in (1, 2)]
+            events = {(kind, data["frame_id"]): data for kind, data in read_events(lines, 4)}
+    assert [(a.status, a.loss) for a in acks] == [("lost", pb.LOSS_CORRUPTED), ("lost", pb.LOSS_GAP)]
+    lost = events[("frame_lost", session.frame_id(1))]
+    packets = make_frame(1).total_packets
+    assert (lost["loss"], lost["packets_corrupted"], lost["packets_missing"]) == ("corrupted", packets, 0)
+    assert lost["wire_bytes"] == wire_bytes(corrupted)
+    assert events[("frame_lost", session.frame_id(2))]["loss"] == "gap"
