@@ -34,14 +34,16 @@ export function headline(config, main, references) {
     parts.push(`${share(sent, fp16)} of fp16 features (${bytes(fp16)})`);
     notes.push("fp16: these features uncompressed, 2 B an element, in the same datagram framing");
   }
-  const pairs = frames.map((f) => [f, references.get(f.pair_id ?? f.id)]).filter(([, r]) => whole(r));
+  const name = (r) => r.txCodec || r.codec;
+  let pairs = frames.map((f) => [f, references.get(f.pair_id ?? f.id)]).filter(([, r]) => whole(r));
+  const latest = pairs.length ? name(pairs[pairs.length - 1][1]) : null;
+  pairs = pairs.filter(([, r]) => name(r) === latest);  // the reference in use now, if it changed
   if (pairs.length) {
-    const name = pairs[0][1].txCodec || pairs[0][1].codec;
     const ours = mean(pairs.map(([f]) => f.wire_bytes)), theirs = mean(pairs.map(([, r]) => r.wire_bytes));
-    Object.assign(figures, { reference: name, reference_bytes: Math.round(theirs), pairs: pairs.length,
+    Object.assign(figures, { reference: latest, reference_bytes: Math.round(theirs), pairs: pairs.length,
       paired_bytes: Math.round(ours) });
-    parts.push(`${share(ours, theirs)} of ${name} on the same frames (${bytes(theirs)} against ${bytes(ours)})`);
-    notes.push(`${name}: the comparison reference, ${pairs.length} pairs that both arrived whole`);
+    parts.push(`${share(ours, theirs)} of ${latest} on the same frames (${bytes(theirs)} against ${bytes(ours)})`);
+    notes.push(`${latest}: the comparison reference, ${pairs.length} pairs that both arrived whole`);
   } else {
     notes.push("turn Comparison on to measure a pixel codec on the same frames");
   }
@@ -58,6 +60,7 @@ export function showHeadline(element, result) {
   note.className = "muted small";
   note.textContent = ` (${result.note})`;
   element.replaceChildren(strong, note);
+  element.title = result.note;
   for (const key of Object.keys(element.dataset)) delete element.dataset[key];
   for (const [key, value] of Object.entries(result.figures)) {
     element.dataset[key.replace(/_(\w)/g, (_, c) => c.toUpperCase())] = value;

@@ -92,6 +92,8 @@ function isReference(frame, mainCodec) {
   return frame.pair_id !== undefined && frame.pair_id !== null && Boolean(codec) && codec !== mainCodec;
 }
 
+function referenceName(frame) { return frame.txCodec || frame.codec; }
+
 function drawCharts(charts, board, config) {
   const recent = board.recent(CHART_FRAMES);
   const frames = recent.filter((f) => !isReference(f, board.mainCodec));
@@ -101,8 +103,9 @@ function drawCharts(charts, board, config) {
   charts.bytes.retitle(bytesTitle(frames));
   const bytes = { [board.mainCodec]: frames.map((f) => f.wire_bytes ?? null) };
   const paired = frames.map((f) => references.get(f.pair_id ?? f.id));
-  const reference = paired.find(Boolean);
-  if (reference) bytes[reference.txCodec || reference.codec] = paired.map((r) => r?.wire_bytes ?? null);
+  for (const name of new Set(paired.filter(Boolean).map(referenceName))) {  // one line per reference used
+    bytes[name] = paired.map((r) => (r && referenceName(r) === name ? r.wire_bytes ?? null : null));
+  }
   charts.bytes.draw(bytes, xs);
   charts.loss.draw({
     "this frame's packets": frames.map((f) => (f.status === "lost" ? 1 : f.packets ? (f.packets_lost ?? 0) / f.packets : null)),

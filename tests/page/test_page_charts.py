@@ -125,6 +125,14 @@ def test_comparison_mode_plots_both_codecs_bytes_with_a_legend_and_the_headline_
             assert min(references) <= int(shown["referenceBytes"]) <= max(references)
             assert (f"of avif:20 on the same frames ({int(shown['referenceBytes']):,} B against "
                     f"{int(shown['pairedBytes']):,} B)") in shown["text"]
+            # fp16 beside learned: a line each, on a log scale (its ticks powers of ten), the headline on fp16 alone
+            tx.put("/v1/comparison", json={"enabled": True, "reference": "fp16"}).raise_for_status()
+            chart = wait_for("fp16 on the bytes chart", lambda: "fp16" in (c := charts(driver)[0])["legend"] and c,
+                             timeout=40)
+            assert chart["scale"] == "log" and chart["unit"] == "B, log"
+            assert [number(t["text"]) for t in chart["y"]] == [10 ** i for i in range(1, len(chart["y"]) + 1)]
+            shown = wait_for("the headline on fp16", lambda: (h := headline(driver)).get("reference") == "fp16" and h)
+            assert " of fp16 on the same frames (" in shown["text"]
         finally:
             tx.put("/v1/comparison", json={"enabled": False}).raise_for_status()
     assert console_errors(driver) == []
@@ -142,7 +150,14 @@ def test_on_a_phone_the_loss_control_sits_above_the_frames_and_stays_in_view(lin
         assert driver.execute_script("return innerWidth") == PHONE[0]
         assert 0 <= top("#loss-rate") < PHONE[1] - 40
         assert top("#frames .card") < 1.5 * PHONE[1]
-        assert driver.execute_script("return document.documentElement.scrollWidth") <= PHONE[0]  # no sideways scroll
+        with rest(link, TRANSMITTER) as tx:  # a comparison pair's card fits the screen too: no sideways scroll
+            tx.put("/v1/comparison", json={"enabled": True, "reference": "avif:20"}).raise_for_status()
+            try:
+                wait_for("a comparison pair", lambda: driver.find_elements(By.CSS_SELECTOR, "#frames .card.pair"),
+                         timeout=30)
+            finally:
+                tx.put("/v1/comparison", json={"enabled": False}).raise_for_status()
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= PHONE[0]
         # scrolled down to the frames, the slider is still on screen, above them
         driver.execute_script("document.querySelector('#frames .card').scrollIntoView({block: 'center'})")
         slider = driver.execute_script("return document.getElementById('loss-rate').getBoundingClientRect().toJSON()")
