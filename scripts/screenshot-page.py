@@ -7,6 +7,7 @@ controls, and saves:
   overview.png     the page at 1366 px: frames with captions, truth and boxes, controls, charts
   comparison.png   comparison mode: each frame's learned and reference (AVIF by default) answers side by side, with their bytes
   laptop.png       the page at 1024 px (one column)
+  phone.png        the page on a 390 x 844 phone: the channel's strip above the frames, the lossy channel set on it
 
 It also prints the page's timings (ready -> page loaded -> first caption). Example:
 
@@ -42,8 +43,9 @@ def main() -> int:
     if reason := missing_browser():
         print(f"screenshot-page: {reason}", file=sys.stderr)
         return 2
+    args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
-    driver = start_chromium(1366, 1500)  # tall enough for the charts below the controls
+    driver = start_chromium(1366, 2000)  # tall enough for the charts below the controls
     config = LinkConfig(model="shapes-tiny", codec="learned", ports=LinkPorts.free(), source="shapes", source_fps=2)
     try:
         with LocalLink(config, ready_timeout=120) as link:
@@ -69,6 +71,15 @@ def main() -> int:
             driver.set_window_size(1024, 900)
             time.sleep(3)
             driver.save_screenshot(str(args.out / "laptop.png"))
+            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {  # a headless window is >= 500 px wide
+                "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+            driver.get(link.urls[RECEIVER] + "/")  # loaded as a phone: the channel's strip folded
+            wait_for("a caption", lambda: any(c["answered"] for c in answered_cards(driver)), timeout=30)
+            Select(driver.find_element(By.ID, "loss-model")).select_by_value("bernoulli")
+            driver.find_element(By.ID, "loss-rate").send_keys(*[Keys.ARROW_RIGHT] * args.loss)
+            time.sleep(8)
+            driver.save_screenshot(str(args.out / "phone.png"))
+            driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
             httpx.put(link.urls[TRANSMITTER] + "/v1/source", json={"kind": "shapes", "fps": 2, "paused": True})
             if errors := console_errors(driver):
                 print(f"console errors: {errors}", file=sys.stderr)

@@ -1,4 +1,4 @@
-// The page's HTTP client: where each service is, the bearer token, and which services answer.
+// The page's HTTP client: where each service is, the bearer token (and whether one is needed), which services answer.
 
 const TOKEN_KEY = "semlink-token";
 
@@ -20,26 +20,63 @@ export function authHeaders(extra = {}) {
   return token ? { ...extra, Authorization: `Bearer ${token}` } : extra;
 }
 
-/** One service as the page sees it: its base URL and whether it answered last time. */
+/**
+ * Whether the page lacks a token the services take. While it does, no guarded request is sent (no 401 every
+ * second): requests throw TokenNeeded and the event stream waits in `usable()` until a token is given.
+ */
+class TokenState {
+  constructor() { this.needed = false; this.refusedBy = new Set(); this.waiters = []; this.listeners = []; }
+
+  /** `service` (a name) refused the page's token, or the page has none and it needs one. */
+  require(service) {
+    this.refusedBy.add(service);
+    this.needed = true;
+    this.listeners.forEach((fn) => fn(this));
+  }
+
+  /** A token typed in: kept for this tab's session, and every waiting request goes ahead with it. */
+  give(token) {
+    sessionStorage.setItem(TOKEN_KEY, token);
+    this.needed = false;
+    this.refusedBy.clear();
+    this.waiters.splice(0).forEach((resolve) => resolve());
+    this.listeners.forEach((fn) => fn(this));
+  }
+
+  /** Resolves at once, or when a token is given. */
+  usable() { return this.needed ? new Promise((resolve) => this.waiters.push(resolve)) : Promise.resolve(); }
+
+  onChange(fn) { this.listeners.push(fn); }
+}
+
+export const tokens = new TokenState();
+
+/** One service as the page sees it: its base URL and whether it answered last time (or wants the token). */
 export class Service {
   constructor(name, base, onChange) {
     this.name = name;
     this.base = base;
     this.up = null;
+    this.needsToken = false;
     this.detail = "";
     this.onChange = onChange;
   }
 
-  mark(up, detail = "") {
-    if (up !== this.up || detail !== this.detail) {
+  mark(up, detail = "", needsToken = false) {
+    if (up !== this.up || detail !== this.detail || needsToken !== this.needsToken) {
       this.up = up;
       this.detail = detail;
+      this.needsToken = needsToken;
       this.onChange(this);
     }
   }
 
-  /** fetch `path`; a network failure marks the service down (and throws), any HTTP answer marks it up. */
-  async request(path, { method = "GET", json, body, headers = {}, timeoutMs = 8000 } = {}) {
+  /**
+   * fetch `path`; a network failure marks the service down (and throws), any HTTP answer marks it up, a 401 or
+   * 403 marks it as wanting the token. `open`: a route that needs no token (sent even while none is known).
+   */
+  async request(path, { method = "GET", json, body, headers = {}, timeoutMs = 8000, open = false } = {}) {
+    if (tokens.needed && !open) throw new TokenNeeded(`${this.name}: waiting for the API token`);
     const init = { method, headers: authHeaders(headers), signal: AbortSignal.timeout(timeoutMs) };
     if (json !== undefined) {
       init.body = JSON.stringify(json);
@@ -55,7 +92,8 @@ export class Service {
       throw new Unreachable(`${this.name} unreachable: ${err.message}`);
     }
     if (response.status === 401 || response.status === 403) {
-      this.mark(false, `${this.name} refused the page (HTTP ${response.status}): open it as ${location.pathname}?token=<API token>`);
+      this.mark(null, `${this.name} refused the page (HTTP ${response.status})`, true);
+      tokens.require(this.name);
     } else this.mark(true);
     return response;
   }
@@ -72,6 +110,9 @@ export class Service {
 }
 
 export class Unreachable extends Error {}
+
+/** Not sent: the page has no token the services take (see `tokens`). */
+export class TokenNeeded extends Error {}
 
 export class HttpError extends Error {
   constructor(status, detail, path) {

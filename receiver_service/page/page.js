@@ -1,9 +1,10 @@
 // The live page: finds the three services, follows the receiver's events, polls channel_sim, draws charts.
 
-import { Service, serviceBase } from "./api.js";
+import { Service, apiToken, serviceBase, tokens } from "./api.js";
 import { ChannelPanel } from "./channel.js";
 import { LineChart } from "./chart.js";
 import { FrameBoard } from "./frames.js";
+import { headline, showHeadline } from "./headline.js";
 import { followEvents } from "./sse.js";
 import { SourcesPanel } from "./sources.js";
 
@@ -11,18 +12,46 @@ const CHART_FRAMES = 60;
 const POLL_MS = 1000;
 const $ = (id) => document.getElementById(id);
 
-function showService(service) {
-  const pill = $(`svc-${service.key}`);
-  pill.dataset.state = service.up ? "up" : "down";
-  pill.title = service.up ? `${service.name}: ${service.base}` : service.detail;
-  const down = Object.values(window.semlink.services).filter((s) => s.up === false);
-  const banner = $("banner");
-  banner.hidden = down.length === 0;
-  banner.textContent = down.map((s) => `${s.detail}; retrying…`).join(" · ");
+/** The pills and the one banner: services the page cannot reach, or the API token it needs (with a field for it). */
+function showServices() {
+  const services = Object.values(window.semlink.services);
+  for (const service of services) {
+    const pill = $(`svc-${service.key}`);
+    const state = service.needsToken ? "token" : tokens.needed && service.up !== true ? "waiting"
+      : service.up ? "up" : service.up === false ? "down" : "unknown";
+    pill.dataset.state = state;
+    pill.textContent = service.name + ({ token: ": needs token", waiting: ": waits for the token" }[state] || "");
+    pill.title = { up: `${service.name}: ${service.base}`, token: service.detail, unknown: "" }[state] ??
+      (state === "waiting" ? "not asked until the page has the API token" : service.detail);
+  }
+  const down = services.filter((s) => s.up === false && !s.needsToken);
+  const lines = down.map((s) => `${s.detail}; retrying…`);
+  if (tokens.needed) {
+    const refused = [...tokens.refusedBy].filter((name) => services.some((s) => s.name === name && s.triedToken));
+    lines.unshift(refused.length ? `${refused.join(", ")} refused that token: enter the right one.`
+      : "The services need their API token (SEMLINK_*_API_TOKEN): enter it here, or open the page as " +
+        `${location.pathname}?token=<token>.`);
+  }
+  $("banner").hidden = lines.length === 0;
+  $("banner-text").textContent = lines.join(" · ");
+  $("token-form").hidden = !tokens.needed;
+}
+
+/** The token field: a token typed in is kept for this tab and every waiting request goes ahead with it. */
+function takeToken(services) {
+  $("token-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const token = $("token-input").value.trim();
+    if (!token) return;
+    $("token-input").value = "";
+    for (const service of Object.values(services)) { service.triedToken = true; service.mark(null); }
+    tokens.give(token);
+  });
+  tokens.onChange(showServices);
 }
 
 function makeService(key, name, base) {
-  const service = new Service(name, base, showService);
+  const service = new Service(name, base, showServices);
   service.key = key;
   return service;
 }
@@ -30,7 +59,7 @@ function makeService(key, name, base) {
 async function pageConfig(receiver) {
   for (;;) {
     try {
-      return await receiver.json("/v1/page-config");
+      return await receiver.json("/v1/page-config", { open: true });
     } catch (err) {
       $("model-line").textContent = `waiting for the receiver: ${err.message}`;
       await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -38,13 +67,15 @@ async function pageConfig(receiver) {
   }
 }
 
+const percent = { fixedMax: 1, unit: "%", format: (v) => (100 * v).toFixed(0), tick: (v) => (100 * v).toFixed(0) };
+
 function makeCharts() {
   const parent = $("charts");
   return {
-    bytes: new LineChart(parent, "wire bytes per frame", { unit: " B" }),
-    loss: new LineChart(parent, "packet loss: per frame, channel's realised", { fixedMax: 1, format: (v) => `${(100 * v).toFixed(0)}%` }),
-    quality: new LineChart(parent, "answer right (truth) or agreeing (reference), last 10", { fixedMax: 1, format: (v) => `${(100 * v).toFixed(0)}%` }),
-    latency: new LineChart(parent, "latency: link + answer", { unit: " ms" }),
+    bytes: new LineChart(parent, "wire bytes per frame", { unit: "B", logWhenSpread: true }),
+    loss: new LineChart(parent, "packet loss", percent),
+    quality: new LineChart(parent, "answer right (truth) or agreeing (reference), last 10", percent),
+    latency: new LineChart(parent, "latency: link + answer", { unit: "ms" }),
   };
 }
 
@@ -55,22 +86,40 @@ function bytesTitle(frames) {
   return `wire bytes per frame, incl. ${overheads.join(" / ")} B transport per datagram`;
 }
 
-function drawCharts(charts, board) {
-  const frames = board.recent(CHART_FRAMES).filter((f) => !f.pair_id || !f.codec || f.codec === board.mainCodec);
+/** A comparison send's reference frame (pair_id set, another codec than the page's own). */
+function isReference(frame, mainCodec) {
+  const codec = frame.codec || frame.txCodec;
+  return frame.pair_id !== undefined && frame.pair_id !== null && Boolean(codec) && codec !== mainCodec;
+}
+
+function referenceName(frame) { return frame.txCodec || frame.codec; }
+
+function drawCharts(charts, board, config) {
+  const recent = board.recent(CHART_FRAMES);
+  const frames = recent.filter((f) => !isReference(f, board.mainCodec));
+  const references = new Map(board.recent(3 * CHART_FRAMES).filter((f) => isReference(f, board.mainCodec))
+    .map((f) => [f.pair_id, f]));
+  const xs = frames.map((f) => f.id % 2 ** 32);
   charts.bytes.retitle(bytesTitle(frames));
-  charts.bytes.draw({ bytes: frames.map((f) => f.wire_bytes ?? null) });
+  const bytes = { [board.mainCodec]: frames.map((f) => f.wire_bytes ?? null) };
+  const paired = frames.map((f) => references.get(f.pair_id ?? f.id));
+  for (const name of new Set(paired.filter(Boolean).map(referenceName))) {  // one line per reference used
+    bytes[name] = paired.map((r) => (r && referenceName(r) === name ? r.wire_bytes ?? null : null));
+  }
+  charts.bytes.draw(bytes, xs);
   charts.loss.draw({
-    frame: frames.map((f) => (f.status === "lost" ? 1 : f.packets ? (f.packets_lost ?? 0) / f.packets : null)),
-    channel: frames.map((f) => f.channel_loss ?? null),
-  });
+    "this frame's packets": frames.map((f) => (f.status === "lost" ? 1 : f.packets ? (f.packets_lost ?? 0) / f.packets : null)),
+    "channel's realised": frames.map((f) => f.channel_loss ?? null),
+  }, xs);
   const right = frames.map((f) => board.quality(f));
   charts.quality.draw({
     quality: right.map((_, i) => {
       const window = right.slice(Math.max(0, i - 9), i + 1).filter((v) => v !== null);
       return window.length ? window.filter(Boolean).length / window.length : null;
     }),
-  });
-  charts.latency.draw({ latency: frames.map((f) => (f.answer_ms != null ? (f.link_ms ?? 0) + f.answer_ms : null)) });
+  }, xs);
+  charts.latency.draw({ latency: frames.map((f) => (f.answer_ms != null ? (f.link_ms ?? 0) + f.answer_ms : null)) }, xs);
+  showHeadline($("headline"), headline(config, frames, references));
   $("frame-count").textContent = `(${board.receivedCount.toLocaleString()} received)`;
 }
 
@@ -92,12 +141,19 @@ async function main() {
   services.transmitter = makeService("transmitter", "transmitter", serviceBase(config.transmitter_url, 8001));
   services.channel = makeService("channel", "channel_sim", serviceBase(config.channel_url, 8002));
   $("model-line").textContent = `model ${config.model} · codec ${config.codec}`;
+  takeToken(services);
+  if (matchMedia("(max-width: 600px)").matches) $("channel-more").open = false;  // a phone: the channel's strip only
+  if (config.token_required && !apiToken()) {
+    receiver.mark(null, "the receiver's /v1 routes need the API token", true);
+    tokens.require("receiver");
+  }
+  showServices();
 
   const charts = makeCharts();
   let charting = null;
   const board = new FrameBoard($("frames"), {
     receiver, transmitter: services.transmitter, autoTask: config.auto_task,
-    onChange: () => { charting ??= requestAnimationFrame(() => { charting = null; drawCharts(charts, board); }); },
+    onChange: () => { charting ??= requestAnimationFrame(() => { charting = null; drawCharts(charts, board, config); }); },
   });
   board.mainCodec = config.codec;
   window.semlink.board = board;
@@ -114,6 +170,10 @@ async function main() {
 
   let channelLoaded = false;
   const poll = async () => {
+    if (tokens.needed) return;  // nothing is asked until the page has a token the services take
+    if (!config.fp16_frame_bytes) {  // null while the receiver's model loads
+      Object.assign(config, await receiver.json("/v1/page-config", { open: true }).catch(() => ({})));
+    }
     try {
       if (!channelLoaded) { await channel.load(); channelLoaded = true; }
       const stats = await services.channel.json("/v1/stats");

@@ -1,13 +1,17 @@
 // Server-sent events over fetch (so the bearer token can be sent), reconnecting with backoff when the stream ends.
 
+import { TokenNeeded, tokens } from "./api.js";
+
 /**
  * Read `service`'s `path` as an event stream for as long as the page lives.
- * onEvent(type, data) per event; the service is marked up while connected, down while not.
+ * onEvent(type, data) per event; the service is marked up while connected, down while not. Refused for want of
+ * the API token, it waits until one is given (`tokens`) instead of asking again.
  */
 export function followEvents(service, path, onEvent, { onOpen = () => {} } = {}) {
   let attempt = 0;
   async function connect() {
     for (;;) {
+      await tokens.usable();
       try {
         const response = await service.request(path, { headers: { Accept: "text/event-stream" }, timeoutMs: 2 ** 31 - 1 });
         if (response.status === 401 || response.status === 403) throw new Refused();
@@ -17,7 +21,8 @@ export function followEvents(service, path, onEvent, { onOpen = () => {} } = {})
         await readStream(response.body, onEvent);
         service.mark(false, `${service.name} closed its event stream (restarting?)`);
       } catch (err) {
-        if (!(err instanceof Refused)) service.mark(false, `cannot reach ${service.name} at ${service.base} (${err.message})`);
+        if (err instanceof Refused || err instanceof TokenNeeded) continue;  // waits for a token at the loop's top
+        service.mark(false, `cannot reach ${service.name} at ${service.base} (${err.message})`);
       }
       attempt += 1;
       await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** Math.min(attempt, 4), 3000)));
@@ -26,7 +31,7 @@ export function followEvents(service, path, onEvent, { onOpen = () => {} } = {})
   connect();
 }
 
-/** The service answered 401/403: Service.request has already said so (open the page with ?token=). */
+/** The service answered 401/403: Service.request has already said so and asked for the token. */
 class Refused extends Error {}
 
 async function readStream(body, onEvent) {

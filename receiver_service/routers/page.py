@@ -2,7 +2,8 @@
 
 Everything the page needs ships in ``receiver_service/page/`` (no CDN, no build
 step). The page learns where the transmitter and channel_sim are from
-``/v1/page-config`` (the receiver's ``TRANSMITTER_URL`` and ``CHANNEL_URL``).
+``/v1/page-config`` (the receiver's ``TRANSMITTER_URL`` and ``CHANNEL_URL``), whether it needs the API token, and
+what a frame of the model's features costs as fp16 (the yardstick of its headline).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from receiver_service.deps import ReceiverDep
+from semlink.codecs import fp16_frame_cost
 
 PAGE_DIR = Path(__file__).resolve().parent.parent / "page"
 MEDIA_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
@@ -29,6 +31,12 @@ class PageConfig(BaseModel):
     auto_task: str = Field(description="the task the receiver runs on every frame (the page asks the others)")
     model: str
     codec: str
+    token_required: bool = Field(description="the receiver's /v1 routes need API_TOKEN: the page asks for it first")
+    feature_shape: list[int] | None = Field(description="(C, H, W) of the model's vision features; null while it "
+                                            "loads")
+    fp16_frame_bytes: int | None = Field(description="one frame of these features as uncompressed fp16 in the fp16 "
+                                         "codec's datagrams (2 B an element, headers and checks), without transport")
+    fp16_frame_datagrams: int | None = Field(description="the datagrams of that frame (each pays the transport)")
 
 
 def static_files() -> dict[str, Path]:
@@ -53,5 +61,11 @@ async def static(name: str) -> FileResponse:
 async def page_config(receiver: ReceiverDep) -> PageConfig:
     """The live page's configuration, from the receiver's settings."""
     settings = receiver.settings
+    shape = receiver.codec.feature_shape if receiver.codec is not None else None
+    fp16 = fp16_frame_cost(shape) if shape else None
     return PageConfig(transmitter_url=settings.transmitter_url.rstrip("/"), channel_url=settings.channel_url.rstrip("/"),
-                      auto_task=settings.auto_task, model=settings.model, codec=settings.codec)
+                      auto_task=settings.auto_task, model=settings.model, codec=settings.codec,
+                      token_required=bool(settings.api_token and settings.api_token.get_secret_value()),
+                      feature_shape=list(shape) if shape else None,
+                      fp16_frame_bytes=fp16.datagram_bytes if fp16 else None,
+                      fp16_frame_datagrams=fp16.datagrams if fp16 else None)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from semlink.codecs import CodecError, FingerprintMismatch, build_codec, codec_names, load_codec, save_codec
+from semlink.codecs import (CodecError, FingerprintMismatch, FrameCost, build_codec, codec_names, fp16_frame_cost,
+                            load_codec, save_codec)
 from semlink.florence import VisionHalf
+from semlink.packets import packetize
 from semlink.wire.carry import carry
+from semlink.wire.convert import frame_datagrams, wire_bytes
 
 SHAPE = (32, 6, 5)
 FP = "0123456789abcdef"
@@ -45,6 +48,25 @@ def test_fp16_is_exact_in_half_precision(x):
     codec = make("fp16")
     x_hat, _ = codec.decompress(through_wire(codec, x))
     assert torch.equal(x_hat, x.half().float())
+
+
+@pytest.mark.parametrize("rows_per_packet", [1, 4])
+def test_fp16_frame_cost_is_what_uncompressed_fp16_packets_put_on_the_wire(rows_per_packet, x):
+    """The yardstick the live page shows: fp16 features, 2 B an element, in the fp16 codec's datagrams."""
+    codec = make("fp16", rows_per_packet=rows_per_packet)
+    session = codec.session(5)
+    symbols = codec.quantize(codec.analysis(x))
+
+    class Uncompressed:
+        name = "zstd"
+
+        def encode(self, block):
+            return block.tobytes()
+
+    frame = packetize(symbols.values[0], frame_id=session.frame_id(0), codec=codec.codec_id, fingerprint=FP,
+                      feature_shape=SHAPE, rows_per_packet=rows_per_packet, coder=Uncompressed())
+    datagrams = frame_datagrams(frame, session)
+    assert fp16_frame_cost(SHAPE, rows_per_packet) == FrameCost(wire_bytes(datagrams), len(datagrams))
 
 
 def test_q8_error_within_half_a_step(x):

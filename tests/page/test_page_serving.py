@@ -6,6 +6,7 @@ The receiver is built with an in-process tiny model; the other two apps are only
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from receiver_service.routers.page import PAGE_DIR
 from receiver_service.settings import ReceiverSettings
 from semlink.launch.config import LinkConfig
 from semlink.launch.ports import LinkPorts
+from semlink.codecs import fp16_frame_cost
 from semlink.http.cors import origins
 
 
@@ -59,9 +61,16 @@ def test_only_the_page_files_are_served(receiver):
 
 
 def test_page_config_comes_from_the_receiver_settings(receiver):
-    config = receiver.get("/v1/page-config").json()
+    deadline = time.monotonic() + 60
+    while (config := receiver.get("/v1/page-config").json())["feature_shape"] is None:  # null while the model loads
+        assert time.monotonic() < deadline, "the receiver's model never loaded"
+        time.sleep(0.1)
+    shape = config.pop("feature_shape")
+    cost = fp16_frame_cost(shape)
     assert config == {"transmitter_url": "http://tx.example:8001", "channel_url": "http://ch.example:8002",
-                      "auto_task": "<CAPTION>", "model": "tiny-random", "codec": "q8"}
+                      "auto_task": "<CAPTION>", "model": "tiny-random", "codec": "q8", "token_required": False,
+                      "fp16_frame_bytes": cost.datagram_bytes, "fp16_frame_datagrams": cost.datagrams}
+    assert len(shape) == 3 and cost.datagram_bytes > 2 * shape[0] * shape[1] * shape[2]
 
 
 def test_launch_points_the_page_at_the_other_two_and_lets_it_call_them():
