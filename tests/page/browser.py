@@ -6,7 +6,8 @@ import io
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 CHROMIUM = os.environ.get("SEMLINK_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("SEMLINK_CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -75,3 +76,22 @@ def png_bytes(image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return buffer.getvalue()
+
+
+@contextmanager
+def page_on_shapes_stream(fps: float = 2) -> Iterator[tuple]:
+    """(driver, link): a headless chromium with the page open on the three services (shapes-tiny, the learned
+    codec, the shapes stream at ``fps`` frames/s), both stopped afterwards."""
+    from semlink.launch import LinkConfig, LinkPorts, LocalLink
+    from semlink.launch.config import RECEIVER
+
+    driver = start_chromium()
+    config = LinkConfig(model="shapes-tiny", codec="learned", ports=LinkPorts.free(), source="shapes", source_fps=fps)
+    link = LocalLink(config, ready_timeout=120)
+    try:
+        link.start()
+        driver.get(link.urls[RECEIVER] + "/")
+        yield driver, link
+    finally:
+        driver.quit()
+        link.stop()

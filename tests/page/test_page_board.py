@@ -9,13 +9,12 @@ import time
 
 import numpy as np
 import pytest
-from browser import console_errors, png_bytes, start_chromium, wait_for
+from browser import console_errors, page_on_shapes_stream, png_bytes, wait_for
 from PIL import Image
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 from test_page_browser import rest
 
-from semlink.launch import LinkConfig, LinkPorts, LocalLink
 from semlink.launch.config import CHANNEL, RECEIVER, TRANSMITTER
 from semlink.samples import sample_images
 
@@ -26,16 +25,8 @@ WORLD_NOTE = "knows only the shapes world"
 @pytest.fixture(scope="module")
 def page(chromium):
     """(driver, link): the page open on the three services, the shapes stream at 2 frames/s."""
-    driver = start_chromium()
-    config = LinkConfig(model="shapes-tiny", codec="learned", ports=LinkPorts.free(), source="shapes", source_fps=FPS)
-    link = LocalLink(config, ready_timeout=120)
-    try:
-        link.start()
-        driver.get(link.urls[RECEIVER] + "/")
-        yield driver, link
-    finally:
-        driver.quit()
-        link.stop()
+    with page_on_shapes_stream(fps=FPS) as opened:
+        yield opened
 
 
 def received(driver) -> int:

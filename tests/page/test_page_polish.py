@@ -5,29 +5,20 @@ totals, and the frame count that does not stop at the cap of kept frames."""
 from __future__ import annotations
 
 import pytest
-from browser import console_errors, start_chromium, wait_for
+from browser import console_errors, page_on_shapes_stream, wait_for
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 from test_page_browser import rest
 
-from semlink.launch import LinkConfig, LinkPorts, LocalLink
-from semlink.launch.config import CHANNEL, RECEIVER
+from semlink.launch.config import CHANNEL
 
 
 @pytest.fixture(scope="module")
 def page(chromium):
     """(driver, link): the page open on the three services, the shapes stream at 2 frames/s."""
-    driver = start_chromium()
-    config = LinkConfig(model="shapes-tiny", codec="learned", ports=LinkPorts.free(), source="shapes", source_fps=2)
-    link = LocalLink(config, ready_timeout=120)
-    try:
-        link.start()
-        driver.get(link.urls[RECEIVER] + "/")
-        yield driver, link
-    finally:
-        driver.quit()
-        link.stop()
+    with page_on_shapes_stream(fps=2) as opened:
+        yield opened
 
 
 def value(driver, element_id: str) -> str:
