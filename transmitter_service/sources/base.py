@@ -1,4 +1,5 @@
-"""A source's frame (image, kind, ground truth) and the source's description, as ``GET/PUT /v1/source`` shows it."""
+"""A source's frame (image, kind, ground truth), the source's description as ``GET /v1/source`` shows it, and what
+``PUT /v1/source`` takes: one shape per kind."""
 
 from __future__ import annotations
 
