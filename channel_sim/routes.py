@@ -31,14 +31,16 @@ async def get_channel(proxy: ProxyDep):
 
 
 @router.put("/v1/channel", responses=error_responses(
-    400, 422, e422="an unknown field, a value of the wrong type or out of range, or a combination that makes no "
-                   "channel (e.g. loss with loss_model gilbert_elliott); the detail names the field"))
+    400, 409, 422, e409="the change is fine by itself but makes no channel with the fields it keeps (e.g. loss "
+                        "while loss_model is gilbert_elliott, ber while snr_db is set); send those fields too",
+    e422="an unknown field, a value of the wrong type or out of range, or fields that make no channel together "
+         "(e.g. loss with loss_model gilbert_elliott); the detail names the field"))
 async def put_channel(proxy: ProxyDep, changes: ChannelChange):
     """Change the fields given (the rest keep their values); the whole result is validated first."""
     try:
         spec = ChannelSpec(**{**proxy.spec.spec_dict(), **changes.model_dump(exclude_unset=True)})
-    except ValidationError as err:
-        raise HTTPException(422, validation_detail(err)) from None
+    except ValidationError as err:  # the change alone was valid: it clashes with the fields it keeps
+        raise HTTPException(409, f"{validation_detail(err)}; the channel now: GET /v1/channel") from None
     proxy.configure(spec)
     return proxy.describe()
 

@@ -3,39 +3,80 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 
+from semlink.cli.checks import TASKS_WITH_TEXT, TASKS_WITHOUT_TEXT
+from semlink.http.bodies import JsonInt
 from semlink.receiver import ReceivedFrame
 
 MAX_WAIT_MS = 10_000
+TEXT_LIMIT = 2048
+TASK_DOC = "a Florence-2 task token; omitted: <CAPTION>"
+WAIT_DOC = "how long to wait for a frame that has not arrived yet before answering 404"
 
 
-class TaskBody(BaseModel):
-    """One question about a received frame."""
+def _utf8(value: str | None) -> str | None:
+    """Text that cannot be UTF-8 (a lone surrogate such as ``"\\ud800"``) is refused here, not by the tokenizer."""
+    if value is not None:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise ValueError(f"not valid Unicode text: {err.reason} at character {err.start}") from None
+    return value
 
-    task: str = Field("<CAPTION>", max_length=64, description="a Florence-2 task token, e.g. <CAPTION>, "
-                      "<DETAILED_CAPTION>, <OD>, <OCR>, <CAPTION_TO_PHRASE_GROUNDING>")
-    text: str | None = Field(None, max_length=2048, description="the task's text input, for tasks that take one "
-                             "(grounding, referring expressions, regions)")
-    wait_ms: int = Field(0, ge=0, le=MAX_WAIT_MS, description="how long to wait for a frame that has not "
-                         "arrived yet before answering 404")
+
+class TaskWithoutText(BaseModel):
+    """A task that takes no text input (captions, OCR, detection, region proposals): ``text`` is absent, null or
+    empty."""
+
+    task: Literal[TASKS_WITHOUT_TEXT] = Field("<CAPTION>", description=TASK_DOC)
+    text: Annotated[str, Field(max_length=0)] | None = Field(None, description="none: this task takes no text")
+    wait_ms: JsonInt = Field(0, ge=0, le=MAX_WAIT_MS, description=WAIT_DOC)
 
     # strict: no unknown fields (additionalProperties: false), and ``"wait_ms": false`` or ``"1"`` is not a number
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
         "examples": [{"task": "<CAPTION>", "text": None, "wait_ms": 2000}]})
 
-    @field_validator("task", "text")
+    @model_validator(mode="before")
     @classmethod
-    def _unicode(cls, value: str | None) -> str | None:
-        """Text that cannot be UTF-8 (a lone surrogate such as ``"\\ud800"``) is refused here, not by the tokenizer."""
-        if value is not None:
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError as err:
-                raise ValueError(f"not valid Unicode text: {err.reason} at character {err.start}") from None
-        return value
+    def _no_text(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("text"), str) and data["text"]:
+            raise ValueError(f"task {data.get('task')} takes no text input; drop 'text' or use a task that takes "
+                             f"one ({', '.join(TASKS_WITH_TEXT)})")
+        return data
+
+
+class TaskWithText(BaseModel):
+    """A task that needs a text input (grounding, referring expressions, regions as ``<loc_N>`` tokens)."""
+
+    task: Literal[TASKS_WITH_TEXT] = Field(description="a Florence-2 task token that takes a text")
+    text: str = Field(min_length=1, max_length=TEXT_LIMIT, description="the task's text input: a phrase, or a "
+                      "region as <loc_N> tokens; its tokens must fit the model's input beside the image's")
+    wait_ms: JsonInt = Field(0, ge=0, le=MAX_WAIT_MS, description=WAIT_DOC)
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
+        "examples": [{"task": "<CAPTION_TO_PHRASE_GROUNDING>", "text": "a red circle", "wait_ms": 2000}]})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _needs_text(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("text") in (None, ""):
+            raise ValueError(f"task {data.get('task')} needs a text input (e.g. a phrase or region); pass 'text'")
+        return data
+
+    _unicode = field_validator("text")(_utf8)
+
+
+class TaskBody(RootModel[Annotated[TaskWithoutText | TaskWithText, Field(discriminator="task")]]):
+    """One question about a received frame, one shape per kind of task (``task`` is the discriminator): a task
+    that takes a text requires it, a task that takes none has none."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _caption_by_default(cls, data: Any) -> Any:
+        return {"task": "<CAPTION>", **data} if isinstance(data, dict) and "task" not in data else data
 
 
 class TaskResult(BaseModel):

@@ -38,6 +38,7 @@ from semlink.packets import Frame
 from semlink.packets.outcome import FrameStatus
 from semlink.packets.session import frame_id_of, new_session_id, session_number, split_frame_id
 from semlink.pipeline import session_bytes
+from semlink.pixels.codecs import HAND_FORMATS, hand_format_available
 from semlink.pixels.stream import PixelStream, is_pixel_codec
 from semlink.runtime import load_reference_for
 
@@ -50,6 +51,20 @@ log = logging.getLogger(__name__)
 DEFAULT_REFERENCE = "avif:20"
 FEATURES_REFERENCE = "fp16"
 OFFERED = (DEFAULT_REFERENCE, FEATURES_REFERENCE)  # what the page lists; any one hand-codec point is taken too
+
+
+def _reference_pattern() -> str:
+    """What ``PUT /v1/comparison`` takes as a reference, as a regular expression (JSON Schema ``pattern``): fp16,
+    or one point ``FMT[@S][-sN]:Q`` of a format this Pillow encodes (S 8..4096, N 0..10 and AVIF's only, Q 0..100),
+    written as :func:`check_reference` reads it."""
+    side = "(?:[89]|[1-9][0-9]{1,2}|[1-3][0-9]{3}|40[0-8][0-9]|409[0-6])"
+    quality = "(?:[0-9]|[1-9][0-9]|100)"
+    points = [f"{fmt}(?:@{side})?{'(?:-s(?:[0-9]|10))?' if fmt == 'avif' else ''}:{quality}"
+              for fmt in HAND_FORMATS if hand_format_available(fmt)]
+    return f"^(?:{'|'.join([FEATURES_REFERENCE, *points])})$"
+
+
+REFERENCE_PATTERN = _reference_pattern()
 
 
 def check_reference(name: str) -> str:

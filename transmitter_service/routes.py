@@ -36,7 +36,9 @@ UPLOAD_DOC = {
     "requestBody": {
         "content": {
             "multipart/form-data": {
-                "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+                "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary",
+                                                                     "description": "the image file"}},
+                           "required": ["file"], "additionalProperties": False}
             },
             "image/*": {"schema": {"type": "string", "format": "binary"}},
         }
@@ -55,6 +57,8 @@ async def read_upload(request: Request, limit: int) -> bytes:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise HTTPException(422, "multipart upload has no file field 'file'; send -F file=@image.png")
+        if others := sorted(set(form.keys()) - {"file"}):
+            raise HTTPException(422, f"multipart upload takes one part, the file 'file'; drop {', '.join(others)}")
         data = await upload.read(limit + 1)
     else:
         chunks, size = [], 0
@@ -73,8 +77,9 @@ UPLOAD_ERRORS = error_responses(
     400, 413, 415, 422, 429, 503,
     e400="a multipart body that cannot be parsed",
     e413="upload over MAX_UPLOAD_BYTES, or an image over MAX_IMAGE_PIXELS",
-    e415="not an image (PNG, JPEG, WebP, ...)",
-    e422="a corrupt or truncated image, or a multipart body without a 'file' field",
+    e415="not an image (PNG, JPEG, WebP, ...; no schema can say that bytes are an image)",
+    e422="a corrupt or truncated image (no schema can say that bytes are an image), or a multipart body without "
+         "a 'file' part or with other parts",
     e429="image queue full; retry after Retry-After seconds",
     e503="the model is loading or failed to load; retry after Retry-After seconds",
 )

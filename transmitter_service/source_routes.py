@@ -7,9 +7,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from semlink.codecs import CodecError
 from semlink.http.errors import error_responses
-from transmitter_service.comparison import DEFAULT_REFERENCE, OFFERED, check_reference
+from transmitter_service.comparison import DEFAULT_REFERENCE, OFFERED, REFERENCE_PATTERN, check_reference
 from transmitter_service.routes import TransmitterDep
-from transmitter_service.sources.base import SourceSpec
+from transmitter_service.sources.base import SourceRequest, SourceSpec
 from transmitter_service.sources.opening import SwitchBusy
 
 router = APIRouter(tags=["sources"])
@@ -21,7 +21,7 @@ class ComparisonBody(BaseModel):
     enabled: bool = Field(description="send every frame twice from now on")
     reference: str | None = Field(None, description=f"the reference: {' or '.join(OFFERED)} (the best pixel peer, "
                                   "the default, or fp16 features), or one pixel point such as webp:30, jpeg@32:50; "
-                                  "omitted: the current one", max_length=64)
+                                  "omitted: the current one", max_length=64, pattern=REFERENCE_PATTERN)
 
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
         "examples": [{"enabled": True, "reference": DEFAULT_REFERENCE}, {"enabled": True, "reference": "fp16"}]})
@@ -60,14 +60,14 @@ async def get_source(tx: TransmitterDep) -> SourceSpec:
 @router.put("/v1/source", response_model=SourceSpec, responses=error_responses(
     400, 409, 422, 503, e409="another switch is in progress; retry after Retry-After seconds",
     e422="a bad body, or a folder/video path that cannot be used or did not open within SOURCE_OPEN_TIMEOUT_S "
-         "(the old source keeps running)",
+         "(the old source keeps running; no schema can say whether a path opens)",
     e503="the model is still loading; retry after Retry-After seconds"))
-async def put_source(spec: SourceSpec, tx: TransmitterDep) -> SourceSpec:
+async def put_source(body: SourceRequest, tx: TransmitterDep) -> SourceSpec:
     """Switch source (shapes, folder, video, none), change its fps, or pause/resume it; one switch at a time."""
     if not tx.ready:
         raise HTTPException(503, tx.not_ready_reason(), headers={"Retry-After": "5"})
     try:
-        return await tx.sources.apply(spec)
+        return await tx.sources.apply(body.spec())
     except SwitchBusy as err:
         raise HTTPException(409, str(err), headers={"Retry-After": "1"}) from None
     except OSError as err:  # SourceRefused: the same words whether the path exists or not
@@ -80,7 +80,7 @@ async def get_comparison(tx: TransmitterDep) -> ComparisonState:
 
 
 @router.put("/v1/comparison", response_model=ComparisonState, responses=error_responses(
-    400, 422, 503, e422="a bad body, or a reference that is not offered",
+    400, 422, 503, e422="a bad body (a reference not in the pattern), or a reference this model cannot load",
     e503="the model is still loading, so no other reference can be loaded yet; retry after Retry-After seconds"))
 async def put_comparison(body: ComparisonBody, tx: TransmitterDep) -> ComparisonState:
     """Turn comparison mode on or off and choose its reference; the reference frames' records carry ``codec`` and

@@ -18,8 +18,8 @@ ERRORS = error_responses(
     400, 404, 413, 422, 500, 503,
     e404="the frame has not arrived (within wait_ms), was rejected, or was evicted",
     e413="request body over SEMLINK_RX_MAX_REQUEST_BYTES",
-    e422="unknown task (the detail names the known ones), a task missing its text, a text over the model's "
-         "token limit, or a bad body or frame id",
+    e422="a bad body (an unknown task: the detail names the known ones; a text given to a task that takes none, "
+         "or none to one that needs it) or frame id, or a text whose tokens are over the model's limit",
     e500="the model failed on this request (others in its batch are answered)",
     e503="overloaded (queue full) or still loading; retry after Retry-After seconds",
 )
@@ -28,7 +28,8 @@ ERRORS = error_responses(
 @router.post("/{frame_id}/tasks", response_model=TaskResult, responses=ERRORS)
 async def run_task(frame_id: FrameId, body: TaskBody, receiver: ReceiverDep) -> TaskResult:
     """Run ``task`` on the frame's cached features: one transmission, as many questions as wanted."""
-    answer = await receiver.ask(frame_id, body.task, body.text, body.wait_ms)
+    request = body.root
+    answer = await receiver.ask(frame_id, request.task, request.text, request.wait_ms)
     frame = answer.frame
     return TaskResult(
         frame_id=frame.frame_id, task=answer.task, result=answer.result, model=receiver.bundle.name,

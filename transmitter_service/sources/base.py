@@ -1,12 +1,13 @@
-"""A source's frame (image, kind, ground truth) and the source's description, as ``GET/PUT /v1/source`` shows it."""
+"""A source's frame (image, kind, ground truth), the source's description as ``GET /v1/source`` shows it, and what
+``PUT /v1/source`` takes: one shape per kind."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from PIL import Image
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 SourceKind = Literal["shapes", "folder", "video", "none"]
 
@@ -40,3 +41,74 @@ class SourceSpec(BaseModel):
         if self.kind in ("folder", "video") and not self.path:
             raise ValueError(f"source kind {self.kind!r} needs a path (a folder, or a video file / rtsp:// URL)")
         return self
+
+
+# --- PUT /v1/source: one shape per kind (``kind`` is the discriminator) -----------------------------------------
+FPS_DOC = "frames per second taken from the source"
+PAUSED_DOC = "the source holds its place and sends nothing while paused"
+STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+class _PathlessSource(BaseModel):
+    model_config = STRICT
+    fps: float = Field(1.0, gt=0, le=60, description=FPS_DOC)
+    paused: bool = Field(False, description=PAUSED_DOC)
+    path: str | None = Field(None, max_length=4096, description="unused by this kind (kept as given)")
+
+
+class ShapesSource(_PathlessSource):
+    """The built-in shapes scenes."""
+
+    kind: Literal["shapes"]
+
+
+class NoSource(_PathlessSource):
+    """No source: only uploads send frames."""
+
+    kind: Literal["none"] = "none"
+
+
+class _PathSource(BaseModel):
+    model_config = STRICT
+    fps: float = Field(1.0, gt=0, le=60, description=FPS_DOC)
+    paused: bool = Field(False, description=PAUSED_DOC)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _has_a_path(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("path") in (None, ""):
+            raise ValueError(f"source kind {data.get('kind')!r} needs a path (a folder, or a video file / rtsp:// "
+                             "URL)")
+        return data
+
+
+class FolderSource(_PathSource):
+    """The images of a directory, in name order, looping."""
+
+    kind: Literal["folder"]
+    path: str = Field(min_length=1, max_length=4096, description="a directory of images this transmitter can read")
+
+
+class VideoSource(_PathSource):
+    """A video file or stream read with PyAV."""
+
+    kind: Literal["video"]
+    path: str = Field(min_length=1, max_length=4096, description="a video file path or an rtsp:// URL "
+                      "(SOURCE_SCHEMES, SOURCE_HOSTS)")
+
+
+class SourceRequest(RootModel[Annotated[ShapesSource | FolderSource | VideoSource | NoSource,
+                                        Field(discriminator="kind")]]):
+    """The source to run (``PUT /v1/source``), one shape per ``kind``: folder and video need a non-empty path;
+    ``kind`` omitted is none. Strict like every request body."""
+
+    model_config = ConfigDict(json_schema_extra={
+        "examples": [{"kind": "shapes", "fps": 1.0, "paused": False}]})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _none_by_default(cls, data: Any) -> Any:
+        return {"kind": "none", **data} if isinstance(data, dict) and "kind" not in data else data
+
+    def spec(self) -> SourceSpec:
+        return SourceSpec(**self.root.model_dump())
