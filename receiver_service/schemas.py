@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 
-from semlink.cli.checks import TASKS_WITH_TEXT, TASKS_WITHOUT_TEXT
+from semlink.tasks import TASKS_WITH_TEXT, TASKS_WITHOUT_TEXT
 from semlink.http.bodies import JsonInt
 from semlink.receiver import ReceivedFrame
 

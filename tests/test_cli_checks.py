@@ -8,6 +8,7 @@ import torch
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 
+from semlink import tasks
 from semlink.cli import checks
 from semlink.cli.main import main
 from semlink.florence.split import LanguageHalf, TaskRequest
@@ -113,8 +114,8 @@ def test_name_lists_are_the_real_ones():
 
     assert set(checks.CODEC_NAMES) == set(codec_names()) and checks.UNTRAINED_CODEC == UNTRAINED
     processor = load_model("shapes-tiny", "cpu").processor
-    assert set(checks.TASKS_WITHOUT_TEXT) == set(processor.task_prompts_without_inputs)
-    assert set(checks.TASKS_WITH_TEXT) == set(processor.task_prompts_with_input)
+    assert set(tasks.TASKS_WITHOUT_TEXT) == set(processor.task_prompts_without_inputs)
+    assert set(tasks.TASKS_WITH_TEXT) == set(processor.task_prompts_with_input)
 
 
 def test_text_answers_print_without_location_tokens(tiny):

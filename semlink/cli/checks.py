@@ -15,16 +15,11 @@ from pathlib import Path
 
 from semlink.builtin import operating_points
 from semlink.cli.options import MODEL_PRESETS
+from semlink.tasks import TASKS_WITH_TEXT, TASKS_WITHOUT_TEXT
 
 CODEC_NAMES = ("raw", "fp16", "q8", "pca", "learned")
 UNTRAINED_CODEC = "learned:untrained"
 ALL_LEARNED = "learned:all"
-# Florence-2's task prompts (transformers' Florence2Processor), without and with a text input.
-TASKS_WITHOUT_TEXT = ("<OCR>", "<OCR_WITH_REGION>", "<CAPTION>", "<DETAILED_CAPTION>", "<MORE_DETAILED_CAPTION>",
-                      "<OD>", "<DENSE_REGION_CAPTION>", "<REGION_PROPOSAL>")
-TASKS_WITH_TEXT = ("<CAPTION_TO_PHRASE_GROUNDING>", "<REFERRING_EXPRESSION_SEGMENTATION>", "<REGION_TO_SEGMENTATION>",
-                   "<OPEN_VOCABULARY_DETECTION>", "<REGION_TO_CATEGORY>", "<REGION_TO_DESCRIPTION>",
-                   "<REGION_TO_OCR>")
 
 
 class BadArgument(ValueError):
