@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 
@@ -39,7 +40,7 @@ from semlink.packets.outcome import FrameStatus
 from semlink.packets.session import frame_id_of, new_session_id, session_number, split_frame_id
 from semlink.pipeline import session_bytes
 from semlink.pixels.codecs import HAND_FORMATS, hand_format_available
-from semlink.pixels.stream import PixelStream, is_pixel_codec
+from semlink.pixels.stream import PixelStream
 from semlink.runtime import load_reference_for
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,9 @@ REFERENCE_PATTERN = _reference_pattern()
 
 
 def check_reference(name: str) -> str:
-    """``name`` if it can be a reference (fp16, or one hand-codec point), else ``ValueError`` naming the forms."""
-    if name == FEATURES_REFERENCE or is_pixel_codec(name) and not name.startswith("pixels-"):
+    """``name`` if it can be a reference (fp16, or one hand-codec point, written as ``PUT /v1/comparison`` takes
+    it, so that the page can send the configured one back), else ``ValueError`` naming the forms."""
+    if re.fullmatch(REFERENCE_PATTERN, name):
         return name
     raise ValueError(f"comparison reference {name!r} is not offered; {' or '.join(OFFERED)}, or one pixel point "
                      "such as webp:30, jpeg@32:50, avif-s0:20")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 
+import pytest
 import torch
 from PIL import Image
 
@@ -13,6 +14,7 @@ from semlink.packets import split_frame_id
 from semlink.florence import VisionHalf
 from semlink.runtime import load_model, load_reference_for
 from tests.receiver_service.conftest import running_receiver
+from transmitter_service.comparison import REFERENCE_PATTERN, check_reference
 
 
 def run(coro, timeout=30):
@@ -124,3 +126,18 @@ def test_the_default_pixel_reference_goes_end_to_end_and_the_receiver_sees_the_e
     assert twin["payload_bytes"] == frame_bytes + twin["packets"]
     decoded = Image.open(io.BytesIO(file)).convert("RGB")
     assert torch.equal(stored.features, VisionHalf(bundle).encode([decoded])[0])
+
+
+def test_a_configured_reference_is_one_the_api_takes_back():
+    """The page sends the configured reference back to PUT /v1/comparison: a setting the API would refuse (another
+    spelling of a point) is refused when the transmitter starts, not when the page first asks."""
+    import pytest
+
+    from transmitter_service.comparison import REFERENCE_PATTERN, check_reference
+
+    for name in ("fp16", "avif:20", "webp@32:60", "avif-s0:10", "jpeg:50"):
+        assert check_reference(name) == name
+    for name in ("AVIF:20", "avif:020", " avif:20", "avif:500", "pixels-avif", "learned"):
+        with pytest.raises(ValueError, match="not offered"):
+            check_reference(name)
+    assert REFERENCE_PATTERN.startswith("^") and REFERENCE_PATTERN.endswith("$")
