@@ -6,11 +6,14 @@ import argparse
 import json
 from pathlib import Path
 
-from semlink.cli.checks import BadArgument, check_codecs, check_model, non_negative_int, positive_int
+from semlink.builtin import PIXEL_DEFAULT_POINT, learned_pixel_points, model_dir, pixel_point_file
+from semlink.cli.checks import BadArgument, check_codecs, check_model, did_you_mean, non_negative_int, positive_int
 from semlink.cli.options import add_model_options, progress_line
 
 HELP = """\
-Codes many training images with a trained learned codec, counts the wire symbols
+Codes many training images with a trained learned codec (or a point of the
+learned pixel codec, the learned-pixels peer, whose entropy coding is the same),
+counts the wire symbols
 of each latent channel and writes a copy of the codec whose range coder uses
 those histograms as its integer tables (config tables="histogram"): the same
 weights, wire and quality, fewer bytes. It prints the mean payload a frame under
@@ -21,6 +24,7 @@ receiver with other tables refuses the stream.
 Examples:
   semlink fit-tables --codec learned --n 3000 --seed 4242 --out runs/fitted/codec-learned.safetensors
   semlink fit-tables --codec learned:rate20 --n 200 --held-out 100 --out runs/fitted/rate20.safetensors --json
+  semlink fit-tables --codec learned-pixels:rate4 --n 200 --held-out 100 --out runs/fitted/pixels-rate4.safetensors --json
   semlink fit-tables --model DIR --codec DIR/codec.safetensors --data images/ --out codec-fitted.safetensors
 """
 
@@ -30,7 +34,8 @@ def register(sub) -> None:
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_options(p)
     p.add_argument("--codec", default="learned",
-                   help="a trained learned codec: learned, learned:POINT or a checkpoint path (default: learned)")
+                   help="a trained learned codec: learned, learned:POINT, a checkpoint path, or a shipped point of "
+                        "the learned pixel codec: learned-pixels[:POINT] (default: learned)")
     p.add_argument("--out", required=True, help="where to write the refitted codec (.safetensors)")
     p.add_argument("--n", type=positive_int, default=3000, help="images to fit on (default: 3000)")
     p.add_argument("--held-out", type=non_negative_int, default=500,
@@ -43,13 +48,25 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _pixel_point(spec: str) -> str | None:
+    """The learned pixel codec's point ``spec`` names (``learned-pixels`` is ``default``), else ``None``."""
+    name, _, point = spec.partition(":")
+    return (point or PIXEL_DEFAULT_POINT) if name == "learned-pixels" else None
+
+
 def _check(args) -> Path:
     check_model(args.model)
-    check_codecs(args.codec, args.model)
     if "," in args.codec:
         raise BadArgument(f"--codec {args.codec}: this refits one codec; pick one")
-    if args.codec.split(":")[0] != "learned" and not args.codec.endswith(".safetensors"):
-        raise BadArgument(f"--codec {args.codec}: only a trained learned codec has tables to refit")
+    if (point := _pixel_point(args.codec)) is not None:
+        shipped = learned_pixel_points(args.model)
+        if point not in shipped:
+            raise BadArgument(f"--codec {args.codec}: no such learned-pixels point beside {args.model}; "
+                              f"{did_you_mean(point, shipped)}shipped: {', '.join(shipped) or 'none'}")
+    else:
+        check_codecs(args.codec, args.model)
+        if args.codec.split(":")[0] != "learned" and not args.codec.endswith(".safetensors"):
+            raise BadArgument(f"--codec {args.codec}: only a trained learned codec has tables to refit")
     if args.data and not Path(args.data).is_dir():
         raise BadArgument(f"--data {args.data}: no such folder")
     out = Path(args.out)
@@ -83,18 +100,25 @@ def run(args) -> int:
 
     progress_line("fit-tables", f"loading model {args.model} and codec {args.codec}...")
     bundle = load_model(args.model, args.device, args.dtype)
-    codec = load_codec_for(bundle, args.codec)
+    vision = VisionHalf(bundle)
+    if (point := _pixel_point(args.codec)) is not None:  # it codes the processor's pixels, not features
+        from semlink.codecs.learned_pixels import load_pixel_codec
+
+        codec = load_pixel_codec(model_dir(args.model) / pixel_point_file(point), fingerprint=bundle.fingerprint)
+        encode = vision.pixels
+    else:
+        codec, encode = load_codec_for(bundle, args.codec), vision.encode
     if not isinstance(codec, LearnedCodec):
         raise BadArgument(f"--codec {args.codec} is a {codec.codec_id} codec; only a learned codec has tables")
+    codec = codec.to(bundle.device).eval()
     progress_line("fit-tables", f"rendering {args.n} images to fit on and {args.held_out} held out...")
     fit_images, held_images = _images(args)
-    vision = VisionHalf(bundle)
 
     def batches(images, what):
         for start in range(0, len(images), args.batch):
             progress_line("fit-tables", f"{what}: images {start + 1}-{min(start + args.batch, len(images))} "
                                         f"of {len(images)}")
-            yield vision.encode(images[start:start + args.batch])
+            yield encode(images[start:start + args.batch])
 
     held = [f for f in batches(held_images, "encoding held-out images")] if held_images else []
     fitted = fit_tables(codec, batches(fit_images, "counting symbols"))

@@ -33,7 +33,7 @@ from torch import nn
 
 from semlink.codecs.base import Codec, CodecError
 from semlink.codecs.checkpoint import FingerprintMismatch, read_metadata
-from semlink.codecs.learned import DiagonalInterleave, FactorizedLogistic, LearnedCodec
+from semlink.codecs.learned import TABLE_SOURCES, DiagonalInterleave, FactorizedLogistic, LearnedCodec
 
 CODEC_ID = "learned-pixels"
 STRIDES = {4: 2, 8: 3, 16: 4}  # stride → stride-2 stages
@@ -50,6 +50,7 @@ class LearnedPixelConfig:
     quantizer: str = "noise"
     rows_per_packet: int = 2
     interleave: bool = True
+    tables: str = "logistic"  # as the feature codec's: "histogram" once fitted (semlink fit-tables)
 
     def __post_init__(self):
         if self.latent_channels < 1:
@@ -64,6 +65,8 @@ class LearnedPixelConfig:
             raise ValueError(f"quantizer must be 'noise' or 'ste', got {self.quantizer!r}")
         if self.rows_per_packet < 1:
             raise ValueError(f"rows_per_packet must be >= 1, got {self.rows_per_packet}")
+        if self.tables not in TABLE_SOURCES:
+            raise ValueError(f"tables must be one of {', '.join(TABLE_SOURCES)}, got {self.tables!r}")
 
 
 class PixelAnalysis(nn.Module):

@@ -40,9 +40,12 @@ def is_checkpoint(name: str) -> bool:
 
 
 def reconfigured(codec: Codec, **changes) -> Codec:
-    """The same codec (same weights and buffers) built with ``changes`` to its config."""
-    config = {**codec.config_dict(), **changes}
-    again = build_codec(codec.codec_id, codec.feature_shape, codec.fingerprint, **config)
+    """The same codec (same class, weights and buffers) built with ``changes`` to its config."""
+    try:
+        config = type(codec.config)(**{**codec.config_dict(), **changes})
+    except TypeError as err:
+        raise CodecError(f"bad option for codec {codec.codec_id!r}: {err}") from err
+    again = type(codec)(config, codec.feature_shape, codec.fingerprint)
     again.load_state_dict(codec.state_dict())
     return again.to(codec.device).train(codec.training)
 

@@ -89,6 +89,7 @@ def test_training_from_a_fitted_codec_prices_and_codes_with_the_logistic_again(c
     (["--out", "codec.pt"], "a codec checkpoint is a .safetensors file"),
     (["--data", "no/such/folder", "--out", "x.safetensors"], "--data no/such/folder: no such folder"),
     (["--n", "0", "--out", "x.safetensors"], "argument --n: must be 1 or more"),
+    (["--codec", "learned-pixels:rate_4", "--out", "x.safetensors"], "did you mean 'rate4'?"),
 ])
 def test_mistakes_are_refused_before_the_model_loads(argv, says, monkeypatch, capsys):
     import semlink.runtime
@@ -110,7 +111,7 @@ def help_examples() -> list[list[str]]:
 
 def test_every_help_example_parses():
     examples = help_examples()
-    assert len(examples) == 3
+    assert len(examples) == 4
     for argv in examples:
         args = build_parser("fit-tables").parse_args(argv)
         assert args.func is fit_tables_cli.run
@@ -125,3 +126,16 @@ def test_the_second_help_example_runs_and_refits_close_to_the_shipped_tables(tmp
     # the shipped point's tables were fitted on 3,000 scenes; 200 come within 2% of them on unseen scenes
     assert abs(result["payload_bytes_after"] / result["payload_bytes_before"] - 1) < 0.02, result
     assert load_codec(tmp_path / "rate20.safetensors").config.tables == "histogram"
+
+
+def test_the_pixel_example_refits_the_learned_pixel_peer_too(tmp_path, capsys):
+    """The learned-pixels peer codes with the same entropy model: it gets the same fitted tables (fair peers)."""
+    from semlink.codecs.learned_pixels import load_pixel_codec
+
+    argv = help_examples()[2]
+    argv[argv.index("--out") + 1] = str(tmp_path / "pixels.safetensors")
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out) if "--json" in argv else None
+    assert load_pixel_codec(tmp_path / "pixels.safetensors").config.tables == "histogram"
+    if result:
+        assert result["payload_bytes_after"] <= 1.02 * result["payload_bytes_before"]
