@@ -249,14 +249,14 @@ export class FrameBoard {
       const pin = card.element.querySelector("button.pin");
       pin.setAttribute("aria-pressed", String(this.pins.has(key)));
       pin.textContent = this.pins.has(key) ? "Unpin" : "Pin";
-      if (!card.frames || frames.some((f) => f.dirty) || frames.length !== card.frames.length) {
-        card.frames = frames;
-        this.fillCard(card.element, frames);
-        frames.forEach((f) => { f.dirty = false; this.fillIn(f); });
-      }
       const want = previous ? previous.nextSibling : this.element.firstChild;
       if (card.element !== want) this.element.insertBefore(card.element, want);
       previous = card.element;
+      if (!card.frames || frames.some((f) => f.dirty) || frames.length !== card.frames.length) {
+        card.frames = frames;
+        this.fillCard(card.element, frames);  // on the page: its labels are placed by their measured size
+        frames.forEach((f) => { f.dirty = false; this.fillIn(f); });
+      }
     }
     this.onChange();
   }

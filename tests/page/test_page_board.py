@@ -88,7 +88,7 @@ def test_od_answers_are_drawn_as_labelled_boxes_inside_the_thumbnail(page):
         const c = document.querySelector(`#frames .variant[data-frame-id='${arguments[0]}']`).closest('.card');
         const t = c.querySelector('.thumb').getBoundingClientRect();
         return {rects: c.querySelectorAll('svg.boxes rect.pred-box').length,
-                labels: [...c.querySelectorAll('.box-label.pred-box')].map(l => l.textContent),
+                labels: [...c.querySelectorAll('.box-label.pred-box')].map(l => l.dataset.label),
                 outside: [...c.querySelectorAll('.box-label')].map(l => l.getBoundingClientRect()).filter(r =>
                   r.left < t.left - 0.5 || r.top < t.top - 0.5 || r.right > t.right + 0.5 || r.bottom > t.bottom + 0.5
                 ).length};""", frame_id)) and d["rects"] == len(od["bboxes"]) and d, timeout=10)
@@ -96,23 +96,54 @@ def test_od_answers_are_drawn_as_labelled_boxes_inside_the_thumbnail(page):
     assert drawn["outside"] == 0
     driver.find_element(By.CSS_SELECTOR, f"#frames .card[data-key='{key}'] button.pin").click()
     # boxes at every edge (one touching the top, one the right, one the bottom): no label leaves the thumbnail
-    edges = driver.execute_async_script("""const done = arguments[arguments.length - 1];
+    edges = draw_labels(driver, [[0, 0, 40, 30], [100, 0, 128, 4], [90, 120, 128, 128], [0, 125, 128, 128],
+                                 [60, 60, 70, 70]])
+    assert edges["outside"] == 0 and edges["overlapping"] == []
+    assert edges["answers"] == [f"{i}" if marker else "a long answer label" for i, marker in edges["markers"]]
+    assert console_errors(driver) == []
+
+
+def draw_labels(driver, boxes: list[list[int]]) -> dict:
+    """Draw ``boxes`` (in a 128 × 128 image) as the truth ('truth label') and as an <OD> answer ('a long answer
+    label') on a thumbnail of the page's own style: how many labels, how many outside it, the pairs that overlap,
+    the answers' texts and which of them are numbered markers."""
+    return driver.execute_async_script("""const [boxes, done] = arguments;
         import('/static/boxes.js').then(({drawBoxes}) => {
           const thumb = document.createElement('div');
           thumb.className = 'thumb';
           thumb.innerHTML = '<svg class="boxes"></svg><div class="box-labels"></div>';
-          document.querySelector('#frames .card').prepend(thumb);
-          const boxes = [[0, 0, 40, 30], [100, 0, 128, 4], [90, 120, 128, 128], [0, 125, 128, 128], [60, 60, 70, 70]];
+          document.body.prepend(thumb);
           drawBoxes(thumb, {image_size: [128, 128], truth: {objects: boxes.map(box => ({box, label: 'truth label'}))}},
                     {'<OD>': {bboxes: boxes, labels: boxes.map(() => 'a long answer label')}}, null);
           const t = thumb.getBoundingClientRect();
-          const out = [...thumb.querySelectorAll('.box-label')].map(l => l.getBoundingClientRect()).filter(r =>
-            r.left < t.left - 0.5 || r.top < t.top - 0.5 || r.right > t.right + 0.5 || r.bottom > t.bottom + 0.5);
-          const n = thumb.querySelectorAll('.box-label').length;
+          const labels = [...thumb.querySelectorAll('.box-label')];
+          const rects = labels.map(l => l.getBoundingClientRect());
+          const overlap = (a, b, e = 0.02) => a.left < b.right - e && b.left < a.right - e && a.top < b.bottom - e
+            && b.top < a.bottom - e;  // by more than layout's rounding (1/64 px)
+          const answers = labels.filter(l => l.classList.contains('pred-box'));
+          done({n: labels.length,
+                outside: rects.filter(r => r.left < t.left - 0.5 || r.top < t.top - 0.5 || r.right > t.right + 0.5
+                  || r.bottom > t.bottom + 0.5).length,
+                overlapping: rects.flatMap((a, i) => rects.slice(i + 1).map((b, j) => [i, i + 1 + j, overlap(a, b)]))
+                  .filter(([, , o]) => o).map(([i, j]) => [labels[i].dataset.label, labels[j].dataset.label]),
+                answers: answers.map(l => l.textContent),
+                markers: answers.map((l, i) => [i + 1, l.classList.contains('marker')]),
+                sized: rects.every(r => r.width > 4 && r.height > 4)});
           thumb.remove();
-          done([n, out.length]);
-        });""")
-    assert edges == [10, 0]
+        });""", boxes)
+
+
+def test_box_labels_on_small_neighbouring_boxes_never_overlap_and_stay_in_the_thumbnail(page):
+    driver, _ = page
+    # a row of small boxes side by side, two overlapping ones, one inside another, a cluster at the right edge
+    boxes = [[10, 10, 22, 22], [22, 10, 34, 22], [34, 10, 46, 22], [12, 40, 30, 58], [20, 48, 38, 66],
+             [60, 60, 100, 100], [70, 70, 80, 80], [110, 100, 120, 110], [116, 104, 128, 116], [110, 116, 122, 128]]
+    drawn = draw_labels(driver, boxes)
+    assert drawn["overlapping"] == [] and drawn["outside"] == 0 and drawn["sized"]
+    # every answer is named on its box, by its label or, where that fits nowhere, by its number
+    assert len(drawn["answers"]) == len(boxes)
+    assert drawn["answers"] == [f"{i}" if marker else "a long answer label" for i, marker in drawn["markers"]]
+    assert drawn["n"] > len(boxes)  # and truth labels where they fit
     assert console_errors(driver) == []
 
 
@@ -198,3 +229,4 @@ def test_an_upload_unlike_the_shapes_world_gets_a_plain_note_and_a_scene_does_no
         finally:
             tx.put("/v1/source", json={"kind": "shapes", "fps": FPS, "paused": False})
     assert console_errors(driver) == []
+
