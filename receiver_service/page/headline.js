@@ -18,9 +18,11 @@ function share(part, whole_) {
 
 /**
  * `config`: /v1/page-config (the codec's name, fp16_frame_bytes and _datagrams: one frame of these features as
- * uncompressed fp16, without transport). Each frame compared pays its own transport per datagram.
+ * uncompressed fp16, without transport). Each frame compared pays its own transport per datagram. `comparison`:
+ * the transmitter's GET /v1/comparison as the page last read it (null until it has): the reference is compared
+ * only while comparison is on, over pairs with the reference in use, though older pairs are still among `main`.
  */
-export function headline(config, main, references) {
+export function headline(config, main, references, comparison) {
   const frames = main.filter(whole);
   if (!frames.length) return null;
   const codec = config.codec;
@@ -34,18 +36,24 @@ export function headline(config, main, references) {
     parts.push(`${share(sent, fp16)} of fp16 features (${bytes(fp16)})`);
     notes.push("fp16: these features uncompressed, 2 B an element, in the same datagram framing");
   }
+  if (comparison) figures.comparison = comparison.enabled ? "on" : "off";
+  if (!comparison || !comparison.enabled) {
+    if (comparison) notes.push("turn Comparison on to measure a pixel codec on the same frames");
+    return { parts, note: notes.join("; "), figures };
+  }
   const name = (r) => r.txCodec || r.codec;
   let pairs = frames.map((f) => [f, references.get(f.pair_id ?? f.id)]).filter(([, r]) => whole(r));
-  const latest = pairs.length ? name(pairs[pairs.length - 1][1]) : null;
-  pairs = pairs.filter(([, r]) => name(r) === latest);  // the reference in use now, if it changed
+  // the reference in use now (the latest paired, if the page has not read its name), not one used before
+  const inUse = comparison.reference || (pairs.length ? name(pairs[pairs.length - 1][1]) : null);
+  pairs = pairs.filter(([, r]) => name(r) === inUse);
   if (pairs.length) {
     const ours = mean(pairs.map(([f]) => f.wire_bytes)), theirs = mean(pairs.map(([, r]) => r.wire_bytes));
-    Object.assign(figures, { reference: latest, reference_bytes: Math.round(theirs), pairs: pairs.length,
+    Object.assign(figures, { reference: inUse, reference_bytes: Math.round(theirs), pairs: pairs.length,
       paired_bytes: Math.round(ours) });
-    parts.push(`${share(ours, theirs)} of ${latest} on the same frames (${bytes(theirs)} against ${bytes(ours)})`);
-    notes.push(`${latest}: the comparison reference, ${pairs.length} pairs that both arrived whole`);
+    parts.push(`${share(ours, theirs)} of ${inUse} on the same frames (${bytes(theirs)} against ${bytes(ours)})`);
+    notes.push(`${inUse}: the comparison reference, ${pairs.length} pairs that both arrived whole`);
   } else {
-    notes.push("turn Comparison on to measure a pixel codec on the same frames");
+    notes.push(`comparison with ${inUse || "the reference"} on: waiting for the first pair that arrived whole, both halves`);
   }
   return { parts, note: notes.join("; "), figures };
 }

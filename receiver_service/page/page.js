@@ -94,7 +94,7 @@ function isReference(frame, mainCodec) {
 
 function referenceName(frame) { return frame.txCodec || frame.codec; }
 
-function drawCharts(charts, board, config) {
+function drawCharts(charts, board, config, comparison) {
   const recent = board.recent(CHART_FRAMES);
   const frames = recent.filter((f) => !isReference(f, board.mainCodec));
   const references = new Map(board.recent(3 * CHART_FRAMES).filter((f) => isReference(f, board.mainCodec))
@@ -119,7 +119,7 @@ function drawCharts(charts, board, config) {
     }),
   }, xs);
   charts.latency.draw({ latency: frames.map((f) => (f.answer_ms != null ? (f.link_ms ?? 0) + f.answer_ms : null)) }, xs);
-  showHeadline($("headline"), headline(config, frames, references));
+  showHeadline($("headline"), headline(config, frames, references, comparison));
   $("frame-count").textContent = `(${board.receivedCount.toLocaleString()} received)`;
 }
 
@@ -151,14 +151,17 @@ async function main() {
 
   const charts = makeCharts();
   let charting = null;
+  let sources = null;
+  const redraw = () => {
+    charting ??= requestAnimationFrame(() => { charting = null; drawCharts(charts, board, config, sources?.comparison ?? null); });
+  };
   const board = new FrameBoard($("frames"), {
-    receiver, transmitter: services.transmitter, autoTask: config.auto_task,
-    onChange: () => { charting ??= requestAnimationFrame(() => { charting = null; drawCharts(charts, board, config); }); },
+    receiver, transmitter: services.transmitter, autoTask: config.auto_task, onChange: redraw,
   });
   board.mainCodec = config.codec;
   window.semlink.board = board;
   const channel = new ChannelPanel(services.channel);
-  const sources = new SourcesPanel(services.transmitter, board);
+  sources = new SourcesPanel(services.transmitter, board, redraw);  // the headline follows comparison mode
 
   followEvents(receiver, "/v1/events", (type, data) => {
     if (type === "frame_received") {

@@ -3,9 +3,11 @@
 const $ = (id) => document.getElementById(id);
 
 export class SourcesPanel {
-  constructor(transmitter, board) {
+  constructor(transmitter, board, onComparison = () => {}) {
     this.transmitter = transmitter;
     this.board = board;
+    this.comparison = null;  // GET /v1/comparison as last read or set ({enabled, reference, offered}), null if unknown
+    this.onComparison = onComparison;
     this.source = null;
     this.camera = null;
     this.cameraTimer = null;
@@ -44,7 +46,7 @@ export class SourcesPanel {
     }
     try {
       const comparison = await this.transmitter.json("/v1/comparison");
-      $("comparison").checked = comparison.enabled;
+      this.showComparison(comparison);
       const reference = $("reference");
       // the references the transmitter offers (the best pixel peer, fp16), and the one it uses now
       for (const name of [...(comparison.offered || []), comparison.reference].filter(Boolean)) {
@@ -54,7 +56,16 @@ export class SourcesPanel {
     } catch (err) {
       $("comparison").disabled = true;
       $("comparison").title = `comparison unavailable: ${err.detail || err.message}`;
+      this.showComparison(null);
     }
+  }
+
+  /** The comparison state the transmitter gave (null: unknown); `onComparison` hears of each change. */
+  showComparison(comparison) {
+    if (comparison) $("comparison").checked = comparison.enabled;
+    const changed = JSON.stringify(comparison) !== JSON.stringify(this.comparison);
+    this.comparison = comparison;
+    if (changed) this.onComparison(comparison);
   }
 
   showSource(source) {
@@ -85,7 +96,7 @@ export class SourcesPanel {
     try {
       const answer = await this.transmitter.json("/v1/comparison", { method: "PUT",
         json: { enabled: $("comparison").checked, reference: $("reference").value } });
-      $("comparison").checked = answer.enabled;
+      this.showComparison({ ...this.comparison, ...answer });
       this.error("");
     } catch (err) {
       this.error(err.detail || err.message);

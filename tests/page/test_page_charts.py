@@ -91,8 +91,8 @@ def test_every_chart_has_a_y_axis_with_ticks_and_a_unit_and_an_x_axis_of_frames(
 
 def test_the_headline_says_what_a_frame_costs_against_fp16_from_the_apis_figures(page):
     driver, link = page
-    shown = wait_for("the headline", lambda: (h := headline(driver)) and not h["hidden"] and "fp16" in h and h,
-                     timeout=30)
+    shown = wait_for("the headline", lambda: (h := headline(driver)) and not h["hidden"] and "fp16" in h
+                     and h.get("comparison") == "off" and h, timeout=30)
     with rest(link, RECEIVER) as rx:
         config = rx.get("/v1/page-config").json()
         frames = [f for f in rx.get("/v1/frames", params={"limit": 200}).json()
@@ -108,6 +108,29 @@ def test_the_headline_says_what_a_frame_costs_against_fp16_from_the_apis_figures
     assert ratio == pytest.approx(config["fp16_frame_bytes"] / int(shown["bytes"]), rel=1 / int(shown["bytes"]))
     assert f"mean of the last {shown['frames']} frames that arrived whole" in text
     assert "turn Comparison on" in text and "reference" not in shown  # nothing claimed of a codec not measured
+
+
+def test_with_comparison_on_and_no_pair_yet_whole_the_headline_says_it_waits_for_one(page):
+    """fp16 twins of many datagrams on a channel losing 60 % of the packets: none arrives whole (the learned
+    frames, of few datagrams, do), so the headline waits for a pair instead of asking to turn comparison on."""
+    driver, link = page
+    with rest(link, TRANSMITTER) as tx, rest(link, CHANNEL) as ch, rest(link, RECEIVER) as rx:
+        assert rx.get("/v1/page-config").json()["fp16_frame_datagrams"] >= 8  # 0.4 ** 8: whole once in 1,500
+        ch.put("/v1/channel", json={"loss_model": "bernoulli", "loss": 0.6}).raise_for_status()
+        tx.put("/v1/comparison", json={"enabled": True, "reference": "fp16"}).raise_for_status()
+        try:
+            shown = wait_for("the headline with comparison on", lambda: (h := headline(driver)).get("comparison")
+                             == "on" and not h["hidden"] and h, timeout=20)
+            wait_for("an fp16 twin lost or cut", lambda: driver.execute_script(
+                "return [...window.semlink.board.frames.values()].some(f => f.pair_id !== undefined"
+                " && (f.txCodec || f.codec) === 'fp16' && (f.status !== 'ok' || f.packets_lost > 0))"), timeout=20)
+            shown = headline(driver)
+            assert "comparison with fp16 on: waiting for the first pair that arrived whole" in shown["text"]
+            assert "turn Comparison on" not in shown["text"] and "reference" not in shown
+        finally:
+            tx.put("/v1/comparison", json={"enabled": False}).raise_for_status()
+            ch.post("/v1/channel/reset").raise_for_status()
+    assert console_errors(driver) == []
 
 
 def test_comparison_mode_plots_both_codecs_bytes_with_a_legend_and_the_headline_compares_them(page):
@@ -135,6 +158,37 @@ def test_comparison_mode_plots_both_codecs_bytes_with_a_legend_and_the_headline_
             assert " of fp16 on the same frames (" in shown["text"]
         finally:
             tx.put("/v1/comparison", json={"enabled": False}).raise_for_status()
+    assert console_errors(driver) == []
+
+
+def whole_pairs(driver) -> int:
+    """Comparison pairs on the board whose two halves both arrived whole."""
+    return driver.execute_script("""const frames = [...window.semlink.board.frames.values()];
+        const whole = f => f.status === 'ok' && f.packets_lost === 0 && Number.isFinite(f.wire_bytes);
+        return frames.filter(f => f.pair_id === f.id && whole(f) && frames.some(r => r !== f
+          && r.pair_id === f.id && whole(r))).length;""")
+
+
+def test_with_comparison_turned_off_the_headline_compares_no_more_though_pairs_remain_and_after_a_reload(page):
+    driver, link = page
+    with rest(link, TRANSMITTER) as tx:
+        tx.put("/v1/comparison", json={"enabled": True, "reference": "avif:20"}).raise_for_status()
+        try:
+            wait_for("the headline's comparison", lambda: headline(driver).get("reference") == "avif:20"
+                     and whole_pairs(driver) >= 3, timeout=40)
+        finally:
+            tx.put("/v1/comparison", json={"enabled": False}).raise_for_status()
+        shown = wait_for("the headline with comparison off", lambda: (h := headline(driver)).get("comparison")
+                         == "off" and h, timeout=10)
+        assert whole_pairs(driver) >= 3  # still among the frames it averages
+        assert "reference" not in shown and "of avif:20" not in shown["text"]
+        assert "turn Comparison on to measure a pixel codec" in shown["text"] and "of fp16 features" in shown["text"]
+        # a reload reads the last frames back from /v1/frames, pairs among them
+        driver.refresh()
+        shown = wait_for("the reloaded headline with comparison off and a pair read back", lambda: (
+            h := headline(driver)).get("comparison") == "off" and whole_pairs(driver) >= 1 and h, timeout=30)
+        assert "reference" not in shown and "of avif:20" not in shown["text"]
+        assert "turn Comparison on" in shown["text"]
     assert console_errors(driver) == []
 
 
