@@ -1,6 +1,7 @@
 // The frames board: each frame's record (link figures, transmitter record, answers) and its card on the page.
 
 import { answerText, drawBoxes } from "./boxes.js";
+import { FrameOrder } from "./frame_order.js";
 
 const MAX_CARDS = 8;
 const KEPT_FRAMES = 400;
@@ -41,6 +42,7 @@ export class FrameBoard {
     this.receiver = receiver;
     this.transmitter = transmitter;
     this.autoTask = autoTask;
+    this.mainCodec = null;           // the page's own codec (page-config's), set by the page
     this.onChange = onChange;
     this.frames = new Map();         // frame id -> record
     this.order = [];                 // frame ids, oldest first (the newest KEPT_FRAMES)
@@ -49,6 +51,7 @@ export class FrameBoard {
     this.pins = new Map();           // card key -> its frames, kept on the page (and in memory) until unpinned
     this.localThumbs = new Map();    // frame id -> object URL of an upload or camera frame
     this.gates = { record: new Gate(6, 30), caption: new Gate(4, 12), od: new Gate(2, 4), thumb: new Gate(3, 6), detail: new Gate(3, 6) };
+    this.frameOrder = new FrameOrder();  // where each frame's card goes: by frame number, newest first
     this.renderTimer = null;
     this.firstFrameAt = null;        // performance.now() of the first frame shown, and of its first caption
     this.firstCaptionAt = null;
@@ -82,6 +85,7 @@ export class FrameBoard {
   /** An image this page posted itself: its preview stands in for the transmitter's thumbnail. */
   posted(id, objectUrl) {
     this.localThumbs.set(id, objectUrl);
+    this.frameOrder.ownFrame(id);
     const frame = this.frames.get(id);
     if (frame) { frame.thumb = objectUrl; this.changed(frame); }
   }
@@ -89,6 +93,7 @@ export class FrameBoard {
   received(ev) {
     if (this.firstFrameAt === null) this.firstFrameAt = performance.now();
     const frame = this.record(ev.frame_id);
+    if (!this.mainCodec || ev.codec === this.mainCodec) this.frameOrder.ownFrame(ev.frame_id);
     Object.assign(frame, {
       status: ev.status, codec: ev.codec, wire_bytes: ev.wire_bytes, datagrams: ev.datagrams ?? null,
       datagram_overhead: ev.datagram_overhead ?? 0, packets: ev.packets,
@@ -134,6 +139,7 @@ export class FrameBoard {
     frame.truth = tx.truth || null;
     frame.txCodec = tx.codec || null;
     if (frame.link_ms == null && tx.done_at && tx.sent_at) frame.link_ms = (tx.done_at - tx.sent_at) * 1000;
+    this.frameOrder.ownFrame(tx.pair_id ?? frame.id);  // a comparison twin's pair id is its learned frame's
     if (tx.pair_id !== undefined && tx.pair_id !== null) {
       frame.pair_id = tx.pair_id;
       this.rekey(frame, `pair-${tx.pair_id}`);
@@ -222,18 +228,10 @@ export class FrameBoard {
 
   render() {
     this.renderTimer = null;
-    const keys = [];
-    const byKey = new Map();
-    // the newest MAX_CARDS cards, and the older twins of their comparison pairs
-    for (let i = this.order.length - 1; i >= 0 && i >= this.order.length - 3 * MAX_CARDS; i -= 1) {
-      const frame = this.frames.get(this.order[i]);
-      if (!byKey.has(frame.key)) {
-        if (keys.length >= MAX_CARDS) continue;
-        byKey.set(frame.key, []);
-        keys.push(frame.key);
-      }
-      byKey.get(frame.key).unshift(frame);
-    }
+    // the newest MAX_CARDS cards by frame number among the last arrivals, with both twins of a comparison pair
+    const newest = this.frameOrder.newestCards(this.recent(3 * MAX_CARDS), MAX_CARDS);
+    const keys = newest.map(([key]) => key);
+    const byKey = new Map(newest);
     // pinned cards first, kept whether or not their frames are still among the newest
     for (const [key, frames] of this.pins) {
       if (byKey.has(key)) this.pins.set(key, byKey.get(key)); else byKey.set(key, [...frames]);

@@ -230,3 +230,63 @@ def test_an_upload_unlike_the_shapes_world_gets_a_plain_note_and_a_scene_does_no
             tx.put("/v1/source", json={"kind": "shapes", "fps": FPS, "paused": False})
     assert console_errors(driver) == []
 
+
+ORDER_BOARD = """const [steps, done] = arguments;
+    import('/static/frames.js').then(({FrameBoard}) => {
+      // a board of its own, its services answering only the transmitter's records given
+      const S = 2 ** 32, records = new Map();
+      const offline = () => Promise.reject(new Error('not in this test'));
+      const transmitter = {request: offline, json: (path) => {
+        const record = records.get(Number(path.split('/').pop()));
+        return record ? Promise.resolve(record) : offline(); }};
+      const board = new FrameBoard(document.createElement('div'), {receiver: {json: offline}, transmitter,
+        autoTask: '<CAPTION>', onChange: () => {}});
+      board.mainCodec = 'learned';
+      const id = ([stream, seq]) => stream * S + seq;
+      const numbers = () => [...board.element.querySelectorAll('.card:not(.pinned)')].map(card =>
+        Number(card.querySelector('.variant .codec').textContent.split(' · ')[0].slice(1)));
+      const run = async ([what, a, b]) => {
+        if (what === 'received') board.received({frame_id: id(a), status: 'ok', codec: b || 'learned',
+          wire_bytes: 80, packets: 1, packets_lost: 0});
+        else if (what === 'lost') board.lost({frame_id: id(a), loss: 'gap', packets_lost: 1, packets: 1}, 'frame_lost');
+        else if (what === 'record') records.set(id(a), {codec: b ? 'avif:20' : 'learned', pair_id: id(b || a)});
+        else if (what === 'pin') board.togglePin(board.frames.get(id(a)).key);
+        else if (what === 'wait') await new Promise((resolve) => setTimeout(resolve, a));
+      };
+      (async () => {
+        const shown = [];
+        for (const step of steps) { if (step[0] === 'look') shown.push(numbers()); else await run(step); }
+        done({shown, pinned: [...board.element.querySelectorAll('.card.pinned')].map(c => c.dataset.frameIds)});
+      })();
+    });"""
+
+
+def test_the_rolling_cards_are_newest_first_by_frame_number_however_late_their_events(page):
+    """Frames of stream 7 with losses reported when a later frame shows the gap, frames read back after newer
+    ones arrived, comparison twins (stream 9) lost late, a pinned card, then a restarted transmitter (stream 11)
+    counting from 1 again: the unpinned cards go by frame number, newest first, the new stream's on top."""
+    driver, _ = page
+    own = lambda seq: [7, seq]  # noqa: E731
+    twin = lambda seq: [9, seq]  # noqa: E731
+    steps = [["received", own(20)], ["received", own(21)], ["received", own(23)], ["lost", own(22)],
+             ["received", own(25)], ["lost", own(24)], ["received", own(18)], ["received", own(19)],
+             ["wait", 300], ["look"],
+             # comparison: each learned frame's twin on stream 9, a twin lost whole reported after the next pair
+             *[step for seq, n in ((26, 1), (27, 2), (28, 3), (29, 4)) for step in (
+                 ["record", own(seq), own(seq)], ["record", twin(n), own(seq)])],
+             ["received", own(26)], ["received", twin(1), "pixels-avif"], ["received", own(27)],
+             ["received", own(28)], ["lost", twin(2)], ["received", twin(3), "pixels-avif"], ["lost", own(29)],
+             ["received", twin(4), "pixels-avif"], ["wait", 400], ["look"],
+             ["pin", own(23)], ["lost", own(30)], ["received", own(31)], ["wait", 300], ["look"],
+             # the transmitter restarted: a new stream, its numbers from 1
+             ["received", [11, 1]], ["received", [11, 3]], ["lost", [11, 2]], ["wait", 300], ["look"]]
+    result = driver.execute_async_script(ORDER_BOARD, steps)
+    plain, paired, pinned, restarted = result["shown"]
+    assert plain == [25, 24, 23, 22, 21, 20, 19, 18]
+    assert paired == [29, 28, 27, 26, 25, 24, 23, 22]
+    assert result["pinned"] == [str(7 * 2**32 + 23)]
+    assert pinned == [31, 30, 29, 28, 27, 26, 25, 24]
+    assert restarted == [3, 2, 1, 31, 30, 29, 28, 27]
+    for numbers in (plain, paired, pinned):
+        assert all(a > b for a, b in zip(numbers, numbers[1:])), numbers
+    assert console_errors(driver) == []
