@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -10,12 +11,13 @@ from pathlib import Path
 from semlink.builtin import operating_points
 from semlink.codecs.registry import repacketized
 from semlink.cli.checks import (burst_length, check_codecs, check_model, check_tasks, non_negative_int, numbers,
-                                positive_int, probabilities)
+                                positive_int, positive_ints, probabilities)
 from semlink.cli.options import DEFAULT_MODEL, add_model_options, progress_line
 from semlink.evaluation import coco_samples, evaluate, folder_samples, shapes_samples
 from semlink.evaluation.bd_rate import bd_rates
 from semlink.evaluation.runner import EvalResult
 from semlink.evaluation.plots import plot_sweep
+from semlink.packets.packing import MAX_PACK
 from semlink.packets.transport import PRESETS, parse_overheads
 from semlink.pixels.peer import PixelFraming, hand_peers
 from semlink.pixels.spec import HandSpec, LearnedSpec, parse_peer_specs
@@ -78,6 +80,12 @@ def register(sub) -> None:
     p.add_argument("--datagram-overhead", default="0", metavar="B[,B...]",
                    help="transport bytes per datagram counted in wire bytes, a sweep: numbers or "
                         f"{', '.join(PRESETS)} (default: 0)")
+    p.add_argument("--pack", type=positive_ints, default="1", metavar="K[,K...]",
+                   help="send K consecutive frames as one group of datagrams, datagram j carrying slice j of each "
+                        f"(1 to {MAX_PACK}; 1: every frame alone, the default): each frame pays 1/K of a datagram's "
+                        "framing and transport bytes, a lost datagram erases 1/K of each of K frames, and a frame "
+                        "waits up to K-1 frame periods; a sweep gives rows per K, and BD-rates take each curve's "
+                        "best packing at each quality. --batch must be a multiple of every K")
     p.add_argument("--rows-per-packet", type=positive_int, default=None, metavar="N",
                    help="send every codec's latent in packets of N rows (the packetisation trade: fewer packets, "
                         "fewer framing bytes, more lost at once)")
@@ -121,6 +129,10 @@ def run(args) -> int:
     if args.burst is not None and max(losses) >= 1.0:
         raise ValueError("--burst needs every --loss below 1 (a burst ends when a datagram gets through)")
     overheads = parse_overheads(args.datagram_overhead)
+    packs = sorted(set(args.pack))
+    if max(packs) > MAX_PACK or any(args.batch % k for k in packs):
+        raise ValueError(f"--pack {','.join(map(str, packs))}: each K must be 1 to {MAX_PACK} and divide --batch "
+                         f"{args.batch}")
     peer_specs = parse_peer_specs(args.baselines, model=args.model)
 
     samples = _samples(args)  # a missing --data folder or --captions file is refused here too
@@ -140,9 +152,9 @@ def run(args) -> int:
         reference = evaluate(bundle, load_codec_for(bundle, "raw"), samples, task, batch_size=args.batch,
                              progress=progress)[1]
         for sender in senders:
-            for loss, snr in points:
+            for (loss, snr), pack in itertools.product(points, packs):
                 result, _ = evaluate(bundle, sender, samples, task, loss, snr, args.seed, args.burst, reference,
-                                     args.batch, progress)
+                                     args.batch, progress, pack=pack)
                 for overhead in overheads:
                     results.append(result.at_overhead(overhead))
                     if args.json:

@@ -24,7 +24,7 @@ from semlink.codecs.learned_pixels import CODEC_ID, LearnedPixelCodec, load_pixe
 from semlink.florence import FlorenceBundle, VisionHalf
 from semlink.pipeline import session_bytes
 from semlink.pixels.peer import Delivery
-from semlink.wire.carry import carry
+from semlink.wire.carry import carry_frames
 
 def peer_name(point: str) -> str:
     return CODEC_ID if point == DEFAULT_POINT else f"{CODEC_ID}:{point}"
@@ -52,14 +52,15 @@ class LearnedPixelPeer:
 
     @torch.no_grad()
     def send(self, images: Sequence[Image.Image], seqs: Sequence[int], channel: Channel | None,
-             size: tuple[int, int]) -> list[Delivery]:
-        """Code, carry and rebuild each image; ``size`` is the model input's ``(width, height)``."""
+             size: tuple[int, int], pack: int = 1) -> list[Delivery]:
+        """Code, carry and rebuild each image (``pack`` at a time when > 1); ``size`` is the model input's
+        ``(width, height)``."""
         session = self._session(size)
         pixels = self.vision.pixels(images).to(self.codec.device)
         frames = self.codec.compress(pixels, [session.frame_id(int(s)) for s in seqs])
-        carried = [carry(f, session, channel) for f in frames]
+        carried = carry_frames(frames, session, channel, pack)
         rebuilt, _ = self.codec.decompress([c.received for c in carried])
-        return [Delivery(image=im, wire_bytes=c.wire_bytes, payload_bytes=f.payload_bytes, datagrams=f.total_packets,
+        return [Delivery(image=im, wire_bytes=c.wire_bytes, payload_bytes=f.payload_bytes, datagrams=c.datagrams,
                          datagrams_lost=len(c.received.lost_indices()))
                 for im, f, c in zip(pixels_to_images(rebuilt, self.mean, self.std), frames, carried)]
 

@@ -27,6 +27,7 @@ from PIL import Image
 from semlink.channel import Channel
 from semlink.packets import CorruptDatagram, decode_datagram, encode_datagram
 from semlink.packets.datagram import SEQ_MODULUS
+from semlink.packets.packing import pack_group, unpack_group
 from semlink.packets.pixels import decodable_prefix, frame_chunks
 from semlink.pixels.framing import UnsplittableFile, rebuild, split
 from semlink.pixels.codecs import GREY, decode_file, encode_file
@@ -47,9 +48,9 @@ class Delivery:
     """One frame of a pixel peer, as received."""
 
     image: Image.Image  # what the receiver rebuilt, at the model input size
-    wire_bytes: int  # every byte of the frame's datagrams (transport overhead not included)
+    wire_bytes: float  # every byte of the frame's datagrams, or its share of its group's (no transport overhead)
     payload_bytes: int
-    datagrams: int
+    datagrams: float  # its datagrams, or its share of its group's
     datagrams_lost: int
 
 
@@ -64,8 +65,9 @@ class PixelPeer(Protocol):
         ...
 
     def send(self, images: list[Image.Image], seqs: list[int], channel: Channel | None,
-             size: tuple[int, int]) -> list[Delivery]:
-        """Code, carry through ``channel`` (None: clean) and rebuild each image."""
+             size: tuple[int, int], pack: int = 1) -> list[Delivery]:
+        """Code, carry through ``channel`` (None: clean) and rebuild each image; with ``pack`` > 1 consecutive
+        frames travel packed ``pack`` at a time (:mod:`semlink.packets.packing`)."""
         ...
 
 
@@ -135,8 +137,12 @@ class HandPeer:
         return decode_file(data, size)
 
     def send(self, images: list[Image.Image], seqs: list[int], channel: Channel | None,
-             size: tuple[int, int]) -> list[Delivery]:
+             size: tuple[int, int], pack: int = 1) -> list[Delivery]:
         out = []
+        if pack > 1:
+            for start in range(0, len(images), pack):
+                out += self._send_group(images[start:start + pack], seqs[start:start + pack], channel, size)
+            return out
         for image, seq in zip(images, seqs):
             payload = self.frame(image, size)
             sent = frame_datagrams(payload, seq)
@@ -144,6 +150,19 @@ class HandPeer:
             got, lost = received_prefix(arrived, len(sent), seq)
             out.append(Delivery(self.receive(got, size), sum(map(len, sent)), len(payload), len(sent), lost))
         return out
+
+    def _send_group(self, images: list[Image.Image], seqs: list[int], channel: Channel | None,
+                    size: tuple[int, int]) -> list[Delivery]:
+        """Consecutive frames packed as one group: chunk ``j`` of every frame in datagram ``j``."""
+        payloads = [self.frame(image, size) for image in images]
+        chunks = [frame_chunks(p) for p in payloads]
+        sent = pack_group(chunks, seqs[0], CHECK)
+        arrived = channel.transmit_datagrams(sent)[0] if channel is not None else sent
+        got = unpack_group(arrived, seqs[0], [len(c) for c in chunks], CHECK)
+        share, k = sum(map(len, sent)) / len(images), len(images)
+        return [Delivery(self.receive(decodable_prefix(pieces, len(c)), size), share, len(p), len(sent) / k,
+                         len(c) - len(pieces))
+                for p, c, pieces in zip(payloads, chunks, got)]
 
 
 def hand_peers(specs: Sequence[HandSpec], framing: PixelFraming | str = PixelFraming.STREAM) -> list[HandPeer]:

@@ -9,28 +9,37 @@ with the session, exactly as the receiver parses it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from semlink.channel import Channel, ChannelReport
 from semlink.packets import Frame, Session, split_frame_id
+from semlink.packets.packing import pack_group, unpack_group
 from semlink.wire.convert import frame_datagrams, lost_frame, parse_packets, wire_bytes
 
 
 @dataclass(frozen=True)
 class Carried:
-    """A frame as received, the wire bytes it was sent as, and what the channel did."""
+    """A frame as received, the wire bytes and datagrams it was sent as (its share of them when packed with
+    others), and what the channel did (to its whole group when packed)."""
 
     received: Frame
-    wire_bytes: int
+    wire_bytes: float
     report: ChannelReport
+    datagrams: float
+
+
+def _transmit(datagrams: list[bytes], channel: Channel | None) -> tuple[list[bytes], ChannelReport]:
+    if channel is None:
+        return datagrams, ChannelReport(packets_in=len(datagrams))
+    return channel.transmit_datagrams(datagrams)
 
 
 def carry(frame: Frame, session: Session, channel: Channel | None) -> Carried:
     """Send ``frame`` of ``session`` through ``channel`` (None = a perfect link) and parse what arrives."""
     datagrams = frame_datagrams(frame, session)
     sent = wire_bytes(datagrams)
-    arrived, report = channel.transmit_datagrams(datagrams) if channel is not None else (datagrams, ChannelReport(
-        packets_in=len(datagrams)))
+    arrived, report = _transmit(datagrams, channel)
     _, seq = split_frame_id(frame.header.frame_id)
     parsed = parse_packets(arrived, session, seq)
     mine = [f for f in parsed.frames if f.header.frame_id == frame.header.frame_id]
@@ -40,4 +49,25 @@ def carry(frame: Frame, session: Session, channel: Channel | None) -> Carried:
         received = lost_frame(session, seq)
         if arrived:
             received = Frame(received.header, (), damaged=len(arrived))
-    return Carried(received, sent, report)
+    return Carried(received, sent, report, len(datagrams))
+
+
+def carry_group(frames: Sequence[Frame], session: Session, channel: Channel | None) -> list[Carried]:
+    """Send consecutive ``frames`` of ``session`` packed as one group (:mod:`semlink.packets.packing`): each frame's
+    share of the group's bytes and datagrams, and what of it arrived."""
+    _, first = split_frame_id(frames[0].header.frame_id)
+    ordered = [sorted(f.packets, key=lambda p: p.index) for f in frames]
+    datagrams = pack_group([[p.payload for p in packets] for packets in ordered], first, session.check)
+    arrived, report = _transmit(datagrams, channel)
+    got = unpack_group(arrived, first, [f.total_packets for f in frames], session.check)
+    share, k = wire_bytes(datagrams) / len(frames), len(frames)
+    return [Carried(Frame(f.header, tuple(replace(p, payload=pieces[p.index]) for p in packets if p.index in pieces)),
+                    share, report, len(datagrams) / k)
+            for f, packets, pieces in zip(frames, ordered, got)]
+
+
+def carry_frames(frames: Sequence[Frame], session: Session, channel: Channel | None, pack: int = 1) -> list[Carried]:
+    """Consecutive ``frames`` of ``session``, each alone (``pack=1``) or packed ``pack`` at a time."""
+    if pack == 1:
+        return [carry(f, session, channel) for f in frames]
+    return [c for i in range(0, len(frames), pack) for c in carry_group(frames[i:i + pack], session, channel)]

@@ -24,6 +24,8 @@ def _no_model(*args, **kwargs):
     (["--baselines", "jpeg:30", "bmp:20"], "FMT@S:Q"),
     (["--baselines", "learned-pixels:nosuchpoint"], "learned-pixels"),
     (["--datagram-overhead", "0,ipx"], "rtp-ipv4 (40)"),
+    (["--pack", "1,3", "--batch", "8"], "each K must be 1 to 16 and divide --batch 8"),
+    (["--pack", "32", "--batch", "32"], "each K must be 1 to 16"),
 ])
 def test_what_cannot_work_is_refused_before_any_model_loads(monkeypatch, capsys, argv, says):
     monkeypatch.setattr(eval_cli, "load_model", _no_model)
@@ -54,6 +56,25 @@ def test_every_row_carries_the_fields_and_one_run_gives_a_row_per_overhead(tmp_p
     assert {r["anchor"] for r in rates} >= {BEST_PIXELS, "avif", "webp"}
     assert {r["datagram_overhead"] for r in rates} == {0, 40}
     assert (tmp_path / "caption_quality_vs_bytes.png").exists()
+
+
+def test_packed_frames_pay_a_share_of_each_datagram_and_lose_slices_together(tmp_path, capsys):
+    """--pack 1,4: a row per K; packed, a frame's datagrams are a quarter of a group's, its bytes under 40 B a
+    datagram fall by most of three quarters of its overhead, and what one frame loses every frame of its group
+    loses (so, frame for frame, as many slices as alone at the same loss rate, on average)."""
+    code = main(["eval", "--codec", "learned", "--baselines", "avif:20", "--pack", "1,4", "--batch", "8",
+                 "--loss", "0,0.3", "--datagram-overhead", "0,40", "--n", "16", "--seed", "1207", "--json",
+                 "--out", str(tmp_path)])
+    assert code == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    by = {(r["codec"], r["pack"], r["loss"], r["datagram_overhead"]): r for r in rows if "codec" in r}
+    for codec, datagrams in (("learned", 4), ("avif-q20", 1)):
+        alone, packed = by[(codec, 1, 0.0, 40)], by[(codec, 4, 0.0, 40)]
+        assert alone["datagrams"] == datagrams and packed["datagrams"] == datagrams / 4
+        assert packed["wire_bytes"] < alone["wire_bytes"] - 0.75 * 40 * datagrams + 5
+        assert packed["exact_match"] == alone["exact_match"]  # nothing lost, nothing changed
+        assert by[(codec, 4, 0.3, 0)]["datagrams_lost"] > 0
+    assert json.loads((tmp_path / "results.json").read_text())[0]["pack"] in (1, 4)
 
 
 def _row(codec: str, wire: float, quality: float, domain: str, overhead: int = 0) -> EvalResult:
