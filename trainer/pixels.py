@@ -78,7 +78,9 @@ class PixelCodecSection:
         self.pixel_config()  # names a bad field
 
     def pixel_config(self) -> LearnedPixelConfig:
-        return LearnedPixelConfig(**{f.name: getattr(self, f.name) for f in fields(LearnedPixelConfig)})
+        """The architecture; its wire tables come from the entropy model it trains (fitted ones come after)."""
+        return LearnedPixelConfig(**{f.name: getattr(self, f.name) for f in fields(LearnedPixelConfig)
+                                     if f.name != "tables"})
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,8 @@ def evaluate_peer(bundle: FlorenceBundle, codec: LearnedPixelCodec, source: Imag
 def _build_codec(config: PixelTrainConfig, bundle: FlorenceBundle, device: str) -> LearnedPixelCodec:
     if config.codec.init:
         start = load_pixel_codec(config.codec.init, fingerprint=bundle.fingerprint)
-        cfg = {**start.config_dict(), "rows_per_packet": config.codec.rows_per_packet}  # packetisation follows the run
+        # packetisation follows the run; training prices and codes with the logistic (refit its tables after)
+        cfg = {**start.config_dict(), "rows_per_packet": config.codec.rows_per_packet, "tables": "logistic"}
         codec = LearnedPixelCodec(LearnedPixelConfig(**cfg), start.feature_shape, start.fingerprint)
         codec.load_state_dict(start.state_dict())
     else:
