@@ -11,13 +11,15 @@ controls, and saves:
                    their axes and units
   comparison.png   comparison mode with the default reference (AVIF), the channel switched to Gilbert-Elliott bursts
                    of the same mean loss: each card one frame number for its learned and reference answers side
-                   by side, with their bytes, a frame lost in a burst named "lost: no packet arrived" when one is
-                   (waited for, not required); the headline against the reference, the bytes chart with both codecs
-  laptop.png       the page at 1024 px (one column), the channel reset
+                   by side, with their bytes, a frame lost in a burst named "lost: no packet arrived" among four
+                   whole pairs or more when one is (waited for, not required); the headline against the reference,
+                   the bytes chart with both codecs
+  laptop.png       the page at 1024 px (the frames still beside the controls: one column below 900 px), the
+                   channel reset
   phone.png        the page on a 390 x 844 phone: the channel's strip above the frames, the lossy channel set on it
 
-Each is taken from the top of the page, nothing focused, once every card shown has its thumbnail and its answers
-(or after 30 s, saying so).
+Each is taken from the top of the page, nothing focused, once every card shown has its thumbnail, its answers and
+(every frame that arrived) its boxes (or after 30 s, saying so); taken again if a card came meanwhile.
 
 It also prints the page's timings (ready -> page loaded -> first caption). Example:
 
@@ -99,22 +101,35 @@ def comparison_shown(driver) -> dict:
           .map(c => c.textContent).filter(t => t.startsWith('lost: '))};""")
 
 
-def settled(driver) -> bool:
-    """Every card shown has its thumbnail and every frame on it its caption or its loss."""
+def settled(driver) -> list | None:
+    """The cards shown (their keys) once every one has its thumbnail, every frame on it its caption or its loss,
+    and every frame that arrived its <OD> boxes (the page asks them of each frame shown); else None."""
     return driver.execute_script("""const cards = [...document.querySelectorAll('#frames .card')];
-        return cards.length > 0 && cards.every(c => c.querySelector('img[src]')
-          && [...c.querySelectorAll('.caption')].every(p => /\\b(answered|error)\\b/.test(p.className)));""")
+        const board = window.semlink.board;
+        const boxed = (v) => { const f = board.frames.get(Number(v.dataset.frameId));
+          return !f || !f.status || f.status === 'lost' || f.status === 'rejected' || Boolean(f.od); };
+        const done = cards.length > 0 && cards.every(c => c.querySelector('img[src]')
+          && [...c.querySelectorAll('.caption')].every(p => /\\b(answered|error)\\b/.test(p.className))
+          && [...c.querySelectorAll('.variant')].every(boxed));
+        return done ? cards.map(c => c.dataset.key) : null;""")
 
 
 def shoot(driver, path: Path) -> None:
-    """Save the page from its top, nothing focused, once no card waits for its thumbnail or caption (or after 30 s,
-    saying so)."""
-    try:
-        wait_for("every card with its thumbnail and answer", lambda: settled(driver), timeout=30, every=0.05)
-    except AssertionError as err:
-        print(f"{path.name}: {err}", file=sys.stderr)
-    driver.execute_script("document.activeElement.blur(); window.scrollTo(0, 0)")
-    driver.save_screenshot(str(path))
+    """Save the page from its top, nothing focused, once no card waits for its thumbnail, caption or boxes (or
+    after 30 s, saying so). The stream may still run: a shot during which a card came is taken again."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            before = wait_for("every card with its thumbnail, answer and boxes", lambda: settled(driver),
+                              timeout=max(deadline - time.monotonic(), 0.1), every=0.05)
+        except AssertionError as err:
+            print(f"{path.name}: {err}", file=sys.stderr)
+            before = None
+        driver.execute_script("document.activeElement.blur(); window.scrollTo(0, 0)")
+        png = driver.get_screenshot_as_png()
+        if before is None or settled(driver) == before or time.monotonic() > deadline:
+            break
+    path.write_bytes(png)
 
 
 def shapes_stream(link, paused: bool) -> None:
@@ -159,9 +174,10 @@ def main() -> int:
                      "reference", lambda: comparison_shown(driver)["whole"] and driver.execute_script(
                          "return document.getElementById('headline').dataset.reference"), timeout=60)
             shown = {}
-            for _ in range(3):  # a lost cause if one comes within 40 s; the cards as they stand when paused
+            for _ in range(3):  # a lost cause among 4 whole pairs if within 40 s; the cards when paused
                 try:
-                    wait_for("a frame lost whole", lambda: comparison_shown(driver)["lost"], timeout=40)
+                    wait_for("a frame lost whole among 4 whole pairs", lambda: (
+                        (now := comparison_shown(driver))["lost"] and now["whole"] >= 4), timeout=40)
                 except AssertionError:
                     pass
                 shapes_stream(link, paused=True)
