@@ -50,7 +50,7 @@ export function headline(config, main, references, comparison) {
     const ours = mean(pairs.map(([f]) => f.wire_bytes)), theirs = mean(pairs.map(([, r]) => r.wire_bytes));
     Object.assign(figures, { reference: inUse, reference_bytes: Math.round(theirs), pairs: pairs.length,
       paired_bytes: Math.round(ours) });
-    parts.push(`${share(ours, theirs)} of ${inUse} on the same frames (${bytes(theirs)} against ${bytes(ours)})`);
+    parts.push(`${share(ours, theirs)} of ${inUse} on the same frames (${bytes(ours)} against its ${bytes(theirs)})`);
     notes.push(`${inUse}: the comparison reference, ${pairs.length} pairs that both arrived whole`);
   } else {
     notes.push(`comparison with ${inUse || "the reference"} on: waiting for the first pair that arrived whole, both halves`);

@@ -146,8 +146,9 @@ def test_comparison_mode_plots_both_codecs_bytes_with_a_legend_and_the_headline_
             references = [f["wire_bytes"] for f in rx.get("/v1/frames", params={"limit": 400}).json()
                           if f["codec"] == "pixels-avif" and f["packets_lost"] == 0]
             assert min(references) <= int(shown["referenceBytes"]) <= max(references)
-            assert (f"of avif:20 on the same frames ({int(shown['referenceBytes']):,} B against "
-                    f"{int(shown['pairedBytes']):,} B)") in shown["text"]
+            # the learned codec's bytes first, as the share before them reads ("0.6x of avif:20 (74 B against its 119 B)")
+            assert (f"of avif:20 on the same frames ({int(shown['pairedBytes']):,} B against its "
+                    f"{int(shown['referenceBytes']):,} B)") in shown["text"]
             # fp16 beside learned: a line each, on a log scale (its ticks powers of ten), the headline on fp16 alone
             tx.put("/v1/comparison", json={"enabled": True, "reference": "fp16"}).raise_for_status()
             chart = wait_for("fp16 on the bytes chart", lambda: "fp16" in (c := charts(driver)[0])["legend"] and c,
