@@ -32,6 +32,11 @@ def curve_of(codec: str) -> str:
     return codec.split("-q")[0]
 
 
+def packed_name(name: str, pack: int = 1) -> str:
+    """A codec's (or curve's) name with its packing when frames travel in groups of ``pack``."""
+    return name if pack == 1 else f"{name} packed {pack}"
+
+
 def envelope(points: Sequence[tuple[float, float]]) -> np.ndarray:
     """The points ``(bytes, quality)`` sorted by bytes, keeping only those that raise the quality: ``(n, 2)``.
 
@@ -76,7 +81,8 @@ def bd_rates(results) -> list[dict]:
     ``loss``, ``burst``, ``snr_db``, ``datagram_overhead``, ``test``, ``anchor``, ``metric``, ``bd_rate`` (percent;
     None where the curves share no quality range), ``test_quality`` and ``anchor_quality`` (each envelope's quality
     range: where they do not overlap, they say which curve is above) and ``anchor_points`` (the anchor's points on
-    its front)."""
+    its front). Rows of several packings (``pack``) of one codec are points of the same curve, so each curve is
+    taken at its best packing at each quality."""
     groups: dict[tuple, list] = {}
     for r in results:
         if r.quality == r.quality:
@@ -97,7 +103,8 @@ def bd_rates(results) -> list[dict]:
         for anchor, points in sorted(anchors.items()):
             curve = [(r.wire_bytes, r.metrics[metric]) for r in points]
             front = envelope(curve)
-            used = sorted(r.codec for r in points if (r.wire_bytes, r.metrics[metric]) in set(map(tuple, front)))
+            used = sorted(packed_name(r.codec, r.pack) for r in points
+                          if (r.wire_bytes, r.metrics[metric]) in set(map(tuple, front)))
             rates.append({"task": task, "loss": loss, "burst": burst, "snr_db": snr, "datagram_overhead": overhead,
                           "test": FEATURE_CURVE, "anchor": anchor, "metric": metric,
                           "bd_rate": bd_rate(curve, test), "test_quality": quality_range(test),

@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from semlink.evaluation.bd_rate import BEST_PIXELS, curve_of, envelope  # noqa: E402
+from semlink.evaluation.bd_rate import BEST_PIXELS, curve_of, envelope, packed_name  # noqa: E402
 from semlink.evaluation.runner import EvalResult  # noqa: E402
 
 
@@ -47,7 +47,7 @@ def plot_sweep(results: list[EvalResult], out_dir: str | Path) -> list[Path]:
             fig, ax = plt.subplots(figsize=(6, 4))
             groups = defaultdict(list)
             for r in varied:
-                groups[_packed(r.codec, r.pack)].append(r)
+                groups[packed_name(r.codec, r.pack)].append(r)
             for codec, rs in sorted(groups.items()):
                 rs.sort(key=lambda r: getattr(r, key))
                 ax.plot([getattr(r, key) for r in rs], [r.metrics[metric] for r in rs], "o-",
@@ -62,7 +62,7 @@ def plot_sweep(results: list[EvalResult], out_dir: str | Path) -> list[Path]:
 def _bytes_panel(ax, rows: list[EvalResult], metric: str) -> None:
     groups = defaultdict(list)
     for r in rows:
-        groups[_packed(curve_of(r.codec), r.pack)].append(r)
+        groups[packed_name(curve_of(r.codec), r.pack)].append(r)
     for family, rs in sorted(groups.items()):
         rs.sort(key=lambda r: r.wire_bytes)
         style = "o-" if rs[0].domain == "features" else "s-"
@@ -73,11 +73,6 @@ def _bytes_panel(ax, rows: list[EvalResult], metric: str) -> None:
     ax.set_xscale("log")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-
-
-def _packed(name: str, pack: int) -> str:
-    """A legend entry's name: ``name``, or ``name packed K`` for frames sent in groups of K."""
-    return name if pack == 1 else f"{name} packed {pack}"
 
 
 def _loss_label(loss: float, rows: list[EvalResult]) -> str:

@@ -75,6 +75,9 @@ def test_packed_frames_pay_a_share_of_each_datagram_and_lose_slices_together(tmp
         assert packed["exact_match"] == alone["exact_match"]  # nothing lost, nothing changed
         assert by[(codec, 4, 0.3, 0)]["datagrams_lost"] > 0
     assert json.loads((tmp_path / "results.json").read_text())[0]["pack"] in (1, 4)
+    for rate in json.loads((tmp_path / "bd_rates.json").read_text()):  # a front names each point's packing
+        assert all(name.endswith(" packed 4") or " packed " not in name for name in rate["anchor_points"])
+        assert len(set(rate["anchor_points"])) == len(rate["anchor_points"])
 
 
 def _row(codec: str, wire: float, quality: float, domain: str, overhead: int = 0) -> EvalResult:
