@@ -38,6 +38,7 @@ check), plus --datagram-overhead transport bytes per datagram. Session bytes
   semlink eval --codec learned:all --baselines avif:10,20,30 webp:10,30 jpeg:30 --out runs/rq
   semlink eval --codec learned --baselines avif@32:40,60 avif-s0:20 webp:30 --pixel-framing file
   semlink eval --codec learned:all,fp16 --baselines avif:20,40 learned-pixels:all --loss 0,0.2
+  semlink eval --codec learned:all --baselines avif-s0:5,10 --pack 1,4 --datagram-overhead 0,40  # 4 frames a group
   semlink eval --codec fp16,q8,pca,learned --loss 0,0.3 --snr 10 --out runs/sweep
   semlink eval --model florence-community/Florence-2-base --data images/ --captions caps.jsonl
 

@@ -139,3 +139,19 @@ def test_the_pixel_example_refits_the_learned_pixel_peer_too(tmp_path, capsys):
     assert load_pixel_codec(tmp_path / "pixels.safetensors").config.tables == "histogram"
     if result:
         assert result["payload_bytes_after"] <= 1.02 * result["payload_bytes_before"]
+
+
+def test_a_checkpoint_written_before_fitted_tables_loads_with_its_logistic_tables(codec, tmp_path):
+    """Old checkpoints keep loading: a config without the tables field is a logistic codec, as it was."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    path = save_codec(codec, tmp_path / "new.safetensors")
+    with safe_open(str(path), framework="pt") as f:
+        metadata = f.metadata()
+    config = json.loads(metadata["config"])
+    del config["tables"]
+    old = tmp_path / "old.safetensors"
+    save_file(load_file(str(path)), str(old), metadata={**metadata, "config": json.dumps(config)})
+    loaded = load_codec(old, fingerprint=FP)
+    assert loaded.config.tables == "logistic" and loaded.entropy_model_id() == codec.entropy_model_id()

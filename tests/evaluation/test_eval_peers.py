@@ -106,7 +106,7 @@ def _runnable(example: str, tmp_path) -> list[str] | None:
     if any(a in argv for a in ("--data", "--model")):
         return None  # needs your images or a hub checkpoint
     argv = [a for a in argv if a != "learned-pixels:all" or _learned_pixels_ship()]
-    return [str(tmp_path / a) if a.startswith("runs/") else a for a in argv] + ["--n", "2", "--batch", "2"]
+    return [str(tmp_path / a) if a.startswith("runs/") else a for a in argv] + ["--n", "2", "--batch", "4"]
 
 
 def test_help_examples_parse_with_valid_peers(tmp_path):
