@@ -56,10 +56,13 @@ def test_realised_figures_over_the_last_10_s_beside_the_totals(page):
     with rest(link, CHANNEL) as ch:
         ch.put("/v1/channel", json={"loss_model": "bernoulli", "loss": 0.5}).raise_for_status()
         try:
-            shown = wait_for("a recent loss shown", lambda: (t := driver.find_element(By.ID, "recent-loss").text)
-                             .endswith("%") and t, timeout=30)
-            assert driver.find_element(By.ID, "recent-title").text.startswith("last ")
-            packets = driver.find_element(By.ID, "recent-packets").text.split(" / ")
+            # one read of the three figures: the page redraws them each poll (and starts the window over when
+            # the channel's totals are reset), so two reads may straddle a redraw
+            shown, title, packets = wait_for("a recent loss shown", lambda: (r := driver.execute_script(
+                "return ['recent-loss', 'recent-title', 'recent-packets']"
+                ".map(id => document.getElementById(id).textContent)")) and r[0].endswith("%") and r, timeout=30)
+            assert title.startswith("last ")
+            packets = packets.split(" / ")
             assert int(packets[0]) > 0 and int(packets[1]) <= int(packets[0])
             assert 0 <= float(shown.split()[0]) <= 100
         finally:
