@@ -131,6 +131,11 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def non_negative_ints(text: str) -> list[int]:
+    """argparse type: comma-separated integers of 0 or more (``"0,1,2"``)."""
+    return [non_negative_int(v) for v in text.split(",") if v.strip()]
+
+
 def positive_float(text: str) -> float:
     """argparse type: a number above 0."""
     if (value := _number(float, text)) <= 0:

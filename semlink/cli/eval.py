@@ -10,17 +10,18 @@ from pathlib import Path
 
 from semlink.builtin import operating_points
 from semlink.codecs.registry import repacketized
-from semlink.cli.checks import (burst_length, check_codecs, check_model, check_tasks, non_negative_int, numbers,
-                                positive_int, positive_ints, probabilities)
+from semlink.cli.checks import (burst_length, check_codecs, check_model, check_tasks, non_negative_int,
+                                non_negative_ints, numbers, positive_int, positive_ints, probabilities)
 from semlink.cli.options import DEFAULT_MODEL, add_model_options, progress_line
 from semlink.evaluation import coco_samples, evaluate, folder_samples, shapes_samples
-from semlink.evaluation.bd_rate import bd_rates
+from semlink.evaluation.bd_rate import bd_rates, packed_name
 from semlink.evaluation.runner import EvalResult
 from semlink.evaluation.plots import plot_sweep
 from semlink.packets.packing import MAX_PACK
 from semlink.packets.transport import PRESETS, parse_overheads
 from semlink.pixels.peer import PixelFraming, hand_peers
 from semlink.pixels.spec import HandSpec, LearnedSpec, parse_peer_specs
+from semlink.wire.spread import MAX_SPREAD
 from semlink.runtime import load_codec_for, load_model
 
 HELP = f"""\
@@ -39,6 +40,7 @@ check), plus --datagram-overhead transport bytes per datagram. Session bytes
   semlink eval --codec learned --baselines avif@32:40,60 avif-s0:20 webp:30 --pixel-framing file
   semlink eval --codec learned:all,fp16 --baselines avif:20,40 learned-pixels:all --loss 0,0.2
   semlink eval --codec learned:all --baselines avif-s0:5,10 --pack 1,4 --datagram-overhead 0,40  # 4 frames a group
+  semlink eval --codec learned --loss 0.2 --burst 4 --spread 0,1    # a frame's datagrams a frame period apart
   semlink eval --codec fp16,q8,pca,learned --loss 0,0.3 --snr 10 --out runs/sweep
   semlink eval --model florence-community/Florence-2-base --data images/ --captions caps.jsonl
 
@@ -87,6 +89,11 @@ def register(sub) -> None:
                         "framing and transport bytes, a lost datagram erases 1/K of each of K frames, and a frame "
                         "waits up to K-1 frame periods; a sweep gives rows per K, and BD-rates take each curve's "
                         "best packing at each quality. --batch must be a multiple of every K")
+    p.add_argument("--spread", type=non_negative_ints, default="0", metavar="S[,S...]",
+                   help="send datagram j of each frame (or group) S*j frame periods after its first, between the "
+                        f"other frames' (0 to {MAX_SPREAD}; 0: back to back, the default): a loss burst then rarely "
+                        "takes a whole frame; nothing is added to the wire, a frame waits S*(n-1) periods for its n "
+                        "datagrams; a sweep gives rows per S, and BD-rates take each curve's best setting")
     p.add_argument("--rows-per-packet", type=positive_int, default=None, metavar="N",
                    help="send every codec's latent in packets of N rows (the packetisation trade: fewer packets, "
                         "fewer framing bytes, more lost at once)")
@@ -134,6 +141,9 @@ def run(args) -> int:
     if max(packs) > MAX_PACK or any(args.batch % k for k in packs):
         raise ValueError(f"--pack {','.join(map(str, packs))}: each K must be 1 to {MAX_PACK} and divide --batch "
                          f"{args.batch}")
+    spreads = sorted(set(args.spread)) or [0]
+    if max(spreads) > MAX_SPREAD:
+        raise ValueError(f"--spread {','.join(map(str, spreads))}: each S must be 0 to {MAX_SPREAD}")
     peer_specs = parse_peer_specs(args.baselines, model=args.model)
 
     samples = _samples(args)  # a missing --data folder or --captions file is refused here too
@@ -153,9 +163,9 @@ def run(args) -> int:
         reference = evaluate(bundle, load_codec_for(bundle, "raw"), samples, task, batch_size=args.batch,
                              progress=progress)[1]
         for sender in senders:
-            for (loss, snr), pack in itertools.product(points, packs):
+            for (loss, snr), pack, spread in itertools.product(points, packs, spreads):
                 result, _ = evaluate(bundle, sender, samples, task, loss, snr, args.seed, args.burst, reference,
-                                     args.batch, progress, pack=pack)
+                                     args.batch, progress, pack=pack, spread=spread)
                 for overhead in overheads:
                     results.append(result.at_overhead(overhead))
                     if args.json:
@@ -226,13 +236,15 @@ def _write_results(out: Path, results) -> None:
 
 def _print_table(results) -> None:
     keys = sorted({k for r in results for k in r.metrics})
-    head = (f"{'task':<18}{'codec':<24}{'domain':<9}{'loss':>5}{'snr':>5}{'+B/dg':>6}{'wire B':>9}{'session':>8}"
+    names = [packed_name(r.codec, r.pack, r.spread) for r in results]
+    width = max([24, *(len(n) + 2 for n in names)])
+    head = (f"{'task':<18}{'codec':<{width}}{'domain':<9}{'loss':>5}{'snr':>5}{'+B/dg':>6}{'wire B':>9}{'session':>8}"
             f"{'dgrams':>7}{'lost':>6}" + "".join(f"{k:>13}" for k in keys))
     print(head)
-    for r in results:
+    for r, name in zip(results, names):
         snr = "-" if r.snr_db is None else f"{r.snr_db:g}"
         cells = "".join(f"{r.metrics[k]:>13.3f}" if k in r.metrics else f"{'':>13}" for k in keys)
-        print(f"{r.task:<18}{r.codec:<24}{r.domain:<9}{r.loss:>5.2f}{snr:>5}{r.datagram_overhead:>6}"
+        print(f"{r.task:<18}{name:<{width}}{r.domain:<9}{r.loss:>5.2f}{snr:>5}{r.datagram_overhead:>6}"
               f"{r.wire_bytes:>9,.1f}{r.session_bytes:>8,}{r.datagrams:>7.2f}{r.datagrams_lost:>6.2f}{cells}")
     print(f"model {results[0].model}, n={results[0].n} frames per row; wire B per frame includes +B/dg transport "
           "bytes per datagram; session B once per stream" if results else "no results")

@@ -32,9 +32,10 @@ def curve_of(codec: str) -> str:
     return codec.split("-q")[0]
 
 
-def packed_name(name: str, pack: int = 1) -> str:
-    """A codec's (or curve's) name with its packing when frames travel in groups of ``pack``."""
-    return name if pack == 1 else f"{name} packed {pack}"
+def packed_name(name: str, pack: int = 1, spread: int = 0) -> str:
+    """A codec's (or curve's) name with its packing when frames travel in groups of ``pack``, and its spreading
+    when their datagrams go out ``spread`` slots apart."""
+    return name + (f" packed {pack}" if pack != 1 else "") + (f" spread {spread}" if spread else "")
 
 
 def envelope(points: Sequence[tuple[float, float]]) -> np.ndarray:
@@ -103,7 +104,7 @@ def bd_rates(results) -> list[dict]:
         for anchor, points in sorted(anchors.items()):
             curve = [(r.wire_bytes, r.metrics[metric]) for r in points]
             front = envelope(curve)
-            used = sorted(packed_name(r.codec, r.pack) for r in points
+            used = sorted(packed_name(r.codec, r.pack, r.spread) for r in points
                           if (r.wire_bytes, r.metrics[metric]) in set(map(tuple, front)))
             rates.append({"task": task, "loss": loss, "burst": burst, "snr_db": snr, "datagram_overhead": overhead,
                           "test": FEATURE_CURVE, "anchor": anchor, "metric": metric,

@@ -47,7 +47,7 @@ def plot_sweep(results: list[EvalResult], out_dir: str | Path) -> list[Path]:
             fig, ax = plt.subplots(figsize=(6, 4))
             groups = defaultdict(list)
             for r in varied:
-                groups[packed_name(r.codec, r.pack)].append(r)
+                groups[packed_name(r.codec, r.pack, r.spread)].append(r)
             for codec, rs in sorted(groups.items()):
                 rs.sort(key=lambda r: getattr(r, key))
                 ax.plot([getattr(r, key) for r in rs], [r.metrics[metric] for r in rs], "o-",
@@ -62,7 +62,7 @@ def plot_sweep(results: list[EvalResult], out_dir: str | Path) -> list[Path]:
 def _bytes_panel(ax, rows: list[EvalResult], metric: str) -> None:
     groups = defaultdict(list)
     for r in rows:
-        groups[packed_name(curve_of(r.codec), r.pack)].append(r)
+        groups[packed_name(curve_of(r.codec), r.pack, r.spread)].append(r)
     for family, rs in sorted(groups.items()):
         rs.sort(key=lambda r: r.wire_bytes)
         style = "o-" if rs[0].domain == "features" else "s-"

@@ -54,6 +54,7 @@ class EvalResult:
     datagram_overhead: int = 0  # transport bytes per datagram counted in wire_bytes (0: the link as simulated)
     domain: str = FEATURES  # what travels: "features" or "pixels"
     pack: int = 1  # frames packed into each datagram group (semlink.packets.packing); 1: every frame alone
+    spread: int = 0  # slots between a frame's (group's) consecutive datagrams (semlink.wire.spread); 0: back to back
 
     def row(self) -> dict[str, Any]:
         out = asdict(self)
@@ -69,7 +70,8 @@ class EvalResult:
 
     def point(self) -> tuple:
         """What a row measures, apart from its numbers: sender, task, channel point and transport overhead."""
-        return self.codec, self.task, self.loss, self.snr_db, self.burst, self.datagram_overhead, self.pack
+        return (self.codec, self.task, self.loss, self.snr_db, self.burst, self.datagram_overhead, self.pack,
+                self.spread)
 
     def at_overhead(self, overhead: int) -> EvalResult:
         """The same run with ``overhead`` transport bytes per datagram counted instead."""
@@ -118,10 +120,12 @@ def sender_label(codec: Sender) -> str:
 
 def run_link(bundle: FlorenceBundle, codec: Sender, samples: Sequence[EvalSample], task: str,
              channel: Channel | None, batch_size: int = 8, progress: bool = True, text: str | None = None,
-             pack: int = 1):
+             pack: int = 1, spread: int = 0):
     """Answers for every sample, per-frame (wire bytes, payload bytes, datagrams, datagrams lost), session bytes.
 
-    With ``pack`` > 1 consecutive frames travel in groups of ``pack`` (a batch holds whole groups)."""
+    With ``pack`` > 1 consecutive frames travel in groups of ``pack`` (a batch holds whole groups); with
+    ``spread`` > 0 each frame's (group's) datagrams go out ``spread`` slots apart, interleaved with the other
+    frames' of its batch (a batch is the spreading window; its last frames' datagrams go out after it)."""
     if pack > 1 and batch_size % pack:
         raise ValueError(f"a batch of {batch_size} frames does not hold whole groups of {pack}")
     vision, language = VisionHalf(bundle), LanguageHalf(bundle)
@@ -137,13 +141,13 @@ def run_link(bundle: FlorenceBundle, codec: Sender, samples: Sequence[EvalSample
         seqs = list(range(next_seq, next_seq + len(batch)))
         next_seq += len(batch)
         if pixels:
-            delivered = codec.send(images, seqs, channel, model_input, pack)
+            delivered = codec.send(images, seqs, channel, model_input, pack, spread)
             features = vision.encode([d.image for d in delivered])
             batch_stats = [(d.wire_bytes, d.payload_bytes, d.datagrams, d.datagrams_lost) for d in delivered]
         else:
             ids = [session.frame_id(seq) for seq in seqs]
             sent = [f.with_image_size(im.size) for f, im in zip(codec.compress(vision.encode(images).float(), ids), images)]
-            carried = carry_frames(sent, session, channel, pack)
+            carried = carry_frames(sent, session, channel, pack, spread)
             features, _ = codec.decompress([c.received for c in carried])
             features = features.to(bundle.device, bundle.dtype)
             batch_stats = [(c.wire_bytes, s.payload_bytes, c.datagrams, len(c.received.lost_indices()))
@@ -179,13 +183,14 @@ def score(task: str, answers: list, samples: Sequence[EvalSample], reference: li
 def evaluate(bundle: FlorenceBundle, codec: Sender, samples: Sequence[EvalSample], task: str,
              loss: float = 0.0, snr_db: float | None = None, seed: int = 0, burst: float | None = None,
              reference: list | None = None, batch_size: int = 8, progress: bool = True,
-             pack: int = 1) -> tuple[EvalResult, list]:
+             pack: int = 1, spread: int = 0) -> tuple[EvalResult, list]:
     """Evaluate one (sender, task, channel) point; returns the result row (no transport overhead: see
     :meth:`EvalResult.at_overhead`) and the raw answers."""
     channel = channel_for(loss, snr_db, seed, burst)
     start = time.perf_counter()
     with torch.no_grad():
-        answers, stats, once = run_link(bundle, codec, samples, task, channel, batch_size, progress, pack=pack)
+        answers, stats, once = run_link(bundle, codec, samples, task, channel, batch_size, progress, pack=pack,
+                                        spread=spread)
     elapsed = (time.perf_counter() - start) * 1000 / max(1, len(samples))
     n = len(samples)
     name = sender_label(codec)
@@ -194,6 +199,6 @@ def evaluate(bundle: FlorenceBundle, codec: Sender, samples: Sequence[EvalSample
         wire_bytes=sum(s[0] for s in stats) / n, payload_bytes=sum(s[1] for s in stats) / n, session_bytes=once,
         datagrams=sum(s[2] for s in stats) / n, datagrams_lost=sum(s[3] for s in stats) / n,
         latency_ms=elapsed, metrics=score(task, answers, samples, reference), burst=burst if loss > 0 else None,
-        domain=PIXELS if is_pixel_peer(codec) else FEATURES, pack=pack,
+        domain=PIXELS if is_pixel_peer(codec) else FEATURES, pack=pack, spread=spread,
     )
     return result, answers

@@ -52,13 +52,13 @@ class LearnedPixelPeer:
 
     @torch.no_grad()
     def send(self, images: Sequence[Image.Image], seqs: Sequence[int], channel: Channel | None,
-             size: tuple[int, int], pack: int = 1) -> list[Delivery]:
-        """Code, carry and rebuild each image (``pack`` at a time when > 1); ``size`` is the model input's
-        ``(width, height)``."""
+             size: tuple[int, int], pack: int = 1, spread: int = 0) -> list[Delivery]:
+        """Code, carry and rebuild each image (``pack`` at a time when > 1, datagrams ``spread`` slots apart);
+        ``size`` is the model input's ``(width, height)``."""
         session = self._session(size)
         pixels = self.vision.pixels(images).to(self.codec.device)
         frames = self.codec.compress(pixels, [session.frame_id(int(s)) for s in seqs])
-        carried = carry_frames(frames, session, channel, pack)
+        carried = carry_frames(frames, session, channel, pack, spread)
         rebuilt, _ = self.codec.decompress([c.received for c in carried])
         return [Delivery(image=im, wire_bytes=c.wire_bytes, payload_bytes=f.payload_bytes, datagrams=c.datagrams,
                          datagrams_lost=len(c.received.lost_indices()))

@@ -32,6 +32,7 @@ from semlink.packets.pixels import decodable_prefix, frame_chunks
 from semlink.pixels.framing import UnsplittableFile, rebuild, split
 from semlink.pixels.codecs import GREY, decode_file, encode_file
 from semlink.pixels.spec import HandSpec
+from semlink.wire.spread import transmit_spread
 
 CHECK = "crc16"
 
@@ -65,9 +66,10 @@ class PixelPeer(Protocol):
         ...
 
     def send(self, images: list[Image.Image], seqs: list[int], channel: Channel | None,
-             size: tuple[int, int], pack: int = 1) -> list[Delivery]:
+             size: tuple[int, int], pack: int = 1, spread: int = 0) -> list[Delivery]:
         """Code, carry through ``channel`` (None: clean) and rebuild each image; with ``pack`` > 1 consecutive
-        frames travel packed ``pack`` at a time (:mod:`semlink.packets.packing`)."""
+        frames travel packed ``pack`` at a time (:mod:`semlink.packets.packing`), and each frame's (group's)
+        datagrams ``spread`` slots apart (:mod:`semlink.wire.spread`)."""
         ...
 
 
@@ -137,32 +139,29 @@ class HandPeer:
         return decode_file(data, size)
 
     def send(self, images: list[Image.Image], seqs: list[int], channel: Channel | None,
-             size: tuple[int, int], pack: int = 1) -> list[Delivery]:
-        out = []
-        if pack > 1:
-            for start in range(0, len(images), pack):
-                out += self._send_group(images[start:start + pack], seqs[start:start + pack], channel, size)
-            return out
-        for image, seq in zip(images, seqs):
-            payload = self.frame(image, size)
-            sent = frame_datagrams(payload, seq)
-            arrived = channel.transmit_datagrams(sent)[0] if channel is not None else sent
-            got, lost = received_prefix(arrived, len(sent), seq)
-            out.append(Delivery(self.receive(got, size), sum(map(len, sent)), len(payload), len(sent), lost))
-        return out
-
-    def _send_group(self, images: list[Image.Image], seqs: list[int], channel: Channel | None,
-                    size: tuple[int, int]) -> list[Delivery]:
-        """Consecutive frames packed as one group: chunk ``j`` of every frame in datagram ``j``."""
+             size: tuple[int, int], pack: int = 1, spread: int = 0) -> list[Delivery]:
+        """Code, carry through ``channel`` (None: clean) and rebuild each image: each frame alone, or ``pack`` > 1
+        consecutive frames a group, chunk ``j`` of every frame in datagram ``j`` (:mod:`semlink.packets.packing`);
+        each frame's (group's) datagrams ``spread`` slots apart (:mod:`semlink.wire.spread`)."""
         payloads = [self.frame(image, size) for image in images]
-        chunks = [frame_chunks(p) for p in payloads]
-        sent = pack_group(chunks, seqs[0], CHECK)
-        arrived = channel.transmit_datagrams(sent)[0] if channel is not None else sent
-        got = unpack_group(arrived, seqs[0], [len(c) for c in chunks], CHECK)
-        share, k = sum(map(len, sent)) / len(images), len(images)
-        return [Delivery(self.receive(decodable_prefix(pieces, len(c)), size), share, len(p), len(sent) / k,
-                         len(c) - len(pieces))
-                for p, c, pieces in zip(payloads, chunks, got)]
+        if pack == 1:
+            units = [frame_datagrams(p, seq) for p, seq in zip(payloads, seqs)]
+            out = []
+            for p, seq, sent, (arrived, _) in zip(payloads, seqs, units, transmit_spread(units, channel, spread)):
+                got, lost = received_prefix(arrived, len(sent), seq)
+                out.append(Delivery(self.receive(got, size), sum(map(len, sent)), len(p), len(sent), lost))
+            return out
+        starts = range(0, len(images), pack)
+        chunks = [[frame_chunks(p) for p in payloads[s:s + pack]] for s in starts]
+        units = [pack_group(c, seqs[s], CHECK) for c, s in zip(chunks, starts)]
+        out = []
+        for s, group, sent, (arrived, _) in zip(starts, chunks, units, transmit_spread(units, channel, spread)):
+            got = unpack_group(arrived, seqs[s], [len(c) for c in group], CHECK)
+            share, k = sum(map(len, sent)) / len(group), len(group)
+            out += [Delivery(self.receive(decodable_prefix(pieces, len(c)), size), share, len(p), len(sent) / k,
+                             len(c) - len(pieces))
+                    for p, c, pieces in zip(payloads[s:s + pack], group, got)]
+        return out
 
 
 def hand_peers(specs: Sequence[HandSpec], framing: PixelFraming | str = PixelFraming.STREAM) -> list[HandPeer]:

@@ -16,6 +16,7 @@ from semlink.channel import Channel, ChannelReport
 from semlink.packets import Frame, Session, split_frame_id
 from semlink.packets.packing import pack_group, unpack_group
 from semlink.wire.convert import frame_datagrams, lost_frame, parse_packets, wire_bytes
+from semlink.wire.spread import transmit_spread
 
 
 @dataclass(frozen=True)
@@ -29,36 +30,25 @@ class Carried:
     datagrams: float
 
 
-def _transmit(datagrams: list[bytes], channel: Channel | None) -> tuple[list[bytes], ChannelReport]:
-    if channel is None:
-        return datagrams, ChannelReport(packets_in=len(datagrams))
-    return channel.transmit_datagrams(datagrams)
+def _frame_received(frame: Frame, session: Session, arrived: list[bytes]) -> Frame:
+    """What the receiver makes of ``arrived``, the datagrams that came of ``frame``."""
+    _, seq = split_frame_id(frame.header.frame_id)
+    mine = [f for f in parse_packets(arrived, session, seq).frames if f.header.frame_id == frame.header.frame_id]
+    if mine:
+        return mine[0]
+    received = lost_frame(session, seq)  # nothing of it arrived intact; a corrupted datagram is still damage to it
+    return Frame(received.header, (), damaged=len(arrived)) if arrived else received
 
 
 def carry(frame: Frame, session: Session, channel: Channel | None) -> Carried:
     """Send ``frame`` of ``session`` through ``channel`` (None = a perfect link) and parse what arrives."""
-    datagrams = frame_datagrams(frame, session)
-    sent = wire_bytes(datagrams)
-    arrived, report = _transmit(datagrams, channel)
-    _, seq = split_frame_id(frame.header.frame_id)
-    parsed = parse_packets(arrived, session, seq)
-    mine = [f for f in parsed.frames if f.header.frame_id == frame.header.frame_id]
-    if mine:
-        received = mine[0]
-    else:  # nothing of it arrived intact; a corrupted datagram is still a damaged packet of it
-        received = lost_frame(session, seq)
-        if arrived:
-            received = Frame(received.header, (), damaged=len(arrived))
-    return Carried(received, sent, report, len(datagrams))
+    return carry_frames([frame], session, channel)[0]
 
 
-def carry_group(frames: Sequence[Frame], session: Session, channel: Channel | None) -> list[Carried]:
-    """Send consecutive ``frames`` of ``session`` packed as one group (:mod:`semlink.packets.packing`): each frame's
-    share of the group's bytes and datagrams, and what of it arrived."""
+def _group_received(frames: Sequence[Frame], session: Session, datagrams: list[bytes], arrived: list[bytes],
+                    report: ChannelReport) -> list[Carried]:
     _, first = split_frame_id(frames[0].header.frame_id)
     ordered = [sorted(f.packets, key=lambda p: p.index) for f in frames]
-    datagrams = pack_group([[p.payload for p in packets] for packets in ordered], first, session.check)
-    arrived, report = _transmit(datagrams, channel)
     got = unpack_group(arrived, first, [f.total_packets for f in frames], session.check)
     share, k = wire_bytes(datagrams) / len(frames), len(frames)
     return [Carried(Frame(f.header, tuple(replace(p, payload=pieces[p.index]) for p in packets if p.index in pieces)),
@@ -66,8 +56,29 @@ def carry_group(frames: Sequence[Frame], session: Session, channel: Channel | No
             for f, packets, pieces in zip(frames, ordered, got)]
 
 
-def carry_frames(frames: Sequence[Frame], session: Session, channel: Channel | None, pack: int = 1) -> list[Carried]:
-    """Consecutive ``frames`` of ``session``, each alone (``pack=1``) or packed ``pack`` at a time."""
+def _group_datagrams(frames: Sequence[Frame], session: Session) -> list[bytes]:
+    _, first = split_frame_id(frames[0].header.frame_id)
+    ordered = [sorted(f.packets, key=lambda p: p.index) for f in frames]
+    return pack_group([[p.payload for p in packets] for packets in ordered], first, session.check)
+
+
+def carry_group(frames: Sequence[Frame], session: Session, channel: Channel | None) -> list[Carried]:
+    """Send consecutive ``frames`` of ``session`` packed as one group (:mod:`semlink.packets.packing`): each frame's
+    share of the group's bytes and datagrams, and what of it arrived."""
+    return carry_frames(frames, session, channel, pack=len(frames))
+
+
+def carry_frames(frames: Sequence[Frame], session: Session, channel: Channel | None, pack: int = 1,
+                 spread: int = 0) -> list[Carried]:
+    """Consecutive ``frames`` of ``session``, each alone (``pack=1``) or packed ``pack`` at a time, their
+    datagrams spread ``spread`` slots apart (:mod:`semlink.wire.spread`; 0: each frame or group back to back)."""
     if pack == 1:
-        return [carry(f, session, channel) for f in frames]
-    return [c for i in range(0, len(frames), pack) for c in carry_group(frames[i:i + pack], session, channel)]
+        units = [frame_datagrams(f, session) for f in frames]
+        sent = transmit_spread(units, channel, spread)
+        return [Carried(_frame_received(f, session, arrived), wire_bytes(datagrams), report, len(datagrams))
+                for f, datagrams, (arrived, report) in zip(frames, units, sent)]
+    groups = [frames[i:i + pack] for i in range(0, len(frames), pack)]
+    units = [_group_datagrams(g, session) for g in groups]
+    sent = transmit_spread(units, channel, spread)
+    return [c for g, datagrams, (arrived, report) in zip(groups, units, sent)
+            for c in _group_received(g, session, datagrams, arrived, report)]

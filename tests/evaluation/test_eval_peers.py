@@ -26,6 +26,7 @@ def _no_model(*args, **kwargs):
     (["--datagram-overhead", "0,ipx"], "rtp-ipv4 (40)"),
     (["--pack", "1,3", "--batch", "8"], "each K must be 1 to 16 and divide --batch 8"),
     (["--pack", "32", "--batch", "32"], "each K must be 1 to 16"),
+    (["--spread", "0,17"], "each S must be 0 to 16"),
 ])
 def test_what_cannot_work_is_refused_before_any_model_loads(monkeypatch, capsys, argv, says):
     monkeypatch.setattr(eval_cli, "load_model", _no_model)
@@ -78,6 +79,22 @@ def test_packed_frames_pay_a_share_of_each_datagram_and_lose_slices_together(tmp
     for rate in json.loads((tmp_path / "bd_rates.json").read_text()):  # a front names each point's packing
         assert all(name.endswith(" packed 4") or " packed " not in name for name in rate["anchor_points"])
         assert len(set(rate["anchor_points"])) == len(rate["anchor_points"])
+
+
+def test_spread_frames_cost_the_same_bytes_and_are_named_by_their_spread(tmp_path, capsys):
+    """--spread 0,2: a row per S, the same bytes and datagrams (nothing is added to the wire), the same answers on
+    a clean link, and the table and fronts name the spread rows."""
+    code = main(["eval", "--codec", "learned", "--baselines", "avif:20", "--spread", "0,2", "--batch", "8",
+                 "--datagram-overhead", "0,40", "--n", "8", "--seed", "1207", "--out", str(tmp_path)])
+    assert code == 0
+    assert "learned spread 2" in capsys.readouterr().out
+    rows = json.loads((tmp_path / "results.json").read_text())
+    by = {(r["codec"], r["spread"], r["datagram_overhead"]): r for r in rows}
+    for codec in ("learned", "avif-q20"):
+        for overhead in (0, 40):
+            plain, spread = by[(codec, 0, overhead)], by[(codec, 2, overhead)]
+            for key in ("wire_bytes", "datagrams", "exact_match"):
+                assert spread[key] == plain[key]
 
 
 def _row(codec: str, wire: float, quality: float, domain: str, overhead: int = 0) -> EvalResult:
