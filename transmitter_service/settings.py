@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from semlink.http.cors import PAGE_ORIGINS
 from semlink.packets.transport import MAX_OVERHEAD
+from semlink.wire.spread import MAX_SPREAD
 from semlink.security.settings import ServiceSecurity, UpstreamAuth
 from transmitter_service.comparison import DEFAULT_REFERENCE
 from transmitter_service.images import DEFAULT_MAX_PIXELS
@@ -64,6 +65,12 @@ class TransmitterSettings(ServiceSecurity, UpstreamAuth, BaseSettings):
     datagram_overhead: int = Field(0, ge=0, le=MAX_OVERHEAD, description="transport bytes per datagram counted "
                                    "into wire_bytes (0 the link as simulated, 28 UDP/IPv4, 40 RTP/UDP/IPv4, 60 "
                                    "RTP/UDP/IPv6) until the link's acks say otherwise (a channel_sim counts its own)")
+    spread: int = Field(0, ge=0, le=MAX_SPREAD, description="send datagram j of each frame SPREAD*j slots (frames) "
+                        "after its first, between the other frames' datagrams, so a loss burst rarely takes a whole "
+                        "frame (0: each frame's datagrams back to back); the receiver's FRAME_DEADLINE_MS must "
+                        "cover SPREAD x (datagrams - 1) x SPREAD_SLOT_MS")
+    spread_slot_ms: float = Field(50.0, gt=0, le=10000, description="with SPREAD, a slot ends when the next frame "
+                                  "comes or after this long without one")
     frames_kept: int = Field(10000, ge=1, description="frame statuses kept for GET /v1/frames/{id}")
     log_level: str = Field("info", description="debug, info, warning, error")
     cors_origins: str = Field(PAGE_ORIGINS, description="origins (comma-separated) whose browser pages may call this "

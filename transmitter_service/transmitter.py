@@ -27,6 +27,7 @@ from semlink.batching import BatchTiming, DynamicBatcher, Overloaded
 from semlink.builtin import KNOWS_ONLY_SHAPES
 from semlink.florence import VisionHalf
 from semlink.link import Delivery, FrameSender, SenderClosed
+from semlink.link.spreader import SpreadSender
 from semlink.link.grpc_channel import LinkSecurity
 from semlink.packets import Frame
 from semlink.packets.outcome import AckStatus, FrameStatus, LossReason
@@ -101,6 +102,10 @@ class Transmitter:
             security=security,
             datagram_overhead=settings.datagram_overhead,
         )
+        # With SPREAD, each frame's datagrams leave SPREAD slots apart, between the other frames' (a loss burst
+        # then rarely takes a whole frame); the receiver's frame deadline must cover the wait.
+        self.spreader = (SpreadSender(self.sender, settings.spread, settings.spread_slot_ms / 1000)
+                         if settings.spread else None)
         self.ready = False
         self.load_error: str | None = None
         self.counts: Counter[str] = Counter()
@@ -144,6 +149,8 @@ class Transmitter:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.sources.stop()
         await self.batcher.stop()  # the images still waiting end lost (transmitter stopped)
+        if self.spreader is not None:
+            await self.spreader.close()  # the datagrams still waiting for their slot go now
         await self.sender.close(grace_s=1.0)
         for record in list(self._records.values()):  # still in the batcher or the encoder when stopped
             if record.done_at is None:
@@ -330,7 +337,7 @@ class Transmitter:
             record.packets = frame.total_packets
             record.batch_size = len(batch)
             try:
-                delivery = await self.sender.submit(frame)
+                delivery = await (self.spreader or self.sender).submit(frame)
             except SenderClosed as err:
                 self._lose(record, str(err))
                 continue
@@ -383,7 +390,7 @@ class Transmitter:
     def _on_outcome(self, delivery: Delivery) -> None:
         outcome = delivery.outcome.result()
         record = self._records.get(delivery.frame_id)
-        if record is None:  # evicted from the status store already
+        if record is None or record.status.final:  # evicted already; or spread, and its first message's word came
             return
         if delivery.sent_at is not None and record.sent_at is None:
             record.sent_at = time.time()

@@ -162,6 +162,17 @@ class GilbertElliott(ErasureModel):
         if self.p + self.r == 0:
             raise ValueError("p and r are both 0: the chain never changes state; set r > 0 to leave Bad")
 
+    @classmethod
+    def bursts(cls, loss: float, mean_burst: float) -> "GilbertElliott":
+        """The simple Gilbert model losing ``loss`` of all packets in bursts of ``mean_burst`` on average:
+        ``r = 1 / mean_burst``, ``p = loss * r / (1 - loss)``."""
+        if not 0 <= loss < 1:
+            raise ValueError(f"a bursty loss rate must be in [0, 1), got {loss}: a burst ends when a packet gets through")
+        if mean_burst < 1:
+            raise ValueError(f"a mean burst is at least 1 packet, got {mean_burst:g}")
+        r = 1.0 / mean_burst
+        return cls(p=min(loss * r / (1 - loss), 1.0), r=r)
+
     @property
     def loss_good(self) -> float:
         return 1.0 - self.k

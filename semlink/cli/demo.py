@@ -8,10 +8,12 @@ import json
 import logging
 import sys
 import threading
+import time
 
 from semlink.cli.checks import check_task, non_negative_int, positive_int
 from semlink.cli.up import add_link_options, link_config, page_line
 from semlink.launch import LinkClient, LinkPorts, LocalLink, interrupt_on_stop_signals, prefixed_sink
+from semlink.launch.client import ServiceError
 from semlink.launch.config import RECEIVER, TRANSMITTER
 from semlink.samples import sample_images, sample_scenes
 from semlink.shapes.text import TASKS, od_boxes, target
@@ -70,7 +72,12 @@ def run(args) -> int:
             images, scenes = sample_images(args.frames), sample_scenes(args.frames)
             sent = [client.send(image, f"sample-{i}.png") for i, image in enumerate(images)]
             for i, (ticket, scene) in enumerate(zip(sent, scenes)):
-                answer = client.ask(ticket["frame_id"], args.task, args.text, args.wait_ms)
+                try:
+                    answer = client.ask(ticket["frame_id"], args.task, args.text, args.wait_ms)
+                except ServiceError as err:
+                    row = lost_row(client, i, ticket, err)  # the link lost it: said so, and the demo goes on
+                    print(json.dumps(row) if args.json else describe_lost(row), flush=True)
+                    continue
                 row = {"image": i, **answer, "wire_bytes_sent": ticket.get("wire_bytes"),
                        "datagram_bytes": answer["wire_bytes"] - answer["datagram_overhead"] * answer["datagrams"],
                        "expected": expected(scene, args.task)}
@@ -82,6 +89,25 @@ def run(args) -> int:
             except KeyboardInterrupt:
                 pass
     return 0
+
+
+def lost_row(client: LinkClient, image: int, ticket: dict, err: ServiceError) -> dict:
+    """The row of a frame the receiver has no answer for because the link lost it (the transmitter says so, and
+    why); any other error is raised."""
+    status: dict = {}
+    for _ in range(50 if err.status == 404 else 0):  # its ack may still be on its way back to the transmitter
+        status = client.frame_status(ticket["frame_id"])
+        if status.get("status") in ("acked", "partial", "lost"):
+            break
+        time.sleep(0.1)
+    if status.get("status") != "lost":
+        raise err
+    return {"image": image, "frame_id": ticket["frame_id"], "lost": True, "reason": status.get("reason", ""),
+            "wire_bytes_sent": ticket.get("wire_bytes")}
+
+
+def describe_lost(row: dict) -> str:
+    return f"frame {row['frame_id']}: lost on the link ({row['reason']}) [{row['wire_bytes_sent']:,} wire B sent]"
 
 
 def describe(row: dict) -> str:

@@ -17,12 +17,14 @@ from semlink.launch import (
     interrupt_on_stop_signals,
     prefixed_sink,
 )
-from semlink.cli.checks import check_link, check_model, non_negative_int, probability
+from semlink.channel.erasure import GilbertElliott
+from semlink.cli.checks import burst_length, check_link, check_model, non_negative_int, probability
 from semlink.cli.options import add_grpc_token_option, add_token_option
 from semlink.launch.config import CHANNEL, RECEIVER, TRANSMITTER
 from semlink.launch.defaults import best_builtin_model, best_codec
 from semlink.launch.link import READY_TIMEOUT_S, stopped_cleanly
 from semlink.packets.transport import parse_overhead
+from semlink.wire.spread import MAX_SPREAD
 
 HELP = """\
 Starts the three services as local processes (no Docker) with one model, codec
@@ -42,6 +44,7 @@ Examples:
   semlink up --model florence-community/Florence-2-base --codec q8 --device cuda
   semlink up --loss 0.1 --delay-ms 20 --jitter-ms 5
   semlink up --datagram-overhead 40    # count RTP/UDP/IPv4 headers (40 B) per datagram in wire_bytes
+  semlink up --loss 0.2 --burst 4 --spread 1   # bursty loss; each frame's datagrams a frame apart
   semlink up --max-restarts 2          # give up on the third crash in a minute
   semlink up --no-restart              # any exit stops everything
   SEMLINK_API_TOKEN=s3cret semlink up  # every /v1 route needs 'Authorization: Bearer s3cret'
@@ -62,6 +65,9 @@ def add_link_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     parser.add_argument("--dtype", default="auto", help="auto, float32, float16 or bfloat16 (default: auto)")
     parser.add_argument("--loss", type=probability, default=None, metavar="P", help="Bernoulli packet loss probability")
+    parser.add_argument("--burst", type=burst_length, default=None, metavar="L",
+                        help="with --loss: lose packets in bursts of L on average (Gilbert-Elliott) instead of "
+                             "one at a time")
     parser.add_argument("--snr", type=float, default=None, metavar="DB",
                         help="channel SNR in dB (Es/N0 per BPSK symbol, AWGN): bit errors at the derived BER")
     parser.add_argument("--delay-ms", type=float, default=None, metavar="MS", help="delay channel_sim adds per frame")
@@ -72,6 +78,10 @@ def add_link_options(parser: argparse.ArgumentParser) -> None:
                         help="transport bytes counted per datagram into wire_bytes: 0 the link as simulated "
                              "(default), 28 UDP/IPv4, 40 RTP/UDP/IPv4, 60 RTP/UDP/IPv6 (or udp-ipv4, rtp-ipv4, "
                              "rtp-ipv6); the page's channel panel changes it live")
+    parser.add_argument("--spread", type=non_negative_int, default=0, metavar="S",
+                        help="the transmitter sends datagram j of each frame S*j frames later, between the other "
+                             "frames' (0 to 16; default 0: back to back): a loss burst then rarely takes a whole "
+                             "frame; the receiver's frame deadline grows to cover the wait")
     parser.add_argument("--ready-timeout", type=float, default=READY_TIMEOUT_S, metavar="S",
                         help=f"seconds to wait for all three to be ready (default: {READY_TIMEOUT_S:.0f})")
     add_token_option(parser, "each service then requires on its /v1 routes, and that its own calls send,")
@@ -104,7 +114,12 @@ def register(sub) -> None:
 def channel_settings(args) -> dict:
     """channel_sim's channel fields the flags ask for (only those given)."""
     values: dict = {}
-    if args.loss is not None:
+    if getattr(args, "burst", None) is not None and not args.loss:
+        raise ValueError("--burst L needs --loss P (above 0): the share of packets lost, in bursts of L")
+    if getattr(args, "burst", None) is not None:
+        bursts = GilbertElliott.bursts(args.loss, args.burst)
+        values.update(loss_model="gilbert_elliott", ge_p=bursts.p, ge_r=bursts.r)
+    elif args.loss is not None:
         values["loss"] = args.loss
     if args.snr is not None:
         values["snr_db"] = args.snr
@@ -132,12 +147,14 @@ def grpc_token(args) -> str | None:
 def link_config(args, ports: LinkPorts, host: str = "127.0.0.1", log_level: str = "info") -> LinkConfig:
     """The link the flags ask for, every name in it checked first (a service that cannot start never starts)."""
     model = args.model or best_builtin_model()
+    if not 0 <= getattr(args, "spread", 0) <= MAX_SPREAD:
+        raise ValueError(f"--spread {args.spread}: give 0 to {MAX_SPREAD} frames")
     check_link(model, args.codec) if args.codec is not None else check_model(model)
     return LinkConfig(model=model, codec=args.codec or best_codec(model), device=args.device, dtype=args.dtype,
                       host=host, log_level=log_level, ports=ports, channel=channel_settings(args),
                       source=getattr(args, "source", "none"), source_fps=getattr(args, "source_fps", 1.0),
                       source_path=getattr(args, "source_path", None), api_token=getattr(args, "token", None),
-                      grpc_token=grpc_token(args),
+                      grpc_token=grpc_token(args), spread=getattr(args, "spread", 0),
                       certs=str(Path(args.certs).resolve()) if getattr(args, "certs", None) else None)
 
 

@@ -20,6 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from semlink.channel import Channel, ChannelConfig
+from semlink.channel.erasure import GilbertElliott
 from semlink.codecs import Codec
 from semlink.evaluation.data import EvalSample
 from semlink.florence import FlorenceBundle, LanguageHalf, TaskRequest, VisionHalf
@@ -92,10 +93,8 @@ def channel_for(loss: float, snr_db: float | None, seed: int, burst: float | Non
     if loss == 0 and snr_db is None:
         return None
     if loss > 0 and burst:
-        # Simple Gilbert model (all packets lost in Bad, none in Good): mean burst 1/r, loss p/(p+r).
-        r = 1.0 / burst
-        p = loss * r / (1 - loss)
-        config = ChannelConfig(loss="gilbert_elliott", ge_p=min(p, 1.0), ge_r=r, ge_h=0.0, ge_k=1.0, snr_db=snr_db,
+        model = GilbertElliott.bursts(loss, burst)  # all packets lost in Bad, none in Good
+        config = ChannelConfig(loss="gilbert_elliott", ge_p=model.p, ge_r=model.r, ge_h=0.0, ge_k=1.0, snr_db=snr_db,
                                seed=seed)
     else:
         config = ChannelConfig(loss="bernoulli" if loss > 0 else "none", loss_p=loss, snr_db=snr_db, seed=seed)

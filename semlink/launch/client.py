@@ -15,6 +15,15 @@ DEFAULT_RECEIVER = "http://127.0.0.1:8000"
 DEFAULT_WAIT_MS = 5000
 
 
+class ServiceError(RuntimeError):
+    """A service answered an error: its HTTP ``status`` and ``detail``, and a sentence saying who and where."""
+
+    def __init__(self, message: str, status: int, detail: str):
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
+
+
 def bearer_headers(token: str | None) -> dict[str, str]:
     """``Authorization: Bearer <token>`` for services started with an API token; nothing without one."""
     return {"Authorization": f"Bearer {token}"} if token else {}
@@ -72,7 +81,8 @@ class LinkClient:
                 detail = response.json().get("detail", response.text)
             except ValueError:
                 detail = response.text
-            raise RuntimeError(f"{service} answered {response.status_code} to {method} {url}: {detail}")
+            raise ServiceError(f"{service} answered {response.status_code} to {method} {url}: {detail}",
+                               response.status_code, str(detail))
         return response.json()
 
     def close(self) -> None:

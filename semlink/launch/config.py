@@ -14,6 +14,16 @@ SERVICES = (RECEIVER, CHANNEL, TRANSMITTER)
 ENV_PREFIX = {RECEIVER: "SEMLINK_RX_", CHANNEL: "SEMLINK_CH_", TRANSMITTER: "SEMLINK_TX_"}
 
 
+SPREAD_SLOT_MS = 50.0  # the transmitter's default SPREAD_SLOT_MS
+SPREAD_DATAGRAMS = 8  # frames of up to this many datagrams finish in time (the built-in codecs send 4 to 8)
+
+
+def spread_deadline_ms(spread: int) -> float:
+    """The receiver's frame deadline for a transmitter spreading ``spread`` slots: the default 200 ms after a
+    frame's last datagram left, for frames of up to :data:`SPREAD_DATAGRAMS` datagrams at the slowest slots."""
+    return 200.0 + spread * (SPREAD_DATAGRAMS - 1) * SPREAD_SLOT_MS
+
+
 @dataclass(frozen=True)
 class LinkConfig:
     """Model, codec, device and ports shared by the services, plus the channel's impairments.
@@ -43,6 +53,7 @@ class LinkConfig:
     api_token: str | None = None
     grpc_token: str | None = None
     certs: str | None = None
+    spread: int = 0  # the transmitter's SPREAD (semlink.link.spreader); the receiver's frame deadline covers it
 
     def url(self, service: str) -> str:
         """The REST base URL of ``service``."""
@@ -63,7 +74,9 @@ class LinkConfig:
         served = {"GRPC_TOKEN": self.grpc_token} if self.grpc_token else {}  # what a gRPC server requires
         sends = {"UPSTREAM_TOKEN": self.grpc_token} if self.grpc_token else {}  # what a gRPC client sends
         if service == RECEIVER:
-            return {**common, **model, **served, "HTTP_PORT": str(p.receiver_http), "GRPC_PORT": str(p.receiver_grpc),
+            deadline = {"FRAME_DEADLINE_MS": str(spread_deadline_ms(self.spread))} if self.spread else {}
+            return {**common, **model, **served, **deadline, "HTTP_PORT": str(p.receiver_http),
+                    "GRPC_PORT": str(p.receiver_grpc),
                     "TRANSMITTER_URL": self.url(TRANSMITTER), "CHANNEL_URL": self.url(CHANNEL),
                     "REFERENCE_CODECS": self.reference_codecs}
         if service == CHANNEL:
@@ -76,7 +89,9 @@ class LinkConfig:
             # counted from the first frame with channel_sim's overhead (its acks keep the two equal after a PUT)
             overhead = self.channel.get("datagram_overhead")
             transport = {"DATAGRAM_OVERHEAD": str(overhead)} if overhead is not None else {}
-            return {**common, **model, **page, **source, **transport, **sends, "HTTP_PORT": str(p.transmitter_http),
+            spread = {"SPREAD": str(self.spread)} if self.spread else {}
+            return {**common, **model, **page, **source, **transport, **spread, **sends,
+                    "HTTP_PORT": str(p.transmitter_http),
                     "TARGET": f"{self.local_host}:{p.channel_grpc}"}
         raise ValueError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -189,3 +190,17 @@ def test_erase_rows_rejects_wrong_shapes():
         Bernoulli(0.1).erase_rows(torch.zeros(2, 3, 4), 1)
     with pytest.raises(ValueError, match="rows_per_packet must be >= 1"):
         Bernoulli(0.1).erase_rows(torch.zeros(2, 3, 4, 4), 0)
+
+
+@pytest.mark.parametrize("loss, burst", [(0.2, 4.0), (0.05, 1.5), (0.5, 10.0), (0.2, 1.0)])
+def test_bursts_lose_the_share_asked_in_runs_of_the_length_asked(loss, burst, burst_lengths):
+    model = GilbertElliott.bursts(loss, burst)
+    assert model.mean_loss_rate == pytest.approx(loss) and 1 / model.r == pytest.approx(burst)
+    lost = model.sample_lost(N, np.random.default_rng(0))
+    assert lost.mean() == pytest.approx(loss, abs=0.01) and burst_lengths(lost).mean() == pytest.approx(burst, rel=0.05)
+
+
+@pytest.mark.parametrize("loss, burst, says", [(1.0, 4.0, "in [0, 1)"), (0.2, 0.5, "at least 1 packet")])
+def test_bursts_that_cannot_be_are_refused(loss, burst, says):
+    with pytest.raises(ValueError, match=re.escape(says)):
+        GilbertElliott.bursts(loss, burst)

@@ -36,6 +36,28 @@ def test_the_settings_accept_the_values(service, monkeypatch):
         assert settings.datagram_overhead == CHANNEL["datagram_overhead"]
 
 
+@pytest.mark.parametrize("service", SERVICES)
+def test_spread_and_bursts_become_settings_each_service_takes(service, monkeypatch):
+    """`up --loss 0.2 --burst 4 --spread 2`: channel_sim's Gilbert-Elliott fields, the transmitter's SPREAD, and a
+    receiver deadline that covers the spread."""
+    from semlink.cli.main import build_parser
+    from semlink.cli.up import link_config
+
+    args = build_parser("up").parse_args(["up", "--loss", "0.2", "--burst", "4", "--spread", "2", "--model",
+                                          "tiny-random", "--codec", "q8"])
+    config = link_config(args, LinkPorts.free())
+    for name, value in config.environment(service).items():
+        monkeypatch.setenv(name, value)
+    settings = settings_class(service)()
+    if service == "channel_sim":
+        assert settings.loss_model == "gilbert_elliott" and settings.loss == 0
+        assert (settings.ge_p, settings.ge_r) == pytest.approx((0.0625, 0.25))
+    if service == "transmitter_service":
+        assert settings.spread == 2
+    if service == "receiver_service":
+        assert settings.frame_deadline_ms >= 200 + 2 * 3 * settings_class("transmitter_service")().spread_slot_ms
+
+
 def test_services_are_wired_in_a_chain():
     ports = LinkPorts.free()
     config = LinkConfig(ports=ports)

@@ -46,6 +46,21 @@ def test_demo_prints_one_json_line_per_frame():
 
 
 @pytest.mark.timeout(150)
+def test_a_spread_demo_through_bursty_loss_answers_every_frame():
+    """--spread 1 through 20% loss in bursts of 4: each frame's datagrams go one message each, a slot apart, and
+    every frame is still answered (or said lost), counted the same at both ends."""
+    command = readme_command("semlink demo --loss 0.2 --burst 4 --spread 1")
+    done = subprocess.run([*SEMLINK, *command, "--frames", "4", "--seed", "2", *FAST], capture_output=True, text=True,
+                          timeout=140)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(rows) == 4 and len({row["frame_id"] for row in rows}) == 4, done.stdout
+    for row in rows:  # answered, or said lost and why
+        assert (row["datagrams"] > 1 and row["packets_lost"] <= row["packets"]) if "result" in row else (
+            row["lost"] is True and row["reason"] and row["wire_bytes_sent"] > 0), row
+
+
+@pytest.mark.timeout(150)
 def test_up_serves_caption_then_stops_every_service_on_sigint(tmp_path, capsys):
     proc = subprocess.Popen([*SEMLINK, "up", "--free-ports", *FAST], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
