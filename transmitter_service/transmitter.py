@@ -455,6 +455,9 @@ class Transmitter:
             "mean_batch_size": c["encoded"] / batches if batches else 0.0,
             "mean_encode_ms": 1000 * self._encode_s / batches if batches else 0.0,
             "link": self.sender.stats(),
+            "spread": ({"slots": self.spreader.spread, "slot_ms": self.settings.spread_slot_ms,
+                        "waiting": self.spreader.waiting, **self.spreader.counts}
+                       if self.spreader is not None else {"slots": 0}),
             "source": self.sources.describe(),
             "thumbnails": {"kept": len(self.thumbnails), "capacity": self.thumbnails.capacity},
             "comparison": self.comparison.stats(),
