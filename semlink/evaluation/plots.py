@@ -32,12 +32,14 @@ def plot_sweep(results: list[EvalResult], out_dir: str | Path) -> list[Path]:
         if losses:
             fig, axes = plt.subplots(len(overheads), len(losses), figsize=(6 * len(losses), 4 * len(overheads)),
                                      squeeze=False, sharey=True)
+            colors = family_colors(rows)
             for row_axes, overhead in zip(axes, overheads):
                 for ax, loss in zip(row_axes, losses):
                     here = [r for r in rows if r.loss == loss and r.snr_db is None and r.datagram_overhead == overhead]
-                    _bytes_panel(ax, here, metric)
+                    _bytes_panel(ax, here, metric, colors)
                     ax.set(xlabel=f"wire bytes per frame (log), +{overhead} B per datagram", ylabel=metric,
                            title=f"{task}: {_loss_label(loss, rows)}, +{overhead} B/datagram")
+            _figure_legend(fig, axes.ravel())
             written.append(_save(fig, out_dir / f"{slug}_quality_vs_bytes.png"))
         rows = [r for r in rows if r.datagram_overhead == overheads[0]]
         for axis, key, label in (("loss", "loss", "packet loss rate"), ("snr", "snr_db", "SNR (dB, Es/N0)")):
@@ -59,20 +61,47 @@ def plot_sweep(results: list[EvalResult], out_dir: str | Path) -> list[Path]:
     return written
 
 
-def _bytes_panel(ax, rows: list[EvalResult], metric: str) -> None:
+def family_colors(rows: list[EvalResult]) -> dict[str, tuple]:
+    """One colour per codec family (``curve_of``), the same in every panel and for every way it is sent."""
+    families = sorted({curve_of(r.codec) for r in rows})
+    palette = plt.get_cmap("tab10" if len(families) <= 10 else "tab20")
+    return {family: palette(i % palette.N) for i, family in enumerate(families)}
+
+
+def delivery_style(pack: int, spread: int) -> dict:
+    """How a curve is drawn for the way its frames travel: alone solid, packed dashed, spread dotted (packed and
+    spread dash-dot); spread 2 or more with hollow markers."""
+    linestyle = {(False, False): "-", (True, False): "--", (False, True): ":", (True, True): "-."}[(pack > 1,
+                                                                                                    spread > 0)]
+    return {"linestyle": linestyle, **({"markerfacecolor": "none"} if spread > 1 else {})}
+
+
+def _bytes_panel(ax, rows: list[EvalResult], metric: str, colors: dict[str, tuple] | None = None) -> None:
+    colors = colors or family_colors(rows)
     groups = defaultdict(list)
     for r in rows:
-        groups[packed_name(curve_of(r.codec), r.pack, r.spread)].append(r)
-    for family, rs in sorted(groups.items()):
+        groups[(curve_of(r.codec), r.pack, r.spread)].append(r)
+    for (family, pack, spread), rs in sorted(groups.items()):
         rs.sort(key=lambda r: r.wire_bytes)
-        style = "o-" if rs[0].domain == "features" else "s-"
-        ax.plot([r.wire_bytes for r in rs], [r.metrics[metric] for r in rs], style, label=family, alpha=0.85)
+        ax.plot([r.wire_bytes for r in rs], [r.metrics[metric] for r in rs], marker="o" if rs[0].domain == "features"
+                else "s", color=colors[family], label=packed_name(family, pack, spread), alpha=0.85,
+                **delivery_style(pack, spread))
     front = envelope([(r.wire_bytes, r.metrics[metric]) for r in rows if r.domain == "pixels"])
     if len(front):
         ax.plot(front[:, 0], front[:, 1], "k--", lw=1, label=BEST_PIXELS)
     ax.set_xscale("log")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+
+
+def _figure_legend(fig, axes) -> None:
+    """One legend for every panel, right of them: it never hides a curve."""
+    labelled: dict[str, object] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            labelled.setdefault(label, handle)
+    order = sorted(labelled, key=lambda label: (label == BEST_PIXELS, label))
+    fig.legend([labelled[label] for label in order], order, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+               fontsize=7, frameon=False)
 
 
 def _loss_label(loss: float, rows: list[EvalResult]) -> str:
@@ -84,6 +113,6 @@ def _loss_label(loss: float, rows: list[EvalResult]) -> str:
 
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")  # with a figure legend right of the panels
     plt.close(fig)
     return path
