@@ -106,6 +106,7 @@ class Transmitter:
         # then rarely takes a whole frame); the receiver's frame deadline must cover the wait.
         self.spreader = (SpreadSender(self.sender, settings.spread, settings.spread_slot_ms / 1000)
                          if settings.spread else None)
+        self._reference_spreader: SpreadSender | None = None  # the comparison stream's, spread alike
         self.ready = False
         self.load_error: str | None = None
         self.counts: Counter[str] = Counter()
@@ -149,8 +150,9 @@ class Transmitter:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.sources.stop()
         await self.batcher.stop()  # the images still waiting end lost (transmitter stopped)
-        if self.spreader is not None:
-            await self.spreader.close()  # the datagrams still waiting for their slot go now
+        for spreader in (self.spreader, self._reference_spreader):
+            if spreader is not None:
+                await spreader.close()  # the datagrams still waiting for their slot go now
         await self.sender.close(grace_s=1.0)
         for record in list(self._records.values()):  # still in the batcher or the encoder when stopped
             if record.done_at is None:
@@ -365,13 +367,22 @@ class Transmitter:
             if (jpeg := self.thumbnails.get(main.frame_id)) is not None:
                 self.thumbnails.alias(record.frame_id, jpeg)
             try:
-                delivery = await self.comparison.sender.submit(frame)
+                delivery = await self._reference_submitter()(frame)
             except SenderClosed as err:
                 self._lose(record, str(err))
                 continue
             record.wire_bytes, record.datagrams = delivery.nbytes, delivery.datagrams
             record.datagram_overhead = delivery.datagram_overhead
             delivery.sent.add_done_callback(lambda fut, r=record: self._on_sent(r, fut.result()))
+
+    def _reference_submitter(self):
+        """How reference frames go: spread as the main stream's (a fair comparison under bursts), on the
+        comparison's current sender (a new reference brings a new one)."""
+        if self.spreader is None:
+            return self.comparison.sender.submit
+        if self._reference_spreader is None or self._reference_spreader.sender is not self.comparison.sender:
+            self._reference_spreader = SpreadSender(self.comparison.sender, self.spreader.spread, self.spreader.slot_s)
+        return self._reference_spreader.submit
 
     def _on_sent(self, record: FrameRecord, on_wire: bool) -> None:
         if on_wire:
