@@ -30,6 +30,7 @@ Examples:
   semlink demo --frames 8 --loss 0.2 --task "<DETAILED_CAPTION>"
   semlink demo --json --snr 6
   semlink demo --datagram-overhead 40   # wire_bytes with RTP/UDP/IPv4's 40 B per datagram
+  semlink demo --loss 0.2 --burst 4 --spread 1   # bursty loss; each frame's datagrams a frame apart
   semlink demo --page          # then keep the live page up, shapes stream running, until Ctrl-C
 """
 

@@ -64,3 +64,23 @@ def test_services_are_wired_in_a_chain():
     assert config.environment("transmitter_service")["SEMLINK_TX_TARGET"] == f"127.0.0.1:{ports.channel_grpc}"
     assert config.environment("channel_sim")["SEMLINK_CH_UPSTREAM"] == f"127.0.0.1:{ports.receiver_grpc}"
     assert config.url("receiver_service") == f"http://127.0.0.1:{ports.receiver_http}"
+
+
+@pytest.mark.parametrize("command", ["up", "demo"])
+def test_every_help_example_parses_into_a_link(command):
+    """Each `semlink up` / `semlink demo` example in --help is a link `up` can configure (names checked, channel
+    and spread settings made) without starting anything."""
+    import importlib
+    import shlex
+
+    from semlink.cli.main import build_parser
+    from semlink.cli.up import link_config
+
+    help_text = importlib.import_module(f"semlink.cli.{command}").HELP
+    examples = [shlex.split(line.split("  #")[0])[1:] for line in help_text.splitlines()
+                if line.strip().startswith(f"semlink {command}")]
+    assert len(examples) >= 3
+    for argv in examples:
+        args = build_parser(command).parse_args(argv)
+        config = link_config(args, LinkPorts.free())
+        assert config.spread == getattr(args, "spread", 0)
