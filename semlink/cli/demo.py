@@ -23,7 +23,8 @@ Runs offline with no arguments: starts receiver, channel_sim and transmitter as
 local processes on free ports, sends the built-in sample images through the
 channel (POST /v1/frames on the transmitter), asks the receiver a task about
 each (POST /v1/frames/{id}/tasks), prints every frame's answer with its bytes,
-packets lost and latency, and stops everything. It uses the best built-in model
+packets lost and latency (or, for a frame the link lost whole, that it was lost
+and why), and stops everything. It uses the best built-in model
 (shapes-tiny, trained on the shapes world, when shipped; else tiny-random).
 Examples:
   semlink demo
