@@ -120,6 +120,14 @@ class ComparisonSender:
         async with self._switching:
             await self._switch(reference)
 
+    async def update(self, reference: str | None, enabled: bool) -> None:
+        """Choose ``reference`` (if given) and turn comparison on or off as one change: changes asked for at once
+        (a page's two quick clicks) end in the state the last one asked for, never a mix of two."""
+        async with self._switching:
+            if reference is not None:
+                await self._switch(reference)
+            await self.set_enabled(enabled)
+
     async def _switch(self, reference: str) -> None:
         if check_reference(reference) == self.reference:
             return

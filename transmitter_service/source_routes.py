@@ -92,9 +92,8 @@ async def put_comparison(body: ComparisonBody, tx: TransmitterDep) -> Comparison
             raise HTTPException(422, str(err)) from None
         if body.reference != tx.comparison.reference and not tx.ready:
             raise HTTPException(503, tx.not_ready_reason(), headers={"Retry-After": "5"})
-        try:
-            await tx.comparison.set_reference(body.reference)
-        except CodecError as err:
-            raise HTTPException(422, f"comparison reference {body.reference!r} cannot be loaded: {err}") from None
-    await tx.comparison.set_enabled(body.enabled)
+    try:
+        await tx.comparison.update(body.reference, body.enabled)
+    except CodecError as err:
+        raise HTTPException(422, f"comparison reference {body.reference!r} cannot be loaded: {err}") from None
     return ComparisonState.of(tx)

@@ -14,7 +14,7 @@ from semlink.packets import split_frame_id
 from semlink.florence import VisionHalf
 from semlink.runtime import load_model, load_reference_for
 from tests.receiver_service.conftest import running_receiver
-from transmitter_service.comparison import REFERENCE_PATTERN, check_reference
+from transmitter_service.comparison import REFERENCE_PATTERN, ComparisonSender, check_reference
 
 
 def run(coro, timeout=30):
@@ -141,3 +141,35 @@ def test_a_configured_reference_is_one_the_api_takes_back():
         with pytest.raises(ValueError, match="not offered"):
             check_reference(name)
     assert REFERENCE_PATTERN.startswith("^") and REFERENCE_PATTERN.endswith("$")
+
+
+def test_a_change_asked_while_another_switches_streams_lands_after_it():
+    """A page's two quick clicks: the reference back to avif:20 (switching streams, the old one waiting for a frame
+    in flight to close), then comparison off. The second is applied after the first, whole, so the state ends as
+    it asked (the route applied the reference and the switch apart: the first click's 'on' could land last, and
+    the page waited for a state that never came; seen once in a full run)."""
+    bundle = load_model("tiny-random", "cpu")
+    images = [Image.new("RGB", (64, 48), (200, 30, 30))]
+    features = VisionHalf(bundle).encode(images)
+
+    async def main():
+        rx = await RecordingReceiver(ack=False).start()  # frames stay in flight: closing a stream takes its grace
+        comparison = ComparisonSender(rx.target, "fp16", enabled=True, ack_timeout_s=30, queue_size=4,
+                                      on_outcome=lambda delivery: None)
+        try:
+            comparison.load(bundle)
+            await comparison.sender.start()
+            comparison.open_session(images[0].size)
+            await comparison.sender.submit(comparison.compress(images, features)[0])
+            await rx.wait_for(1)
+            first = asyncio.create_task(comparison.update("avif:20", True))
+            await asyncio.sleep(0.2)  # the first now waits for the fp16 stream to close
+            assert not first.done()
+            await comparison.update("avif:20", False)
+            assert first.done()  # the second waited for the first
+            return comparison.enabled, comparison.reference
+        finally:
+            await comparison.close()
+            await rx.stop()
+
+    assert run(main()) == (False, "avif:20")
