@@ -131,10 +131,6 @@ def test_the_default_pixel_reference_goes_end_to_end_and_the_receiver_sees_the_e
 def test_a_configured_reference_is_one_the_api_takes_back():
     """The page sends the configured reference back to PUT /v1/comparison: a setting the API would refuse (another
     spelling of a point) is refused when the transmitter starts, not when the page first asks."""
-    import pytest
-
-    from transmitter_service.comparison import REFERENCE_PATTERN, check_reference
-
     for name in ("fp16", "avif:20", "webp@32:60", "avif-s0:10", "jpeg:50"):
         assert check_reference(name) == name
     for name in ("AVIF:20", "avif:020", " avif:20", "avif:500", "pixels-avif", "learned"):
