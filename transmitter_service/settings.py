@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from semlink.http.cors import PAGE_ORIGINS
 from semlink.packets.transport import MAX_OVERHEAD
-from semlink.wire.spread import MAX_SPREAD
+from semlink.wire.spread import DEFAULT_SLOT_MS, MAX_SPREAD
 from semlink.security.settings import ServiceSecurity, UpstreamAuth
 from transmitter_service.comparison import DEFAULT_REFERENCE
 from transmitter_service.images import DEFAULT_MAX_PIXELS
@@ -69,7 +69,7 @@ class TransmitterSettings(ServiceSecurity, UpstreamAuth, BaseSettings):
                         "after its first, between the other frames' datagrams, so a loss burst rarely takes a whole "
                         "frame (0: each frame's datagrams back to back); the receiver's FRAME_DEADLINE_MS must "
                         "cover SPREAD x (datagrams - 1) x SPREAD_SLOT_MS")
-    spread_slot_ms: float = Field(50.0, gt=0, le=10000, description="with SPREAD, a slot ends when the next frame "
+    spread_slot_ms: float = Field(DEFAULT_SLOT_MS, gt=0, le=10000, description="with SPREAD, a slot ends when the next frame "
                                   "comes or after this long without one")
     frames_kept: int = Field(10000, ge=1, description="frame statuses kept for GET /v1/frames/{id}")
     log_level: str = Field("info", description="debug, info, warning, error")

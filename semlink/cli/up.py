@@ -114,9 +114,9 @@ def register(sub) -> None:
 def channel_settings(args) -> dict:
     """channel_sim's channel fields the flags ask for (only those given)."""
     values: dict = {}
-    if getattr(args, "burst", None) is not None and not args.loss:
-        raise ValueError("--burst L needs --loss P (above 0): the share of packets lost, in bursts of L")
-    if getattr(args, "burst", None) is not None:
+    if args.burst is not None:  # add_link_options' flags, as --loss
+        if not args.loss:
+            raise ValueError("--burst L needs --loss P (above 0): the share of packets lost, in bursts of L")
         bursts = GilbertElliott.bursts(args.loss, args.burst)
         values.update(loss_model="gilbert_elliott", ge_p=bursts.p, ge_r=bursts.r)
     elif args.loss is not None:
@@ -147,14 +147,14 @@ def grpc_token(args) -> str | None:
 def link_config(args, ports: LinkPorts, host: str = "127.0.0.1", log_level: str = "info") -> LinkConfig:
     """The link the flags ask for, every name in it checked first (a service that cannot start never starts)."""
     model = args.model or best_builtin_model()
-    if not 0 <= getattr(args, "spread", 0) <= MAX_SPREAD:
+    if not 0 <= args.spread <= MAX_SPREAD:
         raise ValueError(f"--spread {args.spread}: give 0 to {MAX_SPREAD} frames")
     check_link(model, args.codec) if args.codec is not None else check_model(model)
     return LinkConfig(model=model, codec=args.codec or best_codec(model), device=args.device, dtype=args.dtype,
                       host=host, log_level=log_level, ports=ports, channel=channel_settings(args),
                       source=getattr(args, "source", "none"), source_fps=getattr(args, "source_fps", 1.0),
                       source_path=getattr(args, "source_path", None), api_token=getattr(args, "token", None),
-                      grpc_token=grpc_token(args), spread=getattr(args, "spread", 0),
+                      grpc_token=grpc_token(args), spread=args.spread,
                       certs=str(Path(args.certs).resolve()) if getattr(args, "certs", None) else None)
 
 

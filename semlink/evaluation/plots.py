@@ -76,8 +76,7 @@ def delivery_style(pack: int, spread: int) -> dict:
     return {"linestyle": linestyle, **({"markerfacecolor": "none"} if spread > 1 else {})}
 
 
-def _bytes_panel(ax, rows: list[EvalResult], metric: str, colors: dict[str, tuple] | None = None) -> None:
-    colors = colors or family_colors(rows)
+def _bytes_panel(ax, rows: list[EvalResult], metric: str, colors: dict[str, tuple]) -> None:
     groups = defaultdict(list)
     for r in rows:
         groups[(curve_of(r.codec), r.pack, r.spread)].append(r)

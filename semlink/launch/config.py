@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from semlink.launch.ports import LinkPorts
+from semlink.wire.spread import DEFAULT_SLOT_MS
 
 RECEIVER, CHANNEL, TRANSMITTER = "receiver_service", "channel_sim", "transmitter_service"
 SERVICES = (RECEIVER, CHANNEL, TRANSMITTER)
@@ -14,14 +15,13 @@ SERVICES = (RECEIVER, CHANNEL, TRANSMITTER)
 ENV_PREFIX = {RECEIVER: "SEMLINK_RX_", CHANNEL: "SEMLINK_CH_", TRANSMITTER: "SEMLINK_TX_"}
 
 
-SPREAD_SLOT_MS = 50.0  # the transmitter's default SPREAD_SLOT_MS
 SPREAD_DATAGRAMS = 8  # frames of up to this many datagrams finish in time (the built-in codecs send 4 to 8)
 
 
 def spread_deadline_ms(spread: int) -> float:
     """The receiver's frame deadline for a transmitter spreading ``spread`` slots: the default 200 ms after a
     frame's last datagram left, for frames of up to :data:`SPREAD_DATAGRAMS` datagrams at the slowest slots."""
-    return 200.0 + spread * (SPREAD_DATAGRAMS - 1) * SPREAD_SLOT_MS
+    return 200.0 + spread * (SPREAD_DATAGRAMS - 1) * DEFAULT_SLOT_MS
 
 
 @dataclass(frozen=True)

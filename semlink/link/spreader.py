@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from semlink.link.sender import Delivery, FrameSender, SenderClosed
 from semlink.packets import Frame
 from semlink.packets.transport import with_overhead
-from semlink.wire import frame_datagrams, wire_bytes
-from semlink.wire.spread import MAX_SPREAD
+from semlink.v2 import semlink_pb2 as pb
+from semlink.wire import frame_datagrams, frame_message
+from semlink.wire.spread import DEFAULT_SLOT_MS, MAX_SPREAD
 
 
 @dataclass
@@ -44,7 +45,7 @@ class SpreadFrame:
 class SpreadSender:
     """Send frames through ``sender`` with datagram ``j`` of each ``spread * j`` slots after its first."""
 
-    def __init__(self, sender: FrameSender, spread: int, slot_s: float = 0.05):
+    def __init__(self, sender: FrameSender, spread: int, slot_s: float = DEFAULT_SLOT_MS / 1000):
         if not 1 <= spread <= MAX_SPREAD:
             raise ValueError(f"spread must be 1 to {MAX_SPREAD} slots (0: send frames whole, without a spreader)")
         if not 0 < slot_s <= 10:
@@ -53,7 +54,8 @@ class SpreadSender:
         self.spread = spread
         self.slot_s = slot_s
         self._slot = 0
-        self._due: list[tuple[int, int, int, Frame]] = []  # (slot, datagram index, order, one-packet frame)
+        # (slot, datagram index, order, frame id, (message, wire bytes)): the datagrams waiting for their slot
+        self._due: list[tuple[int, int, int, int, tuple[pb.Uplink, int]]] = []
         self._order = itertools.count()
         self._frames: dict[int, SpreadFrame] = {}
         self._ticker: asyncio.Task | None = None
@@ -70,23 +72,32 @@ class SpreadSender:
         session = self.sender.session
         if session is None:
             raise SenderClosed(f"{self.sender.name}: no session yet; call set_session() before submitting frames")
-        packets = sorted(frame.packets, key=lambda p: p.index)
-        datagrams = frame_datagrams(frame, session)
+        # each datagram coded once, in index order, and sent later as its own message as it is
+        frame_id = frame.header.frame_id
+        datagrams = frame_datagrams(frame.with_packets(sorted(frame.packets, key=lambda p: p.index)), session)
         overhead = self.sender.datagram_overhead
+        parts = [self._part(datagram, overhead) for datagram in datagrams]
         self._slot += 1
-        first = await self.sender.submit(frame.with_packets(packets[:1]))
-        handle = SpreadFrame(frame.header.frame_id, with_overhead(wire_bytes(datagrams), len(datagrams), overhead),
-                             len(datagrams), overhead, first.sent, asyncio.get_running_loop().create_future())
-        self._frames[handle.frame_id] = handle
+        first = await self.sender.forward(frame_id, *parts[0])
+        handle = SpreadFrame(frame_id, sum(nbytes for _, nbytes in parts), len(datagrams), overhead, first.sent,
+                             asyncio.get_running_loop().create_future())
+        self._frames[frame_id] = handle
         self._watch(handle, first)
         self.counts["frames"] += 1
         self.counts["parts_sent"] += 1
-        for j, packet in enumerate(packets[1:], start=1):
-            heapq.heappush(self._due, (self._slot + self.spread * j, j, next(self._order), frame.with_packets([packet])))
+        for j, part in enumerate(parts[1:], start=1):
+            heapq.heappush(self._due, (self._slot + self.spread * j, j, next(self._order), frame_id, part))
         await self._send_due()
         if self._due and (self._ticker is None or self._ticker.done()):
             self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
         return handle
+
+    @staticmethod
+    def _part(datagram: bytes, overhead: int) -> tuple[pb.Uplink, int]:
+        """One datagram's message, stamped with the frame's transport overhead, and its wire bytes."""
+        message = frame_message([datagram])
+        message.frame.datagram_overhead = overhead
+        return message, with_overhead(len(datagram), 1, overhead)
 
     def _watch(self, handle: SpreadFrame, delivery: Delivery) -> None:
         def finished(fut: asyncio.Future) -> None:
@@ -97,13 +108,13 @@ class SpreadSender:
 
     async def _send_due(self) -> None:
         while self._due and self._due[0][0] <= self._slot:
-            part = heapq.heappop(self._due)[3]
-            handle = self._frames.get(part.header.frame_id)
+            *_, frame_id, part = heapq.heappop(self._due)
+            handle = self._frames.get(frame_id)
             if handle is None:  # its frame is answered already: the receiver has no use for the rest
                 self.counts["parts_dropped"] += 1
                 continue
             try:
-                delivery = await self.sender.submit(part)
+                delivery = await self.sender.forward(frame_id, *part)
             except SenderClosed:  # the sender is stopping: the frame ends with what its first datagram gets
                 self.counts["parts_dropped"] += 1
                 continue

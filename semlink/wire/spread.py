@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from semlink.channel import Channel, ChannelReport
 
 MAX_SPREAD = 16  # slots between a unit's consecutive datagrams
+DEFAULT_SLOT_MS = 50.0  # live (semlink.link.spreader): a slot ends after this long when no next frame ends it
 
 
 def spread_order(counts: Sequence[int], spread: int) -> list[tuple[int, int]]:
