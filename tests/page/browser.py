@@ -79,6 +79,18 @@ def png_bytes(image) -> bytes:
 
 
 @contextmanager
+def comparison_on(tx, reference: str) -> Iterator[None]:
+    """Comparison mode on with ``reference`` on the transmitter ``tx`` (an HTTP client of it) for the block; after
+    it, whatever happened, off again with the reference it had before (the next test finds it as it was)."""
+    before = tx.get("/v1/comparison").json()["reference"]
+    tx.put("/v1/comparison", json={"enabled": True, "reference": reference}).raise_for_status()
+    try:
+        yield
+    finally:
+        tx.put("/v1/comparison", json={"enabled": False, "reference": before}).raise_for_status()
+
+
+@contextmanager
 def page_on_shapes_stream(fps: float = 2) -> Iterator[tuple]:
     """(driver, link): a headless chromium with the page open on the three services (shapes-tiny, the learned
     codec, the shapes stream at ``fps`` frames/s), both stopped afterwards."""

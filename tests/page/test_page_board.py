@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from browser import console_errors, page_on_shapes_stream, png_bytes, wait_for
+from browser import comparison_on, console_errors, page_on_shapes_stream, png_bytes, wait_for
 from PIL import Image
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
@@ -149,8 +149,7 @@ def test_box_labels_on_small_neighbouring_boxes_never_overlap_and_stay_in_the_th
 
 def test_comparison_cards_show_one_frame_number_and_name_why_a_frame_was_lost(page):
     driver, link = page
-    with rest(link, TRANSMITTER) as tx, rest(link, CHANNEL) as ch:
-        tx.put("/v1/comparison", json={"enabled": True, "reference": "fp16"}).raise_for_status()
+    with rest(link, TRANSMITTER) as tx, rest(link, CHANNEL) as ch, comparison_on(tx, "fp16"):
         try:
             pairs = wait_for("three comparison cards with both halves' records", lambda: (p := pair_cards(driver))
                              and len(p) >= 3 and p, timeout=40)
@@ -166,7 +165,6 @@ def test_comparison_cards_show_one_frame_number_and_name_why_a_frame_was_lost(pa
                 "lost: no packet arrived"}, timeout=40)
         finally:
             ch.post("/v1/channel/reset")
-            tx.put("/v1/comparison", json={"enabled": False, "reference": "avif:20"})
     assert console_errors(driver) == []
 
 

@@ -5,7 +5,7 @@ same frames the API reports), and a phone's layout with the channel's controls o
 from __future__ import annotations
 
 import pytest
-from browser import console_errors, start_chromium, wait_for
+from browser import comparison_on, console_errors, start_chromium, wait_for
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from test_page_browser import rest
@@ -117,18 +117,17 @@ def test_with_comparison_on_and_no_pair_yet_whole_the_headline_says_it_waits_for
     with rest(link, TRANSMITTER) as tx, rest(link, CHANNEL) as ch, rest(link, RECEIVER) as rx:
         assert rx.get("/v1/page-config").json()["fp16_frame_datagrams"] >= 8  # 0.4 ** 8: whole once in 1,500
         ch.put("/v1/channel", json={"loss_model": "bernoulli", "loss": 0.6}).raise_for_status()
-        tx.put("/v1/comparison", json={"enabled": True, "reference": "fp16"}).raise_for_status()
         try:
-            shown = wait_for("the headline with comparison on", lambda: (h := headline(driver)).get("comparison")
-                             == "on" and not h["hidden"] and h, timeout=20)
-            wait_for("an fp16 twin lost or cut", lambda: driver.execute_script(
-                "return [...window.semlink.board.frames.values()].some(f => f.pair_id !== undefined"
-                " && (f.txCodec || f.codec) === 'fp16' && (f.status !== 'ok' || f.packets_lost > 0))"), timeout=20)
-            shown = headline(driver)
-            assert "comparison with fp16 on: waiting for the first pair that arrived whole" in shown["text"]
-            assert "turn Comparison on" not in shown["text"] and "reference" not in shown
+            with comparison_on(tx, "fp16"):
+                shown = wait_for("the headline with comparison on", lambda: (h := headline(driver)).get("comparison")
+                                 == "on" and not h["hidden"] and h, timeout=20)
+                wait_for("an fp16 twin lost or cut", lambda: driver.execute_script(
+                    "return [...window.semlink.board.frames.values()].some(f => f.pair_id !== undefined"
+                    " && (f.txCodec || f.codec) === 'fp16' && (f.status !== 'ok' || f.packets_lost > 0))"), timeout=20)
+                shown = headline(driver)
+                assert "comparison with fp16 on: waiting for the first pair that arrived whole" in shown["text"]
+                assert "turn Comparison on" not in shown["text"] and "reference" not in shown
         finally:
-            tx.put("/v1/comparison", json={"enabled": False}).raise_for_status()
             ch.post("/v1/channel/reset").raise_for_status()
     assert console_errors(driver) == []
 
@@ -136,8 +135,7 @@ def test_with_comparison_on_and_no_pair_yet_whole_the_headline_says_it_waits_for
 def test_comparison_mode_plots_both_codecs_bytes_with_a_legend_and_the_headline_compares_them(page):
     driver, link = page
     with rest(link, TRANSMITTER) as tx, rest(link, RECEIVER) as rx:
-        tx.put("/v1/comparison", json={"enabled": True, "reference": "avif:20"}).raise_for_status()
-        try:
+        with comparison_on(tx, "avif:20"):
             chart = wait_for("both codecs on the bytes chart", lambda: (c := charts(driver)[0])["legend"] == [
                 "learned", "avif:20"] and all(n >= 2 for n in c["lines"]) and c, timeout=40)
             assert len(chart["lines"]) == 2 and len(chart["y"]) >= 3 and chart["unit"] == "B"
@@ -157,8 +155,6 @@ def test_comparison_mode_plots_both_codecs_bytes_with_a_legend_and_the_headline_
             assert [number(t["text"]) for t in chart["y"]] == [10 ** i for i in range(1, len(chart["y"]) + 1)]
             shown = wait_for("the headline on fp16", lambda: (h := headline(driver)).get("reference") == "fp16" and h)
             assert " of fp16 on the same frames (" in shown["text"]
-        finally:
-            tx.put("/v1/comparison", json={"enabled": False}).raise_for_status()
     assert console_errors(driver) == []
 
 
@@ -173,12 +169,9 @@ def whole_pairs(driver) -> int:
 def test_with_comparison_turned_off_the_headline_compares_no_more_though_pairs_remain_and_after_a_reload(page):
     driver, link = page
     with rest(link, TRANSMITTER) as tx:
-        tx.put("/v1/comparison", json={"enabled": True, "reference": "avif:20"}).raise_for_status()
-        try:
+        with comparison_on(tx, "avif:20"):
             wait_for("the headline's comparison", lambda: headline(driver).get("reference") == "avif:20"
                      and whole_pairs(driver) >= 3, timeout=40)
-        finally:
-            tx.put("/v1/comparison", json={"enabled": False}).raise_for_status()
         shown = wait_for("the headline with comparison off", lambda: (h := headline(driver)).get("comparison")
                          == "off" and h, timeout=10)
         assert whole_pairs(driver) >= 3  # still among the frames it averages
@@ -206,12 +199,9 @@ def test_on_a_phone_the_loss_control_sits_above_the_frames_and_stays_in_view(lin
         assert 0 <= top("#loss-rate") < PHONE[1] - 40
         assert top("#frames .card") < 1.5 * PHONE[1]
         with rest(link, TRANSMITTER) as tx:  # a comparison pair's card fits the screen too: no sideways scroll
-            tx.put("/v1/comparison", json={"enabled": True, "reference": "avif:20"}).raise_for_status()
-            try:
+            with comparison_on(tx, "avif:20"):
                 wait_for("a comparison pair", lambda: driver.find_elements(By.CSS_SELECTOR, "#frames .card.pair"),
                          timeout=30)
-            finally:
-                tx.put("/v1/comparison", json={"enabled": False}).raise_for_status()
         assert driver.execute_script("return document.documentElement.scrollWidth") <= PHONE[0]
         # scrolled down to the frames, the slider is still on screen, above them
         driver.execute_script("document.querySelector('#frames .card').scrollIntoView({block: 'center'})")
