@@ -354,9 +354,10 @@ def test_the_layout_fits_laptop_and_narrow_windows(live):
             driver.set_window_size(width, 900)
             wait_for(f"no horizontal scrolling at {width} px", lambda: driver.execute_script(
                 "return document.documentElement.scrollWidth <= window.innerWidth"), timeout=5)
-            columns = driver.execute_script("return getComputedStyle(document.querySelector('main'))"
-                                            ".gridTemplateColumns.split(' ').length")
-            assert columns == (1 if width < 900 else 2), width
+            columns = 1 if width < 900 else 2  # read once the resize has reached the layout, not before
+            wait_for(f"{columns} column(s) at {width} px", lambda: driver.execute_script(
+                "return getComputedStyle(document.querySelector('main')).gridTemplateColumns.split(' ').length")
+                == columns, timeout=5)
     finally:
         driver.set_window_size(1366, 900)
 
