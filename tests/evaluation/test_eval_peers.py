@@ -24,8 +24,8 @@ def _no_model(*args, **kwargs):
     (["--baselines", "jpeg:30", "bmp:20"], "FMT@S:Q"),
     (["--baselines", "learned-pixels:nosuchpoint"], "learned-pixels"),
     (["--datagram-overhead", "0,ipx"], "rtp-ipv4 (40)"),
-    (["--pack", "1,3", "--batch", "8"], "each K must be 1 to 16 and divide --batch 8"),
-    (["--pack", "32", "--batch", "32"], "each K must be 1 to 16"),
+    (["--pack", "1,3", "--batch", "8"], "each K must be 1 to 15 and divide --batch 8"),
+    (["--pack", "32", "--batch", "32"], "each K must be 1 to 15"),
     (["--spread", "0,17"], "each S must be 0 to 16"),
 ])
 def test_what_cannot_work_is_refused_before_any_model_loads(monkeypatch, capsys, argv, says):

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from semlink.channel import Channel, ChannelConfig
 from semlink.packets import packetize
 from semlink.packets.datagram import encode_datagram, overhead_bytes
-from semlink.packets.packing import (MAX_PACK, MalformedPack, join_slices, pack_group, split_slices,
-                                     unpack_group)
+from semlink.packets.datagram import MAX_INDEX
+from semlink.packets.packing import (MAX_PACK, MAX_SLICES, MalformedPack, decode_packed, group_index, join_slices,
+                                     pack_group, split_slices, unpack_group)
 from semlink.wire import frame_datagrams, wire_bytes
 from semlink.wire.carry import carry, carry_frames, carry_group
 from tests.wire.test_convert import SESSION, frame_of
@@ -47,13 +48,28 @@ def test_damaged_foreign_or_unsplittable_datagrams_are_lost_to_the_whole_group()
     good = pack_group(group, 7, "crc16")[0]
     flipped = good[:5] + bytes([good[5] ^ 1]) + good[6:]
     other_group = pack_group(group, 8, "crc16")[0]
-    unsplittable = encode_datagram(7, 0, bytes([0xFF, 0xFF, 0x7F, 1, 2]), "crc16")  # a length past its end
-    for bad in (flipped, other_group, unsplittable):
+    unsplittable = encode_datagram(7, group_index(2, 0), bytes([0xFF, 0xFF, 0x7F, 1, 2]), "crc16")  # a length past its end
+    other_size = pack_group([[b"x" * 10]] * 3, 7, "crc16")[0]  # the same first frame, a group of 3
+    for bad in (flipped, other_group, unsplittable, other_size):
         assert unpack_group([bad], 7, [1, 1], "crc16") == [{}, {}]
     with pytest.raises(MalformedPack):
         split_slices(bytes([200]), 2)
-    with pytest.raises(ValueError, match="1 to 16"):
+    with pytest.raises(ValueError, match="1 to 15"):
         pack_group([[b""]] * (MAX_PACK + 1), 0, "crc16")
+    with pytest.raises(ValueError, match="at most 8 datagrams"):
+        pack_group([[b"a"] * (MAX_SLICES + 1)], 0, "crc16")
+
+
+@settings(max_examples=100, deadline=None)
+@given(slices, st.integers(0, 1 << 20), st.sampled_from([None, (640, 480)]))
+def test_each_datagram_names_its_group_so_a_receiver_needs_no_word_of_it(group, first_seq, size):
+    """The group's size and the slice index share the header's index (no byte added), never the reserved 127."""
+    for j, data in enumerate(pack_group(group, first_seq, "crc16", size)):
+        packed = decode_packed(data, "crc16")
+        assert (packed.seq16, packed.frames, packed.index, packed.image_size) == (
+            first_seq % (1 << 16), len(group), j, size)
+        assert packed.slices == [s[j] if j < len(s) else b"" for s in group]
+        assert group_index(len(group), j) <= MAX_INDEX
 
 
 def latent(seed):
