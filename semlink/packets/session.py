@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from semlink.packets.datagram import CHECK_BYTES, MAX_INDEX, overhead_bytes
 from semlink.packets.errors import MalformedFrame
+from semlink.packets.packing import MAX_PACK, MAX_SLICES
 from semlink.packets.frame import WIRE_VERSION, FrameHeader, image_size_meta
 from semlink.packets.validate import packet_count_for, validate_header
 
@@ -63,7 +64,9 @@ class Session:
     have unless their packets say otherwise. ``domain`` says what the frames carry:
     ``features``, or ``pixels`` (a coded image in streaming form, whose
     stream-constant bytes, ``stream_header``, travel here once: see
-    :mod:`semlink.pixels.stream`).
+    :mod:`semlink.pixels.stream`). ``pack`` > 1: the stream's frames travel in groups of
+    up to ``pack``, datagram ``j`` of a group holding slice ``j`` of each
+    (:mod:`semlink.packets.packing`).
     """
 
     session_id: int
@@ -84,6 +87,7 @@ class Session:
     version: int = WIRE_VERSION
     domain: str = "features"
     stream_header: bytes = b""
+    pack: int = 1
 
     @property
     def packet_count(self) -> int:
@@ -143,6 +147,11 @@ def validate_session(session: Session) -> None:
             f"{session.packets_per_frame} packets per frame is over the wire's {MAX_INDEX + 1}; "
             "send more latent rows per packet"
         )
+    if not isinstance(session.pack, int) or not 1 <= session.pack <= MAX_PACK:
+        raise MalformedFrame(f"session pack is {session.pack!r}, must be 1 (every frame alone) to {MAX_PACK}")
+    if session.pack > 1 and session.domain == "features" and session.packets_per_frame > MAX_SLICES:
+        raise MalformedFrame(f"a packed session's frames have at most {MAX_SLICES} packets, these "
+                             f"{session.packets_per_frame}; send more latent rows per packet, or pack 1")
     if not session.side_info and session.scale and len(session.scale) != session.shape[0]:
         raise MalformedFrame(f"session has {len(session.scale)} scales for {session.shape[0]} latent channels")
     if len(session.scale) != len(session.offset):

@@ -24,29 +24,29 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18semlink/v2/semlink.proto\x12\nsemlink.v2\"\xfe\x02\n\x07Session\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x12\n\nsession_id\x18\x02 \x01(\x04\x12\r\n\x05\x63odec\x18\x03 \x01(\t\x12\x14\n\x0c\x63odec_config\x18\x04 \x01(\t\x12\x13\n\x0b\x66ingerprint\x18\x05 \x01(\t\x12\x15\n\rentropy_model\x18\x06 \x01(\t\x12\x15\n\rentropy_coder\x18\x07 \x01(\t\x12\x15\n\rfeature_shape\x18\x08 \x03(\r\x12\x14\n\x0clatent_shape\x18\t \x03(\r\x12\r\n\x05\x64type\x18\n \x01(\t\x12\x17\n\x0frows_per_packet\x18\x0b \x01(\r\x12\r\n\x05scale\x18\x0c \x03(\x02\x12\x0e\n\x06offset\x18\r \x03(\x02\x12\x11\n\tside_info\x18\x0e \x01(\x08\x12\r\n\x05\x63heck\x18\x0f \x01(\t\x12\x13\n\x0bimage_width\x18\x10 \x01(\r\x12\x14\n\x0cimage_height\x18\x11 \x01(\r\x12\x0e\n\x06\x64omain\x18\x12 \x01(\t\x12\x15\n\rstream_header\x18\x13 \x01(\x0c\"T\n\x0cSessionReply\x12\x12\n\nsession_id\x18\x01 \x01(\x04\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\":\n\x0c\x46ramePackets\x12\x0f\n\x07packets\x18\x01 \x03(\x0c\x12\x19\n\x11\x64\x61tagram_overhead\x18\x02 \x01(\r\"%\n\x0cSenderReport\x12\x15\n\rlast_frame_id\x18\x01 \x01(\x04\"\x8f\x01\n\x06Uplink\x12&\n\x07session\x18\x01 \x01(\x0b\x32\x13.semlink.v2.SessionH\x00\x12)\n\x05\x66rame\x18\x02 \x01(\x0b\x32\x18.semlink.v2.FramePacketsH\x00\x12*\n\x06report\x18\x03 \x01(\x0b\x32\x18.semlink.v2.SenderReportH\x00\x42\x06\n\x04kind\"x\n\x03\x41\x63k\x12\x10\n\x08\x66rame_id\x18\x01 \x01(\x04\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12$\n\x04loss\x18\x04 \x01(\x0e\x32\x16.semlink.v2.LossReason\x12\x19\n\x11\x64\x61tagram_overhead\x18\x05 \x01(\r\"_\n\x08\x44ownlink\x12+\n\x07session\x18\x01 \x01(\x0b\x32\x18.semlink.v2.SessionReplyH\x00\x12\x1e\n\x03\x61\x63k\x18\x02 \x01(\x0b\x32\x0f.semlink.v2.AckH\x00\x42\x06\n\x04kind*\xc3\x01\n\nLossReason\x12\r\n\tLOSS_NONE\x10\x00\x12\x0c\n\x08LOSS_GAP\x10\x01\x12\x12\n\x0eLOSS_CORRUPTED\x10\x02\x12\x18\n\x14LOSS_CONNECTION_LOST\x10\x03\x12\x16\n\x12LOSS_SENDER_CLOSED\x10\x04\x12\x14\n\x10LOSS_ACK_TIMEOUT\x10\x05\x12\x13\n\x0fLOSS_QUEUE_FULL\x10\x06\x12\x14\n\x10LOSS_CHANNEL_SIM\x10\x07\x12\x11\n\rLOSS_UPSTREAM\x10\x08\x32\x45\n\x0b\x46\x65\x61tureLink\x12\x36\n\x06Stream\x12\x12.semlink.v2.Uplink\x1a\x14.semlink.v2.Downlink(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18semlink/v2/semlink.proto\x12\nsemlink.v2\"\x8c\x03\n\x07Session\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x12\n\nsession_id\x18\x02 \x01(\x04\x12\r\n\x05\x63odec\x18\x03 \x01(\t\x12\x14\n\x0c\x63odec_config\x18\x04 \x01(\t\x12\x13\n\x0b\x66ingerprint\x18\x05 \x01(\t\x12\x15\n\rentropy_model\x18\x06 \x01(\t\x12\x15\n\rentropy_coder\x18\x07 \x01(\t\x12\x15\n\rfeature_shape\x18\x08 \x03(\r\x12\x14\n\x0clatent_shape\x18\t \x03(\r\x12\r\n\x05\x64type\x18\n \x01(\t\x12\x17\n\x0frows_per_packet\x18\x0b \x01(\r\x12\r\n\x05scale\x18\x0c \x03(\x02\x12\x0e\n\x06offset\x18\r \x03(\x02\x12\x11\n\tside_info\x18\x0e \x01(\x08\x12\r\n\x05\x63heck\x18\x0f \x01(\t\x12\x13\n\x0bimage_width\x18\x10 \x01(\r\x12\x14\n\x0cimage_height\x18\x11 \x01(\r\x12\x0e\n\x06\x64omain\x18\x12 \x01(\t\x12\x15\n\rstream_header\x18\x13 \x01(\x0c\x12\x0c\n\x04pack\x18\x14 \x01(\r\"T\n\x0cSessionReply\x12\x12\n\nsession_id\x18\x01 \x01(\x04\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\":\n\x0c\x46ramePackets\x12\x0f\n\x07packets\x18\x01 \x03(\x0c\x12\x19\n\x11\x64\x61tagram_overhead\x18\x02 \x01(\r\"%\n\x0cSenderReport\x12\x15\n\rlast_frame_id\x18\x01 \x01(\x04\"\x8f\x01\n\x06Uplink\x12&\n\x07session\x18\x01 \x01(\x0b\x32\x13.semlink.v2.SessionH\x00\x12)\n\x05\x66rame\x18\x02 \x01(\x0b\x32\x18.semlink.v2.FramePacketsH\x00\x12*\n\x06report\x18\x03 \x01(\x0b\x32\x18.semlink.v2.SenderReportH\x00\x42\x06\n\x04kind\"x\n\x03\x41\x63k\x12\x10\n\x08\x66rame_id\x18\x01 \x01(\x04\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12$\n\x04loss\x18\x04 \x01(\x0e\x32\x16.semlink.v2.LossReason\x12\x19\n\x11\x64\x61tagram_overhead\x18\x05 \x01(\r\"_\n\x08\x44ownlink\x12+\n\x07session\x18\x01 \x01(\x0b\x32\x18.semlink.v2.SessionReplyH\x00\x12\x1e\n\x03\x61\x63k\x18\x02 \x01(\x0b\x32\x0f.semlink.v2.AckH\x00\x42\x06\n\x04kind*\xc3\x01\n\nLossReason\x12\r\n\tLOSS_NONE\x10\x00\x12\x0c\n\x08LOSS_GAP\x10\x01\x12\x12\n\x0eLOSS_CORRUPTED\x10\x02\x12\x18\n\x14LOSS_CONNECTION_LOST\x10\x03\x12\x16\n\x12LOSS_SENDER_CLOSED\x10\x04\x12\x14\n\x10LOSS_ACK_TIMEOUT\x10\x05\x12\x13\n\x0fLOSS_QUEUE_FULL\x10\x06\x12\x14\n\x10LOSS_CHANNEL_SIM\x10\x07\x12\x11\n\rLOSS_UPSTREAM\x10\x08\x32\x45\n\x0b\x46\x65\x61tureLink\x12\x36\n\x06Stream\x12\x12.semlink.v2.Uplink\x1a\x14.semlink.v2.Downlink(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'semlink.v2.semlink_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LOSSREASON']._serialized_start=976
-  _globals['_LOSSREASON']._serialized_end=1171
+  _globals['_LOSSREASON']._serialized_start=990
+  _globals['_LOSSREASON']._serialized_end=1185
   _globals['_SESSION']._serialized_start=41
-  _globals['_SESSION']._serialized_end=423
-  _globals['_SESSIONREPLY']._serialized_start=425
-  _globals['_SESSIONREPLY']._serialized_end=509
-  _globals['_FRAMEPACKETS']._serialized_start=511
-  _globals['_FRAMEPACKETS']._serialized_end=569
-  _globals['_SENDERREPORT']._serialized_start=571
-  _globals['_SENDERREPORT']._serialized_end=608
-  _globals['_UPLINK']._serialized_start=611
-  _globals['_UPLINK']._serialized_end=754
-  _globals['_ACK']._serialized_start=756
-  _globals['_ACK']._serialized_end=876
-  _globals['_DOWNLINK']._serialized_start=878
-  _globals['_DOWNLINK']._serialized_end=973
-  _globals['_FEATURELINK']._serialized_start=1173
-  _globals['_FEATURELINK']._serialized_end=1242
+  _globals['_SESSION']._serialized_end=437
+  _globals['_SESSIONREPLY']._serialized_start=439
+  _globals['_SESSIONREPLY']._serialized_end=523
+  _globals['_FRAMEPACKETS']._serialized_start=525
+  _globals['_FRAMEPACKETS']._serialized_end=583
+  _globals['_SENDERREPORT']._serialized_start=585
+  _globals['_SENDERREPORT']._serialized_end=622
+  _globals['_UPLINK']._serialized_start=625
+  _globals['_UPLINK']._serialized_end=768
+  _globals['_ACK']._serialized_start=770
+  _globals['_ACK']._serialized_end=890
+  _globals['_DOWNLINK']._serialized_start=892
+  _globals['_DOWNLINK']._serialized_end=987
+  _globals['_FEATURELINK']._serialized_start=1187
+  _globals['_FEATURELINK']._serialized_end=1256
 # @@protoc_insertion_point(module_scope)

@@ -29,7 +29,7 @@ LOSS_CHANNEL_SIM: LossReason
 LOSS_UPSTREAM: LossReason
 
 class Session(_message.Message):
-    __slots__ = ("version", "session_id", "codec", "codec_config", "fingerprint", "entropy_model", "entropy_coder", "feature_shape", "latent_shape", "dtype", "rows_per_packet", "scale", "offset", "side_info", "check", "image_width", "image_height", "domain", "stream_header")
+    __slots__ = ("version", "session_id", "codec", "codec_config", "fingerprint", "entropy_model", "entropy_coder", "feature_shape", "latent_shape", "dtype", "rows_per_packet", "scale", "offset", "side_info", "check", "image_width", "image_height", "domain", "stream_header", "pack")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     CODEC_FIELD_NUMBER: _ClassVar[int]
@@ -49,6 +49,7 @@ class Session(_message.Message):
     IMAGE_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     DOMAIN_FIELD_NUMBER: _ClassVar[int]
     STREAM_HEADER_FIELD_NUMBER: _ClassVar[int]
+    PACK_FIELD_NUMBER: _ClassVar[int]
     version: int
     session_id: int
     codec: str
@@ -68,7 +69,8 @@ class Session(_message.Message):
     image_height: int
     domain: str
     stream_header: bytes
-    def __init__(self, version: _Optional[int] = ..., session_id: _Optional[int] = ..., codec: _Optional[str] = ..., codec_config: _Optional[str] = ..., fingerprint: _Optional[str] = ..., entropy_model: _Optional[str] = ..., entropy_coder: _Optional[str] = ..., feature_shape: _Optional[_Iterable[int]] = ..., latent_shape: _Optional[_Iterable[int]] = ..., dtype: _Optional[str] = ..., rows_per_packet: _Optional[int] = ..., scale: _Optional[_Iterable[float]] = ..., offset: _Optional[_Iterable[float]] = ..., side_info: _Optional[bool] = ..., check: _Optional[str] = ..., image_width: _Optional[int] = ..., image_height: _Optional[int] = ..., domain: _Optional[str] = ..., stream_header: _Optional[bytes] = ...) -> None: ...
+    pack: int
+    def __init__(self, version: _Optional[int] = ..., session_id: _Optional[int] = ..., codec: _Optional[str] = ..., codec_config: _Optional[str] = ..., fingerprint: _Optional[str] = ..., entropy_model: _Optional[str] = ..., entropy_coder: _Optional[str] = ..., feature_shape: _Optional[_Iterable[int]] = ..., latent_shape: _Optional[_Iterable[int]] = ..., dtype: _Optional[str] = ..., rows_per_packet: _Optional[int] = ..., scale: _Optional[_Iterable[float]] = ..., offset: _Optional[_Iterable[float]] = ..., side_info: _Optional[bool] = ..., check: _Optional[str] = ..., image_width: _Optional[int] = ..., image_height: _Optional[int] = ..., domain: _Optional[str] = ..., stream_header: _Optional[bytes] = ..., pack: _Optional[int] = ...) -> None: ...
 
 class SessionReply(_message.Message):
     __slots__ = ("session_id", "accepted", "reason", "detail")

@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 
 from semlink.channel import Channel, ChannelReport
 from semlink.packets import Frame, Session, split_frame_id
-from semlink.packets.packing import pack_group, unpack_group
-from semlink.wire.convert import frame_datagrams, lost_frame, parse_packets, wire_bytes
+from semlink.packets.packing import unpack_group
+from semlink.wire.convert import frame_datagrams, group_datagrams, lost_frame, parse_packets, wire_bytes
 from semlink.wire.spread import transmit_spread
 
 
@@ -74,8 +74,7 @@ def carry_frames(frames: Sequence[Frame], session: Session, channel: Channel | N
     groups = [frames[i:i + pack] for i in range(0, len(frames), pack)]
     ordered = [[sorted(f.packets, key=lambda p: p.index) for f in g] for g in groups]
     firsts = [split_frame_id(g[0].header.frame_id)[1] for g in groups]
-    units = [pack_group([[p.payload for p in packets] for packets in o], first, session.check)
-             for o, first in zip(ordered, firsts)]
+    units = [group_datagrams(g, session) for g in groups]
     sent = transmit_spread(units, channel, spread)
     return [c for g, o, first, datagrams, (arrived, report) in zip(groups, ordered, firsts, units, sent)
             for c in _group_received(g, o, first, session, datagrams, arrived, report)]

@@ -28,6 +28,7 @@ from semlink.packets import (
     validate_session,
 )
 from semlink.packets.datagram import overhead_bytes, unchecked_seq16
+from semlink.packets.packing import MalformedPack, decode_packed, pack_group
 from semlink.packets.pixels import claimed_count
 from semlink.v2 import semlink_pb2 as pb
 
@@ -42,6 +43,7 @@ def session_to_message(session: Session) -> pb.Session:
         dtype=session.dtype, rows_per_packet=session.rows_per_packet, scale=session.scale, offset=session.offset,
         side_info=session.side_info, check=session.check, image_width=width, image_height=height,
         domain="" if session.domain == "features" else session.domain, stream_header=session.stream_header,
+        pack=session.pack if session.pack > 1 else 0,
     )
 
 
@@ -53,7 +55,7 @@ def message_to_session(msg: pb.Session) -> Session:
         rows_per_packet=msg.rows_per_packet, scale=tuple(msg.scale), offset=tuple(msg.offset),
         side_info=msg.side_info, entropy_coder=msg.entropy_coder, entropy_model=msg.entropy_model,
         check=msg.check, image_size=(msg.image_width, msg.image_height), version=msg.version,
-        domain=msg.domain or "features", stream_header=bytes(msg.stream_header),
+        domain=msg.domain or "features", stream_header=bytes(msg.stream_header), pack=msg.pack or 1,
     )
     for name in ("feature_shape", "shape"):
         if len(getattr(session, name)) != 3:
@@ -68,6 +70,25 @@ def frame_datagrams(frame: Frame, session: Session) -> list[bytes]:
     size = frame.header.image_size
     size = size if size != session.image_size else None
     return [encode_datagram(seq, p.index, p.payload, session.check, size) for p in frame.packets]
+
+
+def group_datagrams(frames: Sequence[Frame], session: Session) -> list[bytes]:
+    """The datagrams of consecutive ``frames`` packed as one group (:mod:`semlink.packets.packing`): datagram ``j``
+    holds packet ``j`` of each. Frames of another image size than the session's say it in every datagram, so a
+    group's frames share one size (``ValueError`` otherwise)."""
+    first = split_frame_id(frames[0].header.frame_id)[1]
+    seqs = [split_frame_id(f.header.frame_id)[1] for f in frames]
+    if seqs != list(range(first, first + len(frames))):
+        raise ValueError(f"a group's frames are consecutive, these have sequence numbers {seqs}")
+    sizes = {f.header.image_size for f in frames}
+    if len(sizes) != 1:
+        raise ValueError(f"a group's frames share one image size, these have {sorted(sizes)}")
+    size = sizes.pop()
+    ordered = [sorted(f.packets, key=lambda p: p.index) for f in frames]
+    if any([p.index for p in packets] != list(range(len(packets))) for packets in ordered):
+        raise ValueError("a packed frame sends its packets 0 to n - 1, each once")
+    return pack_group([[p.payload for p in packets] for packets in ordered], first, session.check,
+                      size if size != session.image_size else None)
 
 
 class Unparsable:
@@ -130,7 +151,7 @@ def _check_sizes(datagrams: Sequence[bytes], session: Session) -> None:
     if len(datagrams) > session.packets_per_frame:
         raise MalformedFrame(f"{len(datagrams)} packets in one message; a frame of this session has "
                              f"{session.packets_per_frame}")
-    limit = max_datagram_bytes(session)
+    limit = max_datagram_bytes(session) * session.pack + 5 * (session.pack - 1)  # packed: K slices and lengths
     if any(len(d) > limit for d in datagrams):
         raise MalformedFrame(f"a packet of {max(len(d) for d in datagrams)} bytes is over the {limit} bytes a "
                              "packet of this session can need")
@@ -140,7 +161,9 @@ def parse_packets(datagrams: Sequence[bytes], session: Session, highest_seq: int
     """Datagrams of one message → frames of ``session``, checked before anything is decoded.
 
     Raises ``MalformedFrame`` (cheaply, before parsing any datagram) for more
-    datagrams than a frame has or one longer than a frame's packet can be.
+    datagrams than a frame has or one longer than a frame's packet can be. A packed
+    session's datagrams (:mod:`semlink.packets.packing`) each hold a slice of every
+    frame of their group: a damaged one is damage to each of them.
     """
     _check_sizes(datagrams, session)
     by_seq: dict[int, dict[int, Packet]] = {}
@@ -148,25 +171,19 @@ def parse_packets(datagrams: Sequence[bytes], session: Session, highest_seq: int
     damaged = 0
     for data in datagrams:
         try:
-            datagram = decode_datagram(data, session.check)
-        except CorruptDatagram:
+            pieces = _pieces(data, session, highest_seq)
+        except (CorruptDatagram, MalformedPack):
             damaged += 1
             continue
-        if datagram.index >= session.packets_per_frame:
+        if not pieces:
             damaged += 1  # passed its check but cannot be ours: as good as corrupted
-            continue
-        seq = extend_seq(datagram.seq16, highest_seq)
-        fid = session.frame_id(seq)
-        rows = (0, 0)
-        if datagram.index < session.packet_count:
-            start = datagram.index * session.rows_per_packet
-            rows = (start, min(start + session.rows_per_packet, session.shape[1]))
-        by_seq.setdefault(seq, {}).setdefault(datagram.index, Packet(fid, datagram.index, *rows, datagram.payload))
-        if datagram.image_size:
-            sizes[seq] = datagram.image_size
+        for seq, index, payload, size in pieces:
+            by_seq.setdefault(seq, {}).setdefault(index, _packet(session, seq, index, payload))
+            if size:
+                sizes[seq] = size
     frames = []
     for seq, packets in sorted(by_seq.items()):
-        attributed = damaged if len(by_seq) == 1 else 0
+        attributed = damaged if len(by_seq) == 1 or session.pack > 1 else 0
         count = None
         if session.domain == "pixels":
             count, packets, unusable = _pixel_frame(packets)
@@ -178,7 +195,33 @@ def parse_packets(datagrams: Sequence[bytes], session: Session, highest_seq: int
     if not by_seq and damaged:
         named = {unchecked_seq16(data) for data in datagrams}
         claimed = extend_seq(named.pop(), highest_seq) if len(named) == 1 and None not in named else None
-    return ParsedPackets(tuple(frames), damaged if len(by_seq) != 1 else 0, highest, claimed)
+    unattributed = damaged if len(by_seq) != 1 and session.pack == 1 or not by_seq else 0
+    return ParsedPackets(tuple(frames), unattributed, highest, claimed)
+
+
+def _pieces(data: bytes, session: Session, highest_seq: int | None) -> list[tuple[int, int, bytes, tuple | None]]:
+    """``(seq, packet index, payload, image size)`` of each frame's packet in one datagram: one, or a packed
+    datagram's slice of each frame of its group (a pixel frame's empty slice is no packet: it has fewer); none
+    when the datagram cannot be one of ``session``'s."""
+    if session.pack == 1:
+        datagram = decode_datagram(data, session.check)
+        if datagram.index >= session.packets_per_frame:
+            return []
+        return [(extend_seq(datagram.seq16, highest_seq), datagram.index, datagram.payload, datagram.image_size)]
+    packed = decode_packed(data, session.check)
+    if packed.frames > session.pack or packed.index >= session.packets_per_frame:
+        return []
+    first = extend_seq(packed.seq16, highest_seq)
+    return [(first + k, packed.index, part, packed.image_size) for k, part in enumerate(packed.slices)
+            if part or session.domain != "pixels"]
+
+
+def _packet(session: Session, seq: int, index: int, payload: bytes) -> Packet:
+    rows = (0, 0)
+    if index < session.packet_count:
+        start = index * session.rows_per_packet
+        rows = (start, min(start + session.rows_per_packet, session.shape[1]))
+    return Packet(session.frame_id(seq), index, *rows, payload)
 
 
 def _pixel_frame(packets: dict[int, Packet]) -> tuple[int, dict[int, Packet], int]:
@@ -219,6 +262,35 @@ def identify_frame(datagrams: Sequence[bytes], session: Session, highest_seq: in
     if len(parsed.frames) != 1:
         raise MalformedFrame(f"a frame message must hold packets of one frame, these belong to {len(parsed.frames)}")
     return parsed.frames[0].header.frame_id, parsed.highest_seq
+
+
+def identify_group(datagrams: Sequence[bytes], session: Session,
+                   highest_seq: int | None) -> tuple[int, int, int | None]:
+    """``(first frame id, frames, highest_seq)`` of what a message's datagrams carry: one frame
+    (:func:`identify_frame`), or, in a packed session, the group of consecutive frames whose slices they hold.
+
+    A packed message's every datagram must pass its check and name the same group (a hop sees them before the
+    channel does); ``MalformedFrame`` says why not.
+    """
+    if session.pack == 1:
+        frame_id, highest = identify_frame(datagrams, session, highest_seq)
+        return frame_id, 1, highest
+    _check_sizes(datagrams, session)
+    groups = set()
+    for data in datagrams:
+        try:
+            packed = decode_packed(data, session.check)
+        except (CorruptDatagram, MalformedPack) as err:
+            raise MalformedFrame(f"a datagram of a packed message is unusable: {err}") from None
+        if packed.frames > session.pack or packed.index >= session.packets_per_frame:
+            raise MalformedFrame(f"a datagram names slice {packed.index} of a group of {packed.frames}; this "
+                                 f"session packs up to {session.pack} frames of {session.packets_per_frame} packets")
+        groups.add((packed.seq16, packed.frames))
+    if len(groups) != 1:
+        raise MalformedFrame(f"a packed message must hold datagrams of one group, these name {len(groups)}")
+    seq16, frames = groups.pop()
+    first = extend_seq(seq16, highest_seq)
+    return session.frame_id(first), frames, max(highest_seq or 0, first + frames - 1)
 
 
 def lost_frame(session: Session, seq: int) -> Frame:
