@@ -36,7 +36,7 @@ from semlink.packets.claims import SessionClaims
 from semlink.packets.outcome import AckStatus, LossReason
 from semlink.packets.transport import with_overhead
 from semlink.v2 import semlink_pb2 as pb
-from semlink.wire import ack_message, frame_message, identify_frame, wire_bytes
+from semlink.wire import ack_message, frame_message, identify_group, wire_bytes
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,11 @@ class InTransit:
     datagrams: int = 0
     overhead: int = 0  # the per-datagram transport bytes it was counted (and stamped) with
     answered: bool = False
+    riders: tuple[InTransit, ...] = ()  # the other frames of a packed group, in the same message
+
+    def group(self) -> tuple[InTransit, ...]:
+        """This frame and the frames riding with it: each is answered once, by its own ack."""
+        return (self, *self.riders)
 
 
 # The upstream channel is made when channel_sim starts, often before the receiver listens (`semlink up` starts the
@@ -233,29 +238,30 @@ class Proxy:
         datagrams = list(datagrams)  # a protobuf repeated field makes a new bytes object on every access
         overhead = self.spec.datagram_overhead
         sink.outstanding += 1
-        self.stats.frames["in"] += 1
-        self.metrics.frames.labels("in").inc()
         try:
-            frame_id, highest_seq = identify_frame(datagrams, hop.session, hop.highest_seq)
+            frame_id, frames, highest_seq = identify_group(datagrams, hop.session, hop.highest_seq)
         except MalformedFrame as err:
-            self.stats.frames["rejected"] += 1
-            self.metrics.frames.labels("rejected").inc()
+            self._count_frames("in", 1)
+            self._count_frames("rejected", 1)
             self._reply(sink, ack_message(0, AckStatus.REJECTED, f"channel_sim: {err}", datagram_overhead=overhead))
             return
+        sink.outstanding += frames - 1  # a packed group's frames are each answered
+        self._count_frames("in", frames)
         hop.highest_seq = highest_seq
         self._count("in", wire_bytes(datagrams), len(datagrams), overhead)
         received, report = self.channel.transmit_datagrams(datagrams)
         self.stats.report = self.stats.report + report
         self.metrics.observe_report(report)
         if not received:  # nothing to send: the receiver learns of it from the sequence gap
-            self.stats.frames["erased"] += 1
-            item = InTransit(frame_id, None, 0, hop, overhead=overhead)
-            try:
-                delivery = hop.sender.track(frame_id)
-            except SenderClosed as err:
-                self._answer(item, Outcome(frame_id, AckStatus.LOST, str(err), LossReason.SENDER_CLOSED))
-                return
-            delivery.outcome.add_done_callback(lambda done: self._answer(item, done.result()))
+            self.stats.frames["erased"] += frames
+            for fid in range(frame_id, frame_id + frames):
+                item = InTransit(fid, None, 0, hop, overhead=overhead)
+                try:
+                    delivery = hop.sender.track(fid)
+                except SenderClosed as err:
+                    self._answer(item, Outcome(fid, AckStatus.LOST, str(err), LossReason.SENDER_CLOSED))
+                    continue
+                delivery.outcome.add_done_callback(lambda done, item=item: self._answer(item, done.result()))
             return
         nbytes = with_overhead(wire_bytes(received), len(received), overhead)  # the rate cap charges headers too
         unchanged = message is not None and len(received) == len(datagrams) and all(
@@ -266,21 +272,31 @@ class Proxy:
         elif not unchanged:
             message = frame_message(received)
             message.frame.datagram_overhead = overhead
-        self.line.push(InTransit(frame_id, message, nbytes, hop, len(received), overhead), nbytes)
+        riders = tuple(InTransit(fid, None, 0, hop, overhead=overhead) for fid in range(frame_id + 1, frame_id + frames))
+        self.line.push(InTransit(frame_id, message, nbytes, hop, len(received), overhead, riders=riders), nbytes)
 
     def _forward(self, item: InTransit, delay_s: float) -> None:
         self.stats.delay.add(delay_s * 1000)
         self.metrics.delay.observe(delay_s)
-        self.stats.frames["forwarded"] += 1
+        self._count_frames("forwarded", len(item.group()))
         self._count("out", item.nbytes - item.overhead * item.datagrams, item.datagrams, item.overhead)
-        self.metrics.frames.labels("forwarded").inc()
         try:
-            delivery = item.hop.sender.forward_nowait(item.frame_id, item.message, item.nbytes)
+            if item.riders:
+                deliveries = item.hop.sender.forward_group_nowait([i.frame_id for i in item.group()], item.message,
+                                                                  item.nbytes, item.datagrams, item.overhead)
+            else:
+                deliveries = [item.hop.sender.forward_nowait(item.frame_id, item.message, item.nbytes)]
         except (QueueFull, SenderClosed) as err:
             loss = LossReason.QUEUE_FULL if isinstance(err, QueueFull) else LossReason.SENDER_CLOSED
-            self._answer(item, Outcome(item.frame_id, AckStatus.LOST, str(err), loss))
+            for each in item.group():
+                self._answer(each, Outcome(each.frame_id, AckStatus.LOST, str(err), loss))
             return
-        delivery.outcome.add_done_callback(lambda done: self._answer(item, done.result()))
+        for each, delivery in zip(item.group(), deliveries):
+            delivery.outcome.add_done_callback(lambda done, each=each: self._answer(each, done.result()))
+
+    def _count_frames(self, what: str, frames: int) -> None:
+        self.stats.frames[what] += frames
+        self.metrics.frames.labels(what).inc(frames)
 
     def _count(self, direction: str, datagram_bytes: int, datagrams: int, overhead: int) -> None:
         """Bytes in or out: the datagrams' own, and with ``overhead`` per datagram (``wire_bytes``)."""
@@ -291,16 +307,16 @@ class Proxy:
         self.metrics.datagrams.labels(direction).inc(datagrams)
 
     def _refuse(self, item: InTransit, reason: str) -> None:
-        self.stats.frames["lost_delay_line"] += 1
-        self.metrics.frames.labels("lost_delay_line").inc()
+        self._count_frames("lost_delay_line", len(item.group()))
         self._drop(item, f"channel_sim: {reason}")
 
     def _drop(self, item: InTransit, detail: str) -> None:
-        """Ack ``item`` lost with ``detail``, without it reaching upstream."""
-        if not item.answered:
-            item.answered = True
-            self._reply(item.hop.sink, ack_message(item.frame_id, AckStatus.LOST, detail, LossReason.CHANNEL_SIM,
-                                                   datagram_overhead=item.overhead))
+        """Ack ``item`` (each frame of its group) lost with ``detail``, without it reaching upstream."""
+        for each in item.group():
+            if not each.answered:
+                each.answered = True
+                self._reply(each.hop.sink, ack_message(each.frame_id, AckStatus.LOST, detail, LossReason.CHANNEL_SIM,
+                                                       datagram_overhead=each.overhead))
 
     def _answer(self, item: InTransit, outcome: Outcome) -> None:
         if item.answered:  # a duplicate's second outcome

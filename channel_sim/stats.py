@@ -73,7 +73,7 @@ class ProxyMetrics:
 
     def __init__(self) -> None:
         self.registry = r = CollectorRegistry()
-        self.frames = PromCounter("semlink_ch_frames", "Frame messages by event", ["event"], registry=r)
+        self.frames = PromCounter("semlink_ch_frames", "Frames by event (each frame of a packed group)", ["event"], registry=r)
         self.packets = PromCounter("semlink_ch_packets", "Packets by event", ["event"], registry=r)
         self.bits = PromCounter("semlink_ch_bits", "Payload bits exposed and flipped", ["event"], registry=r)
         self.acks = PromCounter("semlink_ch_acks", "Acks relayed to transmitters, by status", ["status"], registry=r)

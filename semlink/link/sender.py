@@ -19,7 +19,7 @@ import asyncio
 import logging
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import grpc
@@ -123,7 +123,7 @@ class Delivery:
     ``datagram_overhead`` transport bytes for each of its ``datagrams``)."""
 
     __slots__ = ("_in_window", "datagram_overhead", "datagrams", "frame_id", "message", "nbytes", "outcome",
-                 "queued_at", "sent", "sent_at")
+                 "queued_at", "riders", "sent", "sent_at")
 
     def __init__(self, frame_id: int, message: pb.Uplink | bytes | None, nbytes: int,
                  loop: asyncio.AbstractEventLoop, datagrams: int = 0, datagram_overhead: int = 0):
@@ -136,6 +136,7 @@ class Delivery:
         self.outcome: asyncio.Future[Outcome] = loop.create_future()
         self.queued_at = loop.time()
         self.sent_at: float | None = None
+        self.riders: tuple[Delivery, ...] = ()  # the other frames of a packed group, in the same message
         self._in_window = False
 
 
@@ -236,7 +237,7 @@ class FrameSender:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._fail_in_flight(LossReason.SENDER_CLOSED, SENDER_CLOSED)
         while not self._queue.empty():
-            self._finish(self._queue.get_nowait(), lost(0, LossReason.SENDER_CLOSED, SENDER_CLOSED))
+            self._finish_unsent(self._queue.get_nowait(), lost(0, LossReason.SENDER_CLOSED, SENDER_CLOSED))
         if self._shared_channel is None:
             await self._channel.close(grace=None)
         # grpc.aio stays bound to this event loop until its last channel is collected: let go of ours now
@@ -333,6 +334,30 @@ class FrameSender:
     async def forward(self, frame_id: int, message: pb.Uplink | bytes, nbytes: int) -> Delivery:
         """:meth:`forward_nowait`, waiting for room in the queue."""
         return await self._queue_put(self._delivery(frame_id, message, nbytes))
+
+    def _group_delivery(self, frame_ids: Sequence[int], message: pb.Uplink | bytes, nbytes: int, datagrams: int,
+                        overhead: int) -> list[Delivery]:
+        share = len(frame_ids)
+        head, *riders = [self._delivery(fid, message if k == 0 else None, nbytes / share, datagrams / share, overhead)
+                         for k, fid in enumerate(frame_ids)]
+        head.riders = tuple(riders)
+        return [head, *riders]
+
+    def forward_group_nowait(self, frame_ids: Sequence[int], message: pb.Uplink | bytes, nbytes: int,
+                             datagrams: int = 0, overhead: int = 0) -> list[Delivery]:
+        """Queue one message that carries several frames (a packed group, :mod:`semlink.packets.packing`) or raise
+        :class:`QueueFull`: a :class:`Delivery` per frame, each with its share of the message's ``nbytes`` and
+        ``datagrams``, each answered by its own ack."""
+        deliveries = self._group_delivery(frame_ids, message, nbytes, datagrams, overhead)
+        self._queue_nowait(deliveries[0])
+        return deliveries
+
+    async def forward_group(self, frame_ids: Sequence[int], message: pb.Uplink | bytes, nbytes: int,
+                            datagrams: int = 0, overhead: int = 0) -> list[Delivery]:
+        """:meth:`forward_group_nowait`, waiting for room in the queue."""
+        deliveries = self._group_delivery(frame_ids, message, nbytes, datagrams, overhead)
+        await self._queue_put(deliveries[0])
+        return deliveries
 
     # --- state ---------------------------------------------------------------------------------
     @property
@@ -448,7 +473,7 @@ class FrameSender:
             return
         while not self._queue.empty():  # no frame is streamed into a refused session
             delivery = self._queue.get_nowait()
-            self._finish(delivery, Outcome(delivery.frame_id, AckStatus.REJECTED, f"session refused: {refusal}"))
+            self._finish_unsent(delivery, Outcome(delivery.frame_id, AckStatus.REJECTED, f"session refused: {refusal}"))
 
     async def _write(self, call, message: pb.Uplink | bytes) -> None:
         async with self._write_lock:
@@ -466,23 +491,26 @@ class FrameSender:
             delivery._in_window = True
             self._writing = delivery
             # In flight before the write: its ack can come back before write() returns to this task.
-            delivery.sent_at = loop.time()
-            self._in_flight.setdefault(delivery.frame_id, []).append(delivery)
+            for carried in (delivery, *delivery.riders):
+                carried.sent_at = loop.time()
+                self._in_flight.setdefault(carried.frame_id, []).append(carried)
             try:
                 await self._write(call, delivery.message)
             except BaseException:
                 self._writing = None
-                self._not_in_flight(delivery)
-                self._finish(delivery, lost(delivery.frame_id, *((LossReason.SENDER_CLOSED, SENDER_CLOSED)
-                                                                 if self._closing else
-                                                                 (LossReason.CONNECTION_LOST, CONNECTION_LOST))))
+                for carried in (delivery, *delivery.riders):
+                    self._not_in_flight(carried)
+                self._finish_unsent(delivery, lost(delivery.frame_id, *((LossReason.SENDER_CLOSED, SENDER_CLOSED)
+                                                                        if self._closing else
+                                                                        (LossReason.CONNECTION_LOST, CONNECTION_LOST))))
                 raise
             self._writing = None
-            if not delivery.sent.done():
-                delivery.sent.set_result(True)
-            self.counts["sent"] += 1
-            self.counts["bytes_sent"] += delivery.nbytes
-            self._note_sent(delivery.frame_id)
+            for carried in (delivery, *delivery.riders):
+                if not carried.sent.done():
+                    carried.sent.set_result(True)
+                self.counts["sent"] += 1
+                self.counts["bytes_sent"] += carried.nbytes
+                self._note_sent(carried.frame_id)
 
     def _not_in_flight(self, delivery: Delivery) -> None:
         """Take back a delivery whose write failed: it never reached the stream."""
@@ -578,6 +606,11 @@ class FrameSender:
         for deliveries in in_flight.values():
             for delivery in deliveries:
                 self._finish(delivery, lost(delivery.frame_id, loss, detail))
+
+    def _finish_unsent(self, delivery: Delivery, outcome: Outcome) -> None:
+        """A queued message that never reached the stream: ``outcome`` for each frame it carries."""
+        for carried in (delivery, *delivery.riders):
+            self._finish(carried, outcome)
 
     def _finish(self, delivery: Delivery, outcome: Outcome) -> None:
         if delivery.outcome.done():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import Counter
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from semlink.http.serve import parse_settings
 from semlink.launch.ports import free_port
 from tests.helpers.link import RecordingReceiver, make_frame, make_session, serving
 from semlink.v2 import semlink_pb2 as pb
+from semlink.wire import frame_message, group_datagrams
 
 SESSION = make_session()
 SESSION8 = make_session(packets=8)
@@ -220,3 +222,63 @@ def test_a_frame_its_hop_lost_comes_back_with_the_upstream_code():
     assert (outcome.status, outcome.loss) == (AckStatus.LOST, LossReason.UPSTREAM)
     assert outcome.detail == "channel_sim upstream: no ack within 0.3 s"
     assert stats["frames"]["lost_upstream"] == 1
+
+
+def test_a_packed_group_crosses_the_channel_as_one_message_and_each_of_its_frames_is_answered_once():
+    """Groups of 3 (the last of 2) through 25% loss: a lost datagram takes a slice of every frame of its group, a
+    group that lost every datagram is reported lost frame by frame, and no frame goes unanswered or twice."""
+    packed = replace(SESSION, pack=3)
+    frames = [make_frame(i, session=packed) for i in range(20)]
+    groups = [frames[i:i + 3] for i in range(0, 20, 3)]
+
+    async def main():
+        rx = await RecordingReceiver().start()
+        grpc_port = free_port()
+        settings = ChannelSimSettings(upstream=rx.target, grpc_port=grpc_port, loss=0.25, seed=2)
+        try:
+            async with serving(create_app(settings)) as url, httpx.AsyncClient(base_url=url) as client:
+                async with FrameSender(f"127.0.0.1:{grpc_port}", session=packed) as sender:
+                    deliveries = []
+                    for group in groups:
+                        message = frame_message(group_datagrams(group, packed))
+                        deliveries += await sender.forward_group([f.header.frame_id for f in group], message, 0)
+                    outcomes = await asyncio.gather(*(d.outcome for d in deliveries))
+                return outcomes, (await client.get("/v1/stats")).json(), rx.frames
+        finally:
+            await rx.stop()
+
+    outcomes, stats, arrived = run(main(), timeout=30)
+    assert [o.frame_id for o in outcomes] == [f.header.frame_id for f in frames]
+    statuses = Counter(o.status for o in outcomes)
+    assert statuses["partial"] > 0 and stats["packets"]["dropped"] > 0
+    got = {f.header.frame_id: f for f in arrived}
+    for outcome in outcomes:  # each frame's own word: what of it arrived
+        frame = got.get(outcome.frame_id)
+        assert outcome.status == ("lost" if frame is None else "partial" if frame.lost_indices() else "ok")
+    assert stats["frames"]["in"] == 20 and stats["acks"] == {k: v for k, v in statuses.items()}
+    for group in groups:  # the frames of a group that arrived miss the same slices
+        got = [f for f in arrived if f.header.frame_id in {g.header.frame_id for g in group}]
+        assert len({tuple(f.lost_indices()) for f in got}) <= 1
+
+
+def test_a_packed_group_that_lost_every_datagram_is_reported_lost_frame_by_frame():
+    packed = replace(SESSION, pack=4)
+    frames = [make_frame(i, session=packed) for i in range(8)]
+
+    async def main():
+        rx = await RecordingReceiver().start()
+        grpc_port = free_port()
+        try:
+            async with serving(create_app(ChannelSimSettings(upstream=rx.target, grpc_port=grpc_port, loss=1.0))):
+                async with FrameSender(f"127.0.0.1:{grpc_port}", session=packed) as sender:
+                    deliveries = []
+                    for group in (frames[:4], frames[4:]):
+                        message = frame_message(group_datagrams(group, packed))
+                        deliveries += await sender.forward_group([f.header.frame_id for f in group], message, 0)
+                    return await asyncio.gather(*(d.outcome for d in deliveries))
+        finally:
+            await rx.stop()
+
+    outcomes = run(main())
+    assert [(o.frame_id, o.status, o.detail) for o in outcomes] == [
+        (f.header.frame_id, "lost", "no packet arrived") for f in frames]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import random
+from dataclasses import replace
 
 import pytest
 
 from semlink.link import Backoff, FrameSender, QueueFull, SenderClosed
 from semlink.launch.ports import free_port
 from semlink.packets.outcome import LossReason
+from semlink.wire import frame_message, group_datagrams
 from tests.helpers.link import RecordingReceiver, make_frame, make_session
 
 FAST = Backoff(initial_s=0.05, max_s=0.4)
@@ -175,5 +177,51 @@ def test_idle_sender_reports_its_last_frame_id():
             await rx.stop()
         assert rx.reports and rx.reports[-1] == SESSION.frame_id(3)
         assert tracked.outcome.done()  # ended when the sender closed: never left hanging
+
+    run(main())
+
+
+def test_a_packed_group_goes_as_one_message_and_each_of_its_frames_gets_its_own_ack():
+    packed = replace(SESSION, pack=3)
+
+    async def main():
+        rx = await RecordingReceiver().start()
+        try:
+            async with FrameSender(rx.target, backoff=FAST, session=packed) as sender:
+                frames = [make_frame(i, session=packed) for i in range(6)]
+                deliveries = []
+                for group in (frames[:3], frames[3:5], frames[5:]):  # a full group, then two partial ones
+                    message = frame_message(group_datagrams(group, packed))
+                    deliveries += await sender.forward_group([f.header.frame_id for f in group], message, 300, 4)
+                outcomes = await asyncio.gather(*(d.outcome for d in deliveries))
+                sent = await asyncio.gather(*(d.sent for d in deliveries))
+                stats = sender.stats()
+            assert [o.frame_id for o in outcomes] == [f.header.frame_id for f in frames]
+            assert [o.status for o in outcomes] == ["ok"] * 6 and all(sent)
+            assert rx.frames == frames
+            assert [d.nbytes for d in deliveries[:3]] == [100] * 3 and deliveries[3].datagrams == 2
+            assert stats["sent"] == 6 and stats["in_flight"] == 0 and stats["bytes_sent"] == 900
+        finally:
+            await rx.stop()
+
+    run(main())
+
+
+def test_a_packed_group_that_never_reaches_the_stream_ends_every_one_of_its_frames():
+    packed = replace(SESSION, pack=2)
+
+    async def main():
+        rx = await RecordingReceiver(refuse="codec mismatch").start()
+        try:
+            sender = FrameSender(rx.target, backoff=FAST, session=packed)
+            await sender.start()
+            frames = [make_frame(i, session=packed) for i in range(2)]
+            deliveries = sender.forward_group_nowait([f.header.frame_id for f in frames],
+                                                     frame_message(group_datagrams(frames, packed)), 100)
+            outcomes = await asyncio.gather(*(d.outcome for d in deliveries))
+            await sender.close(grace_s=0)
+            assert [(o.frame_id, o.status) for o in outcomes] == [(f.header.frame_id, "rejected") for f in frames]
+        finally:
+            await rx.stop()
 
     run(main())
