@@ -88,9 +88,10 @@ class TaskResult(BaseModel):
                         "{'bboxes', 'labels'} for <OD>, ...")
     model: str
     codec: str
-    wire_bytes: int = Field(description="bytes of the frame's packets that arrived (headers, payloads and checks), "
-                            "plus datagram_overhead for each of its datagrams")
-    datagrams: int = Field(description="datagrams that arrived for it")
+    wire_bytes: float = Field(description="bytes of the frame's packets that arrived (headers, payloads and checks), "
+                              "plus datagram_overhead for each of its datagrams (a packed frame: its share of its "
+                              "group's)")
+    datagrams: float = Field(description="datagrams that arrived for it (a packed frame: its share of its group's)")
     datagram_overhead: int = Field(description="transport bytes counted per datagram, as the link stamped the frame "
                                    "(0: the link as simulated; 28 UDP/IPv4, 40 RTP/UDP/IPv4, 60 RTP/UDP/IPv6)")
     payload_bytes: int
@@ -105,9 +106,10 @@ class FrameSummary(BaseModel):
     frame_id: int
     codec: str
     status: str = Field(description="ok (all packets) or partial (some lost)")
-    wire_bytes: int = Field(description="bytes of the frame's packets that arrived (headers, payloads and checks), "
-                            "plus datagram_overhead for each of its datagrams")
-    datagrams: int = Field(description="datagrams that arrived for it")
+    wire_bytes: float = Field(description="bytes of the frame's packets that arrived (headers, payloads and checks), "
+                              "plus datagram_overhead for each of its datagrams (a packed frame: its share of its "
+                              "group's)")
+    datagrams: float = Field(description="datagrams that arrived for it (a packed frame: its share of its group's)")
     datagram_overhead: int = Field(description="transport bytes counted per datagram, as the link stamped the frame "
                                    "(0: the link as simulated; 28 UDP/IPv4, 40 RTP/UDP/IPv4, 60 RTP/UDP/IPv6)")
     payload_bytes: int

@@ -27,6 +27,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import torch
 from PIL import Image
@@ -35,9 +36,9 @@ from semlink.codecs import Codec, CodecError
 from semlink.florence import FlorenceBundle
 from semlink.link import Delivery, FrameSender
 from semlink.link.grpc_channel import LinkSecurity
-from semlink.packets import Frame
+from semlink.packets import Frame, MalformedFrame
 from semlink.packets.outcome import FrameStatus
-from semlink.packets.session import frame_id_of, new_session_id, session_number, split_frame_id
+from semlink.packets.session import frame_id_of, new_session_id, session_number, split_frame_id, validate_session
 from semlink.pipeline import session_bytes
 from semlink.pixels.codecs import HAND_FORMATS, hand_format_available
 from semlink.pixels.stream import PixelStream
@@ -145,10 +146,18 @@ class ComparisonSender:
             await self.sender.start()
         await old.close(grace_s=1.0)
 
-    def open_session(self, image_size: tuple[int, int]) -> None:
-        """Give the reference stream its session (on the event loop), with the first frame's image size."""
+    def open_session(self, image_size: tuple[int, int], pack: int = 1) -> None:
+        """Give the reference stream its session (on the event loop), with the first frame's image size, packing
+        ``pack`` frames a group as the main stream does where its frames can be packed (else they go alone)."""
         if self.sender.session is None:
-            self.sender.set_session(self.codec.session(self.session_id, image_size))
+            session = self.codec.session(self.session_id, image_size)
+            if pack > 1:
+                try:
+                    validate_session(packed := replace(session, pack=pack))
+                    session = packed
+                except MalformedFrame as err:
+                    log.warning("comparison: %s frames go alone, not packed %d a group: %s", self.reference, pack, err)
+            self.sender.set_session(session)
 
     def owns(self, frame_id: int) -> bool:
         """Whether ``frame_id`` is one of the reference streams' frames."""

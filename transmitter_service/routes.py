@@ -91,8 +91,9 @@ class Uploaded(BaseModel):
     frame_id: int
     status: str = Field(description="queued, sent, acked, partial or lost")
     reason: str
-    wire_bytes: int = Field(description="every byte of its datagrams, plus datagram_overhead for each")
-    datagrams: int
+    wire_bytes: float = Field(description="every byte of its datagrams, plus datagram_overhead for each (a packed "
+                              "frame: its share of its group's)")
+    datagrams: float = Field(description="its datagrams (a packed frame: its share of its group's)")
     datagram_overhead: int = Field(description="transport bytes counted per datagram (0: the link as simulated; "
                                    "28 UDP/IPv4, 40 RTP/UDP/IPv4, 60 RTP/UDP/IPv6); the link's ack may correct it "
                                    "in GET /v1/frames/{id}")

@@ -9,6 +9,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from semlink.http.cors import PAGE_ORIGINS
 from semlink.packets.transport import MAX_OVERHEAD
+from semlink.link.packer import DEFAULT_WAIT_MS
+from semlink.packets.packing import MAX_PACK
 from semlink.wire.spread import DEFAULT_SLOT_MS, MAX_SPREAD
 from semlink.security.settings import ServiceSecurity, UpstreamAuth
 from transmitter_service.comparison import DEFAULT_REFERENCE
@@ -71,10 +73,23 @@ class TransmitterSettings(ServiceSecurity, UpstreamAuth, BaseSettings):
                         "cover SPREAD x (datagrams - 1) x SPREAD_SLOT_MS")
     spread_slot_ms: float = Field(DEFAULT_SLOT_MS, gt=0, le=10000, description="with SPREAD, a slot ends when the next frame "
                                   "comes or after this long without one")
+    pack: int = Field(1, ge=1, le=MAX_PACK, description="send frames in groups of PACK: datagram j of a group "
+                      "carries slice j of each of its frames, so a frame pays 1/PACK of each datagram's header, check "
+                      "and transport bytes, and a lost datagram takes a slice of PACK frames, not a whole slice of "
+                      "one; a frame waits for its group up to PACK - 1 frame periods (1: every frame alone)")
+    pack_wait_ms: float = Field(DEFAULT_WAIT_MS, gt=0, le=10000, description="with PACK, a group goes when it holds "
+                                "PACK frames or its first frame has waited this long")
     frames_kept: int = Field(10000, ge=1, description="frame statuses kept for GET /v1/frames/{id}")
     log_level: str = Field("info", description="debug, info, warning, error")
     cors_origins: str = Field(PAGE_ORIGINS, description="origins (comma-separated) whose browser pages may call this "
                               "API: the receiver's page; empty for none")
+
+    @model_validator(mode="after")
+    def _pack_or_spread(self) -> "TransmitterSettings":
+        if self.pack > 1 and self.spread:
+            raise ValueError(f"pack {self.pack} with spread {self.spread}: the services pack or spread, not both yet "
+                             "(semlink eval --pack K --spread S measures the two together); choose one")
+        return self
 
     @model_validator(mode="after")
     def _source_has_a_path(self) -> "TransmitterSettings":

@@ -20,18 +20,19 @@ import logging
 import time
 from collections import Counter, OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from PIL import Image
 
 from semlink.batching import BatchTiming, DynamicBatcher, Overloaded
 from semlink.builtin import KNOWS_ONLY_SHAPES
 from semlink.florence import VisionHalf
 from semlink.link import Delivery, FrameSender, SenderClosed
-from semlink.link.spreader import SpreadSender
+from semlink.link.packer import PackSender
+from semlink.link.spreader import SpreadFrame, SpreadSender
 from semlink.link.grpc_channel import LinkSecurity
-from semlink.packets import Frame
+from semlink.packets import Frame, MalformedFrame
 from semlink.packets.outcome import AckStatus, FrameStatus, LossReason
-from semlink.packets.session import frame_id_of, new_session_id, session_number
+from semlink.packets.session import frame_id_of, new_session_id, session_number, validate_session
 from semlink.pipeline import session_bytes
 from semlink.runtime import load_codec_for, load_model
 from semlink.shapes.likeness import scene_likeness
@@ -68,8 +69,8 @@ class FrameRecord:
     queued_at: float = field(default_factory=time.time)
     sent_at: float | None = None
     done_at: float | None = None
-    wire_bytes: int = 0  # its datagrams' bytes and datagram_overhead for each of them
-    datagrams: int = 0
+    wire_bytes: float = 0  # its datagrams' bytes and datagram_overhead for each (packed: its share of its group's)
+    datagrams: float = 0  # packed: its share of its group's
     datagram_overhead: int = 0  # as the link's ack counted it (this transmitter's setting until then)
     payload_bytes: int = 0
     packets: int = 0
@@ -107,6 +108,10 @@ class Transmitter:
         self.spreader = (SpreadSender(self.sender, settings.spread, settings.spread_slot_ms / 1000)
                          if settings.spread else None)
         self._reference_spreader: SpreadSender | None = None  # the comparison stream's, spread alike
+        # With PACK, frames go in groups of PACK, datagram j of a group carrying slice j of each (its session says
+        # so); each frame still gets its own ack.
+        self.packer = PackSender(self.sender, settings.pack_wait_ms / 1000) if settings.pack > 1 else None
+        self._reference_packer: PackSender | None = None  # the comparison stream's, packed alike
         self.ready = False
         self.load_error: str | None = None
         self.counts: Counter[str] = Counter()
@@ -150,9 +155,9 @@ class Transmitter:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.sources.stop()
         await self.batcher.stop()  # the images still waiting end lost (transmitter stopped)
-        for spreader in (self.spreader, self._reference_spreader):
-            if spreader is not None:
-                await spreader.close()  # the datagrams still waiting for their slot go now
+        for waiting in (self.spreader, self._reference_spreader, self.packer, self._reference_packer):
+            if waiting is not None:
+                await waiting.close()  # the datagrams waiting for their slot, the open group, go now
         await self.sender.close(grace_s=1.0)
         for record in list(self._records.values()):  # still in the batcher or the encoder when stopped
             if record.done_at is None:
@@ -186,6 +191,11 @@ class Transmitter:
         s = self.settings
         bundle = load_model(s.model, s.device, s.dtype)
         self.codec = load_codec_for(bundle, s.codec)
+        if s.pack > 1:  # a codec whose frames cannot be packed says so now, not as a session the receiver refuses
+            try:
+                validate_session(self._session((0, 0)))
+            except MalformedFrame as err:
+                raise ValueError(f"pack {s.pack} with codec {s.codec}: {err}") from None
         self.comparison.load(bundle)
         self.vision = VisionHalf(bundle)
 
@@ -333,26 +343,19 @@ class Transmitter:
         if self.sender.session is None:
             # The stream's session opens with the first frame's image size: a camera's frames then carry none
             # (a frame of another size carries its own, 4 bytes a packet).
-            self.sender.set_session(self.codec.session(self.session_id, batch[0][1].size))
+            self.sender.set_session(self._session(batch[0][1].size))
         for record, frame in zip(records, frames):
             record.payload_bytes = frame.payload_bytes
             record.packets = frame.total_packets
             record.batch_size = len(batch)
-            try:
-                delivery = await (self.spreader or self.sender).submit(frame)
-            except SenderClosed as err:
-                self._lose(record, str(err))
-                continue
-            record.wire_bytes, record.datagrams = delivery.nbytes, delivery.datagrams
-            record.datagram_overhead = delivery.datagram_overhead
-            delivery.sent.add_done_callback(lambda fut, r=record: self._on_sent(r, fut.result()))
+            await self._send(record, frame, self.packer or self.spreader or self.sender)
         if references:
             await self._send_references(records, references, batch[0][1].size)
 
     async def _send_references(self, records: list[FrameRecord], frames: list[Frame],
                                image_size: tuple[int, int]) -> None:
         """Comparison mode: each frame's reference twin on the reference stream, records linked by ``pair_id``."""
-        self.comparison.open_session(image_size)
+        self.comparison.open_session(image_size, self.settings.pack)
         # the same link: its per-datagram overhead as the main stream last heard it (a new reference's sender too)
         self.comparison.sender.datagram_overhead = self.sender.datagram_overhead
         for main, frame in zip(records, frames):
@@ -366,23 +369,53 @@ class Transmitter:
                                                                        main.batch_size)
             if (jpeg := self.thumbnails.get(main.frame_id)) is not None:
                 self.thumbnails.alias(record.frame_id, jpeg)
-            try:
-                delivery = await self._reference_submitter()(frame)
-            except SenderClosed as err:
-                self._lose(record, str(err))
-                continue
-            record.wire_bytes, record.datagrams = delivery.nbytes, delivery.datagrams
-            record.datagram_overhead = delivery.datagram_overhead
-            delivery.sent.add_done_callback(lambda fut, r=record: self._on_sent(r, fut.result()))
+            await self._send(record, frame, self._reference_way())
 
-    def _reference_submitter(self):
-        """How reference frames go: spread as the main stream's (a fair comparison under bursts), on the
-        comparison's current sender (a new reference brings a new one)."""
+    def _session(self, image_size: tuple[int, int]):
+        """The stream's session: the codec's, packing PACK frames a group when PACK > 1."""
+        session = self.codec.session(self.session_id, image_size)
+        return replace(session, pack=self.settings.pack) if self.settings.pack > 1 else session
+
+    async def _send(self, record: FrameRecord, frame: Frame, way: FrameSender | SpreadSender | PackSender) -> None:
+        """``frame`` onto the stream ``way`` sends it: alone, spread, or in a packed group (whose frames learn their
+        bytes when the group goes)."""
+        try:
+            if isinstance(way, PackSender):
+                grouped = await way.submit(frame)
+                grouped.add_done_callback(lambda fut, r=record: self._on_grouped(r, fut))
+                return
+            delivery = await way.submit(frame)
+        except (SenderClosed, ValueError) as err:
+            self._lose(record, str(err))
+            return
+        self._on_stream(record, delivery)
+
+    def _on_grouped(self, record: FrameRecord, grouped: asyncio.Future) -> None:
+        if grouped.cancelled() or grouped.exception() is not None:
+            self._lose(record, STOPPED if grouped.cancelled() else str(grouped.exception()))
+        else:
+            self._on_stream(record, grouped.result())
+
+    def _on_stream(self, record: FrameRecord, delivery: Delivery | SpreadFrame) -> None:
+        """``record``'s frame is queued on the stream as ``delivery``: its bytes (its share of a group's), and word
+        of when it is on the wire."""
+        record.wire_bytes, record.datagrams = delivery.nbytes, delivery.datagrams
+        record.datagram_overhead = delivery.datagram_overhead
+        delivery.sent.add_done_callback(lambda fut, r=record: self._on_sent(r, fut.result()))
+
+    def _reference_way(self) -> FrameSender | SpreadSender | PackSender:
+        """How reference frames go: spread or packed as the main stream's (a fair comparison), on the comparison's
+        current sender (a new reference brings a new one)."""
+        sender = self.comparison.sender
+        if self.packer is not None and sender.session is not None and sender.session.pack > 1:
+            if self._reference_packer is None or self._reference_packer.sender is not sender:
+                self._reference_packer = PackSender(sender, self.packer.wait_s)
+            return self._reference_packer
         if self.spreader is None:
-            return self.comparison.sender.submit
-        if self._reference_spreader is None or self._reference_spreader.sender is not self.comparison.sender:
-            self._reference_spreader = SpreadSender(self.comparison.sender, self.spreader.spread, self.spreader.slot_s)
-        return self._reference_spreader.submit
+            return sender
+        if self._reference_spreader is None or self._reference_spreader.sender is not sender:
+            self._reference_spreader = SpreadSender(sender, self.spreader.spread, self.spreader.slot_s)
+        return self._reference_spreader
 
     def _on_sent(self, record: FrameRecord, on_wire: bool) -> None:
         if on_wire:
@@ -469,6 +502,9 @@ class Transmitter:
             "spread": ({"slots": self.spreader.spread, "slot_ms": self.settings.spread_slot_ms,
                         "waiting": self.spreader.waiting, **self.spreader.counts}
                        if self.spreader is not None else {"slots": 0}),
+            "pack": ({"size": self.settings.pack, "wait_ms": self.settings.pack_wait_ms,
+                      "waiting": self.packer.waiting, **self.packer.counts}
+                     if self.packer is not None else {"size": 1}),
             "source": self.sources.describe(),
             "thumbnails": {"kept": len(self.thumbnails), "capacity": self.thumbnails.capacity},
             "comparison": self.comparison.stats(),

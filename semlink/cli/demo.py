@@ -9,6 +9,7 @@ import logging
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from semlink.cli.checks import check_task, non_negative_int, positive_int
 from semlink.cli.up import add_link_options, link_config, page_line
@@ -32,6 +33,7 @@ Examples:
   semlink demo --json --snr 6
   semlink demo --datagram-overhead 40   # wire_bytes with RTP/UDP/IPv4's 40 B per datagram
   semlink demo --loss 0.2 --burst 4 --spread 1   # bursty loss; each frame's datagrams a frame apart
+  semlink demo --datagram-overhead 40 --pack 4   # the four frames in one group of datagrams
   semlink demo --page          # then keep the live page up, shapes stream running, until Ctrl-C
 """
 
@@ -72,7 +74,10 @@ def run(args) -> int:
               file=sys.stderr if args.json else sys.stdout, flush=True)
         with LinkClient(link.urls[TRANSMITTER], link.urls[RECEIVER], token=config.api_token) as client:
             images, scenes = sample_images(args.frames), sample_scenes(args.frames)
-            sent = [client.send(image, f"sample-{i}.png") for i, image in enumerate(images)]
+            # packed, a group's frames are uploaded together (an upload returns once its frame is on the wire, and a
+            # group goes when full): one at a time, each would wait for the group to time out and go alone
+            with ThreadPoolExecutor(max_workers=config.pack) as uploads:
+                sent = list(uploads.map(lambda i: client.send(images[i], f"sample-{i}.png"), range(len(images))))
             for i, (ticket, scene) in enumerate(zip(sent, scenes)):
                 try:
                     answer = client.ask(ticket["frame_id"], args.task, args.text, args.wait_ms)

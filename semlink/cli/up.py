@@ -18,12 +18,13 @@ from semlink.launch import (
     prefixed_sink,
 )
 from semlink.channel.erasure import GilbertElliott
-from semlink.cli.checks import burst_length, check_link, check_model, non_negative_int, probability
+from semlink.cli.checks import burst_length, check_link, check_model, non_negative_int, positive_int, probability
 from semlink.cli.options import add_grpc_token_option, add_token_option
 from semlink.launch.config import CHANNEL, RECEIVER, TRANSMITTER
 from semlink.launch.defaults import best_builtin_model, best_codec
 from semlink.launch.link import READY_TIMEOUT_S, stopped_cleanly
 from semlink.packets.transport import parse_overhead
+from semlink.packets.packing import MAX_PACK
 from semlink.wire.spread import MAX_SPREAD
 
 HELP = """\
@@ -45,6 +46,7 @@ Examples:
   semlink up --loss 0.1 --delay-ms 20 --jitter-ms 5
   semlink up --datagram-overhead 40    # count RTP/UDP/IPv4 headers (40 B) per datagram in wire_bytes
   semlink up --loss 0.2 --burst 4 --spread 1   # bursty loss; each frame's datagrams a frame apart
+  semlink up --datagram-overhead 40 --pack 4    # 4 frames a group of datagrams: a quarter of the headers each
   semlink up --max-restarts 2          # give up on the third crash in a minute
   semlink up --no-restart              # any exit stops everything
   SEMLINK_API_TOKEN=s3cret semlink up  # every /v1 route needs 'Authorization: Bearer s3cret'
@@ -82,6 +84,11 @@ def add_link_options(parser: argparse.ArgumentParser) -> None:
                         help="the transmitter sends datagram j of each frame S*j frames later, between the other "
                              "frames' (0 to 16; default 0: back to back): a loss burst then rarely takes a whole "
                              "frame; the receiver's frame deadline grows to cover the wait")
+    parser.add_argument("--pack", type=positive_int, default=1, metavar="K",
+                        help=f"the transmitter sends frames in groups of K (1 to {MAX_PACK}; default 1: every frame "
+                             "alone), datagram j of a group carrying slice j of each: a frame pays 1/K of each "
+                             "datagram's header, check and transport bytes, and waits for its group up to K - 1 "
+                             "frame periods (not with --spread)")
     parser.add_argument("--ready-timeout", type=float, default=READY_TIMEOUT_S, metavar="S",
                         help=f"seconds to wait for all three to be ready (default: {READY_TIMEOUT_S:.0f})")
     add_token_option(parser, "each service then requires on its /v1 routes, and that its own calls send,")
@@ -149,12 +156,17 @@ def link_config(args, ports: LinkPorts, host: str = "127.0.0.1", log_level: str 
     model = args.model or best_builtin_model()
     if not 0 <= args.spread <= MAX_SPREAD:
         raise ValueError(f"--spread {args.spread}: give 0 to {MAX_SPREAD} frames")
+    if not 1 <= args.pack <= MAX_PACK:
+        raise ValueError(f"--pack {args.pack}: give 1 to {MAX_PACK} frames a group")
+    if args.pack > 1 and args.spread:
+        raise ValueError(f"--pack {args.pack} with --spread {args.spread}: the services pack or spread, not both yet "
+                         "(semlink eval --pack K --spread S measures the two together); choose one")
     check_link(model, args.codec) if args.codec is not None else check_model(model)
     return LinkConfig(model=model, codec=args.codec or best_codec(model), device=args.device, dtype=args.dtype,
                       host=host, log_level=log_level, ports=ports, channel=channel_settings(args),
                       source=getattr(args, "source", "none"), source_fps=getattr(args, "source_fps", 1.0),
                       source_path=getattr(args, "source_path", None), api_token=getattr(args, "token", None),
-                      grpc_token=grpc_token(args), spread=args.spread,
+                      grpc_token=grpc_token(args), spread=args.spread, pack=args.pack,
                       certs=str(Path(args.certs).resolve()) if getattr(args, "certs", None) else None)
 
 

@@ -54,6 +54,7 @@ class LinkConfig:
     grpc_token: str | None = None
     certs: str | None = None
     spread: int = 0  # the transmitter's SPREAD (semlink.link.spreader); the receiver's frame deadline covers it
+    pack: int = 1  # the transmitter's PACK (semlink.link.packer): frames a group of datagrams
 
     def url(self, service: str) -> str:
         """The REST base URL of ``service``."""
@@ -90,7 +91,8 @@ class LinkConfig:
             overhead = self.channel.get("datagram_overhead")
             transport = {"DATAGRAM_OVERHEAD": str(overhead)} if overhead is not None else {}
             spread = {"SPREAD": str(self.spread)} if self.spread else {}
-            return {**common, **model, **page, **source, **transport, **spread, **sends,
+            pack = {"PACK": str(self.pack)} if self.pack > 1 else {}
+            return {**common, **model, **page, **source, **transport, **spread, **pack, **sends,
                     "HTTP_PORT": str(p.transmitter_http),
                     "TARGET": f"{self.local_host}:{p.channel_grpc}"}
         raise ValueError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")

@@ -52,12 +52,12 @@ class FrameLink:
     """What the link did to one finished frame, for events: its codec, bytes, packets and latency."""
 
     codec: str
-    wire_bytes: int  # bytes of the datagrams that arrived for it, each with its transport overhead
+    wire_bytes: float  # bytes of the datagrams that arrived for it, each with its transport overhead (packed: a share)
     packets: int
     packets_missing: int
     packets_corrupted: int
     latency_ms: float  # from its first packet (or the gap that announced it) to its outcome, on this receiver
-    datagrams: int = 0  # datagrams that arrived for it
+    datagrams: float = 0  # datagrams that arrived for it (packed: its share of its group's)
     datagram_overhead: int = 0  # transport bytes counted per datagram (what the link stamped on the frame)
 
     @property
@@ -214,7 +214,8 @@ class FrameIngest:
             return
         if parsed.unattributed:
             self.counts["packets_unattributed"] += parsed.unattributed
-        alone = len(parsed.frames) == 1  # bytes of a message holding several frames are nobody's
+        # a packed group's frames share its message's bytes; those of any other message holding several are nobody's
+        shares = len(parsed.frames) if state.session.pack > 1 else 1 if len(parsed.frames) == 1 else 0
         for frame in parsed.frames:
             number, seq = split_frame_id(frame.header.frame_id)
             self._note_first(number, seq)
@@ -226,8 +227,8 @@ class FrameIngest:
             self._owner.setdefault(fid, state)
             self._first_at.setdefault(fid, time.monotonic())
             try:
-                finished = self.reassembler.offer(frame, nbytes if alone else 0, len(datagrams) if alone else 0,
-                                                  datagram_overhead)
+                finished = self.reassembler.offer(frame, nbytes / shares if shares else 0,
+                                                  len(datagrams) / shares if shares else 0, datagram_overhead)
             except MalformedFrame as err:
                 if fid not in self.reassembler:
                     self._first_at.pop(fid, None)

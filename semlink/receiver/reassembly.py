@@ -25,11 +25,11 @@ class _Pending:
     packets: dict[int, Packet] = field(default_factory=dict)
     messages: int = 0
     damaged: int = 0
-    wire_bytes: int = 0
-    datagrams: int = 0
+    wire_bytes: float = 0
+    datagrams: float = 0
     datagram_overhead: int = 0
 
-    def merge(self, frame: Frame, wire_bytes: int = 0, datagrams: int = 0, datagram_overhead: int = 0) -> None:
+    def merge(self, frame: Frame, wire_bytes: float = 0, datagrams: float = 0, datagram_overhead: int = 0) -> None:
         for p in frame.packets:
             self.packets.setdefault(p.index, p)
         self.damaged += frame.damaged
@@ -58,8 +58,8 @@ class Reassembled:
     frame: Frame
     messages: int
     timed_out: bool
-    wire_bytes: int = 0  # bytes of the datagrams that arrived for it, each with its transport overhead
-    datagrams: int = 0  # datagrams that arrived for it
+    wire_bytes: float = 0  # bytes of the datagrams that arrived for it, each with its transport overhead (packed: its share)
+    datagrams: float = 0  # datagrams that arrived for it (packed: its share of its group's)
     datagram_overhead: int = 0  # transport bytes counted per datagram (what the link stamped)
 
 
@@ -88,7 +88,7 @@ class Reassembler:
     def __contains__(self, frame_id: int) -> bool:
         return frame_id in self._pending
 
-    def offer(self, frame: Frame, wire_bytes: int = 0, datagrams: int = 0,
+    def offer(self, frame: Frame, wire_bytes: float = 0, datagrams: float = 0,
               datagram_overhead: int = 0) -> list[Reassembled]:
         """Merge ``frame``'s packets; return the frames this finishes (it, if now complete; an evicted one).
 

@@ -27,12 +27,12 @@ class ReceivedFrame:
     features: torch.Tensor
     lost_rows: torch.Tensor
     image_size: tuple[int, int]  # (width, height) of the original image, for box post-processing
-    wire_bytes: int  # every byte of its packets that arrived (headers, payloads, checks), and their transport
+    wire_bytes: float  # every byte of its packets that arrived (headers, payloads, checks), and their transport
     payload_bytes: int
     packets: int
     packets_missing: int
     packets_corrupted: int
-    datagrams: int = 0  # datagrams that arrived for it
+    datagrams: float = 0  # datagrams that arrived for it (a packed frame: its share of its group's)
     datagram_overhead: int = 0  # transport bytes counted per datagram into wire_bytes (what the link stamped)
     messages: int = 1
     decode_ms: float = 0.0

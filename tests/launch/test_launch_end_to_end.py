@@ -82,3 +82,19 @@ def test_up_serves_caption_then_stops_every_service_on_sigint(tmp_path, capsys):
     assert proc.returncode == 0, out[-3000:]
     assert "stopped:" in out
     assert all(gone(pid) for pid in pids), out[-3000:]
+
+
+@pytest.mark.timeout(150)
+def test_a_packed_demo_sends_its_frames_in_one_group_each_paying_its_share_of_the_headers():
+    """--pack 4 with 40 B a datagram: the four frames go as one group (one message, datagram j holding slice j of
+    each), each answered, each counted with a quarter of the group's datagrams and transport bytes."""
+    command = readme_command("semlink demo --datagram-overhead 40 --pack 4")
+    done = subprocess.run([*SEMLINK, *command, "--frames", "4", *FAST], capture_output=True, text=True, timeout=140)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(rows) == 4 and all(row["packets_lost"] == 0 for row in rows), done.stdout
+    datagrams = {row["datagrams"] for row in rows}
+    assert datagrams == {rows[0]["packets"] / 4}, rows  # q8 here: 5 packets a frame, 5 datagrams for the group
+    for row in rows:
+        assert row["wire_bytes"] == row["datagram_bytes"] + 40 * row["datagrams"]
+        assert row["wire_bytes_sent"] == pytest.approx(row["wire_bytes"])

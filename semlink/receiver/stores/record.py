@@ -24,9 +24,9 @@ class StoredFrame:
 
     frame: Frame
     messages: int
-    wire_bytes: int
+    wire_bytes: float  # a packed frame's: its share of its group's
     received_at: float
-    datagrams: int = 0
+    datagrams: float = 0
     datagram_overhead: int = 0
 
     @property
@@ -66,5 +66,5 @@ class StoredFrame:
             raise MalformedFrame(f"stored frame is {len(data)} bytes, its table says {offset}")
         frame = Frame(header, tuple(packets), int(head["damaged"]))
         validate_frame(frame)
-        return cls(frame, int(head["messages"]), int(head["wire_bytes"]), float(head["received_at"]),
-                   int(head.get("datagrams", 0)), int(head.get("datagram_overhead", 0)))
+        return cls(frame, int(head["messages"]), float(head["wire_bytes"]), float(head["received_at"]),
+                   float(head.get("datagrams", 0)), int(head.get("datagram_overhead", 0)))
