@@ -366,9 +366,11 @@ function isReference(frame) {
 /** The codec as the transmitter named it, and the receiver's id when that differs: "avif:20 (pixels-avif)". */
 /** "1,234 wire B", with the transport's part when the link counts one: "1,394 wire B (4 × 40 B transport)". */
 function wireText(frame) {
+  // a packed frame's figures are its share of its group's: shown to two decimals at most
+  const round = (n) => n.toLocaleString("en-US", { maximumFractionDigits: 2 });
   const transport = frame.datagram_overhead && frame.datagrams != null
-    ? ` (${frame.datagrams} × ${frame.datagram_overhead} B transport)` : "";
-  return `${frame.wire_bytes.toLocaleString()} wire B${transport}`;
+    ? ` (${round(frame.datagrams)} × ${frame.datagram_overhead} B transport)` : "";
+  return `${round(frame.wire_bytes)} wire B${transport}`;
 }
 
 function codecName(frame) {

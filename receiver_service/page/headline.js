@@ -5,6 +5,11 @@ function whole(frame) {
   return frame && frame.status === "ok" && frame.packets_lost === 0 && Number.isFinite(frame.wire_bytes);
 }
 
+/** The share of a datagram each of a frame's packets cost: 1 sent alone, 1/K packed K frames a group. */
+function packedShare(frame) {
+  return frame.packets > 0 && frame.datagrams > 0 ? Math.min(1, frame.datagrams / frame.packets) : 1;
+}
+
 function mean(values) { return values.reduce((a, b) => a + b, 0) / values.length; }
 
 function bytes(n) { return `${Math.round(n).toLocaleString("en-US")} B`; }
@@ -31,7 +36,9 @@ export function headline(config, main, references, comparison) {
   const parts = [`${codec}: ${bytes(sent)} a frame`];
   const notes = [`mean of the last ${frames.length} frames that arrived whole`];
   if (config.fp16_frame_bytes) {
-    const fp16 = mean(frames.map((f) => config.fp16_frame_bytes + (f.datagram_overhead || 0) * config.fp16_frame_datagrams));
+    // packed alike: a frame sent in a group pays its share of the group's datagrams (datagrams / packets), so would fp16
+    const fp16 = mean(frames.map((f) => config.fp16_frame_bytes
+      + (f.datagram_overhead || 0) * config.fp16_frame_datagrams * packedShare(f)));
     figures.fp16 = Math.round(fp16);
     parts.push(`${share(sent, fp16)} of fp16 features (${bytes(fp16)})`);
     notes.push("fp16: these features uncompressed, 2 B an element, in the same datagram framing");

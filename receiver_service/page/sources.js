@@ -2,6 +2,19 @@
 
 const $ = (id) => document.getElementById(id);
 
+/** How the transmitter puts frames on the link, from its /v1/stats `pack` and `spread`. */
+export function sendingText(pack, spread) {
+  if (pack && pack.size > 1) {
+    return `sending: ${pack.size} frames a group of datagrams, datagram j holding slice j of each (a frame pays ` +
+      `1/${pack.size} of each datagram's headers and waits for its group, at most ${pack.wait_ms} ms)`;
+  }
+  if (spread && spread.slots > 0) {
+    return `sending: each frame's datagram j ${spread.slots}·j frames after its first, between other frames' ` +
+      "(a loss burst takes slices of several frames, not a whole one; the last datagrams wait)";
+  }
+  return "sending: each frame's datagrams back to back";
+}
+
 export class SourcesPanel {
   constructor(transmitter, board, onComparison = () => {}) {
     this.transmitter = transmitter;
@@ -43,6 +56,12 @@ export class SourcesPanel {
       this.showSource(await this.transmitter.json("/v1/source"));
     } catch (err) {
       $("source-state").textContent = `source control unavailable (${err.status || ""} ${err.detail || err.message})`;
+    }
+    try {
+      const stats = await this.transmitter.json("/v1/stats");
+      $("sending").textContent = sendingText(stats.pack, stats.spread);
+    } catch {
+      $("sending").textContent = "";
     }
     try {
       const comparison = await this.transmitter.json("/v1/comparison");

@@ -91,14 +91,15 @@ def comparison_on(tx, reference: str) -> Iterator[None]:
 
 
 @contextmanager
-def page_on_shapes_stream(fps: float = 2) -> Iterator[tuple]:
+def page_on_shapes_stream(fps: float = 2, **link) -> Iterator[tuple]:
     """(driver, link): a headless chromium with the page open on the three services (shapes-tiny, the learned
-    codec, the shapes stream at ``fps`` frames/s), both stopped afterwards."""
+    codec, the shapes stream at ``fps`` frames/s; ``link``: more LinkConfig fields), both stopped afterwards."""
     from semlink.launch import LinkConfig, LinkPorts, LocalLink
     from semlink.launch.config import RECEIVER
 
     driver = start_chromium()
-    config = LinkConfig(model="shapes-tiny", codec="learned", ports=LinkPorts.free(), source="shapes", source_fps=fps)
+    config = LinkConfig(model="shapes-tiny", codec="learned", ports=LinkPorts.free(), source="shapes", source_fps=fps,
+                        **link)
     link = LocalLink(config, ready_timeout=120)
     try:
         link.start()
