@@ -9,7 +9,7 @@ from pathlib import Path
 
 from semlink.cli.checks import check_task, non_negative_int
 from semlink.cli.options import add_token_option
-from semlink.launch.client import DEFAULT_RECEIVER, DEFAULT_TRANSMITTER, DEFAULT_WAIT_MS, LinkClient
+from semlink.launch.client import DEFAULT_RECEIVER, DEFAULT_TRANSMITTER, DEFAULT_WAIT_MS, LinkClient, byte_figure
 
 HELP = """\
 A client of running services (`semlink up` or `docker compose up`): uploads IMAGE
@@ -53,7 +53,7 @@ def run(args) -> int:
         return 0
     result = answer["result"]
     print(result if isinstance(result, str) else json.dumps(result))
-    print(f"frame {answer['frame_id']}: {ticket.get('wire_bytes') or answer.get('wire_bytes', 0):,} wire B, "
+    print(f"frame {answer['frame_id']}: {byte_figure(ticket.get('wire_bytes') or answer.get('wire_bytes', 0))} wire B, "
           f"{answer.get('packets_lost', 0)}/{answer.get('packets', '?')} packets lost, "
           f"{answer.get('latency_ms', 0):.0f} ms ({answer.get('model')}, {answer.get('codec')})")
     return 0

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from semlink.cli.checks import check_task, non_negative_int, positive_int
 from semlink.cli.up import add_link_options, link_config, page_line
 from semlink.launch import LinkClient, LinkPorts, LocalLink, interrupt_on_stop_signals, prefixed_sink
-from semlink.launch.client import ServiceError
+from semlink.launch.client import ServiceError, byte_figure
 from semlink.launch.config import RECEIVER, TRANSMITTER
 from semlink.samples import sample_images, sample_scenes
 from semlink.shapes.text import TASKS, od_boxes, target
@@ -114,7 +114,7 @@ def lost_row(client: LinkClient, image: int, ticket: dict, err: ServiceError) ->
 
 
 def describe_lost(row: dict) -> str:
-    return f"frame {row['frame_id']}: lost on the link ({row['reason']}) [{row['wire_bytes_sent']:,} wire B sent]"
+    return f"frame {row['frame_id']}: lost on the link ({row['reason']}) [{byte_figure(row['wire_bytes_sent'])} wire B sent]"
 
 
 def describe(row: dict) -> str:
@@ -122,9 +122,9 @@ def describe(row: dict) -> str:
     shown = repr(result) if isinstance(result, str) else json.dumps(result)
     lost = f"{row['packets_lost']}/{row['packets']}" if "packets" in row else str(row["packets_lost"])
     sent = row.get("wire_bytes_sent") or row["wire_bytes"]
-    transport = (f" with {row['datagrams']} x {row['datagram_overhead']} B transport" if row.get("datagram_overhead")
-                 else "")
-    line = (f"frame {row['frame_id']}: {shown}  [{sent:,} wire B{transport}, lost {lost} packets, "
+    transport = (f" with {byte_figure(row['datagrams'])} x {row['datagram_overhead']} B transport"
+                 if row.get("datagram_overhead") else "")
+    line = (f"frame {row['frame_id']}: {shown}  [{byte_figure(sent)} wire B{transport}, lost {lost} packets, "
             f"{row['latency_ms']:.0f} ms]")
     if isinstance(row.get("expected"), str):
         line += f"\n  expected: {row['expected']!r}"

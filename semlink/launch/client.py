@@ -24,6 +24,12 @@ class ServiceError(RuntimeError):
         self.detail = detail
 
 
+def byte_figure(n: float) -> str:
+    """A byte (or datagram) count as people read it: ``61`` for a whole one, ``98.75`` for a packed frame's share of
+    its group's (two decimals at most), thousands separated."""
+    return f"{n:,.2f}".rstrip("0").rstrip(".")
+
+
 def bearer_headers(token: str | None) -> dict[str, str]:
     """``Authorization: Bearer <token>`` for services started with an API token; nothing without one."""
     return {"Authorization": f"Bearer {token}"} if token else {}
