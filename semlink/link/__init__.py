@@ -3,10 +3,10 @@ to an upstream (:mod:`semlink.link.grpc_channel`) and the FeatureLink server (:m
 Network impairments are channel models (:mod:`semlink.channel.network`); the REST services' plumbing is
 :mod:`semlink.http`."""
 
+from semlink.link.backoff import Backoff
 from semlink.link.sender import (
     CONNECTION_LOST,
     SENDER_CLOSED,
-    Backoff,
     Delivery,
     FrameSender,
     Outcome,

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from semlink.link.backoff import Backoff
 from semlink.link.grpc_channel import LinkSecurity, link_channel
 from semlink.packets import Frame, Session, SessionRefused
 from semlink.packets.claims import SESSION_IN_USE
@@ -46,7 +47,6 @@ REPORT_AFTER_S = 0.1  # idle time after which the sender reports its last frame 
 SESSION_TIMEOUT_S = 30.0
 PROBE_TIMEOUT_S = 2.0  # a failing connection's reason is asked for with a health check this long
 REFUSING_CODES = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
-
 
 
 class QueueFull(RuntimeError):
@@ -75,38 +75,6 @@ class Outcome:
 
 def lost(frame_id: int, loss: LossReason, detail: str) -> Outcome:
     return Outcome(frame_id, AckStatus.LOST, detail, loss)
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Reconnect delays after gRPC's connection-backoff rule: ``initial * multiplier**attempt``, capped, ± jitter."""
-
-    initial_s: float = 0.1
-    max_s: float = 5.0
-    multiplier: float = 1.6
-    jitter: float = 0.2
-
-    def __post_init__(self) -> None:
-        if not 0 < self.initial_s <= self.max_s:
-            raise ValueError(f"need 0 < initial_s <= max_s, got initial_s={self.initial_s}, max_s={self.max_s}")
-        if self.multiplier < 1:
-            raise ValueError(f"multiplier must be >= 1, got {self.multiplier}")
-        if not 0 <= self.jitter < 1:
-            raise ValueError(f"jitter must be in [0, 1), got {self.jitter}")
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        """Seconds to wait before reconnect ``attempt`` (0 = first retry)."""
-        base = min(self.max_s, self.initial_s * self.multiplier ** min(attempt, 64))
-        return base * (1 + rng.uniform(-self.jitter, self.jitter))
-
-    def channel_options(self) -> list[tuple[str, int]]:
-        """gRPC channel options so the channel's own reconnect backoff follows the same schedule."""
-        initial_ms, max_ms = max(1, int(self.initial_s * 1000)), max(1, int(self.max_s * 1000))
-        return [
-            ("grpc.initial_reconnect_backoff_ms", initial_ms),
-            ("grpc.min_reconnect_backoff_ms", initial_ms),
-            ("grpc.max_reconnect_backoff_ms", max_ms),
-        ]
 
 
 STREAM_METHOD = f"/{pb.DESCRIPTOR.services_by_name['FeatureLink'].full_name}/Stream"
