@@ -39,11 +39,6 @@ class PackSender:
         self.counts = {"frames": 0, "groups": 0, "full": 0, "waited": 0}
 
     @property
-    def pack(self) -> int:
-        session = self.sender.session
-        return session.pack if session is not None else 1
-
-    @property
     def waiting(self) -> int:
         """Frames in the open group."""
         return len(self._group)

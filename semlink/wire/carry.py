@@ -45,10 +45,12 @@ def carry(frame: Frame, session: Session, channel: Channel | None) -> Carried:
     return carry_frames([frame], session, channel)[0]
 
 
-def _group_received(frames: Sequence[Frame], ordered: list[list], first: int, session: Session,
-                    datagrams: list[bytes], arrived: list[bytes], report: ChannelReport) -> list[Carried]:
+def _group_received(frames: Sequence[Frame], session: Session, datagrams: list[bytes], arrived: list[bytes],
+                    report: ChannelReport) -> list[Carried]:
     """Each frame of a packed group as received from ``arrived``, with its share of the group's bytes and
-    datagrams; ``ordered[k]`` is frame ``k``'s packets by index, ``first`` the group's first sequence number."""
+    datagrams."""
+    _, first = split_frame_id(frames[0].header.frame_id)
+    ordered = [sorted(f.packets, key=lambda p: p.index) for f in frames]
     got = unpack_group(arrived, first, [f.total_packets for f in frames], session.check)
     share, k = wire_bytes(datagrams) / len(frames), len(frames)
     return [Carried(Frame(f.header, tuple(replace(p, payload=pieces[p.index]) for p in packets if p.index in pieces)),
@@ -72,9 +74,7 @@ def carry_frames(frames: Sequence[Frame], session: Session, channel: Channel | N
         return [Carried(_frame_received(f, session, arrived), wire_bytes(datagrams), report, len(datagrams))
                 for f, datagrams, (arrived, report) in zip(frames, units, sent)]
     groups = [frames[i:i + pack] for i in range(0, len(frames), pack)]
-    ordered = [[sorted(f.packets, key=lambda p: p.index) for f in g] for g in groups]
-    firsts = [split_frame_id(g[0].header.frame_id)[1] for g in groups]
     units = [group_datagrams(g, session) for g in groups]
     sent = transmit_spread(units, channel, spread)
-    return [c for g, o, first, datagrams, (arrived, report) in zip(groups, ordered, firsts, units, sent)
-            for c in _group_received(g, o, first, session, datagrams, arrived, report)]
+    return [c for g, datagrams, (arrived, report) in zip(groups, units, sent)
+            for c in _group_received(g, session, datagrams, arrived, report)]

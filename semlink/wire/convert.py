@@ -28,7 +28,7 @@ from semlink.packets import (
     validate_session,
 )
 from semlink.packets.datagram import overhead_bytes, unchecked_seq16
-from semlink.packets.packing import MalformedPack, decode_packed, pack_group
+from semlink.packets.packing import MalformedPack, PackedDatagram, decode_packed, pack_group
 from semlink.packets.pixels import claimed_count
 from semlink.v2 import semlink_pb2 as pb
 
@@ -209,11 +209,16 @@ def _pieces(data: bytes, session: Session, highest_seq: int | None) -> list[tupl
             return []
         return [(extend_seq(datagram.seq16, highest_seq), datagram.index, datagram.payload, datagram.image_size)]
     packed = decode_packed(data, session.check)
-    if packed.frames > session.pack or packed.index >= session.packets_per_frame:
+    if not _fits(packed, session):
         return []
     first = extend_seq(packed.seq16, highest_seq)
     return [(first + k, packed.index, part, packed.image_size) for k, part in enumerate(packed.slices)
             if part or session.domain != "pixels"]
+
+
+def _fits(packed: PackedDatagram, session: Session) -> bool:
+    """Whether a packed datagram can be one of ``session``'s: a group it may pack, a slice its frames have."""
+    return packed.frames <= session.pack and packed.index < session.packets_per_frame
 
 
 def _packet(session: Session, seq: int, index: int, payload: bytes) -> Packet:
@@ -282,7 +287,7 @@ def identify_group(datagrams: Sequence[bytes], session: Session,
             packed = decode_packed(data, session.check)
         except (CorruptDatagram, MalformedPack) as err:
             raise MalformedFrame(f"a datagram of a packed message is unusable: {err}") from None
-        if packed.frames > session.pack or packed.index >= session.packets_per_frame:
+        if not _fits(packed, session):
             raise MalformedFrame(f"a datagram names slice {packed.index} of a group of {packed.frames}; this "
                                  f"session packs up to {session.pack} frames of {session.packets_per_frame} packets")
         groups.add((packed.seq16, packed.frames))
