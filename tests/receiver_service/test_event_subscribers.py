@@ -9,16 +9,21 @@ import socket
 import time
 from dataclasses import replace
 
+from semlink.packets.outcome import AckStatus
 from semlink.packets.session import new_session_id
 from semlink.receiver.events import EventBus
 
 SUBSCRIBE = b"GET /v1/events HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
-def subscriber(rx) -> socket.socket:
-    """A subscriber that never reads past the status line."""
+def subscriber(rx, receive_buffer: int | None = None) -> socket.socket:
+    """A subscriber that never reads past the status line (with a receive buffer of ``receive_buffer`` bytes)."""
     host, port = rx.base_url.split("//")[1].split(":")
-    sock = socket.create_connection((host, int(port)), timeout=5)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if receive_buffer:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    sock.settimeout(5)
+    sock.connect((host, int(port)))
     sock.sendall(SUBSCRIBE)
     return sock
 
@@ -65,25 +70,26 @@ def test_a_subscriber_that_never_reads_costs_the_publisher_nothing():
     assert elapsed < 2.0, elapsed  # 200,000 deliveries: appends, no awaits
 
 
-def test_idle_subscribers_do_not_slow_intake(rx, make_frame):
-    def ack_time(n: int = 60) -> float:
+def test_idle_subscribers_do_not_hold_up_intake(rx, make_frame):
+    """A hundred subscribers that never read (their receive buffers tiny, so the server's writes to them back
+    up) while sixty frames arrive: every frame is acked ok and every subscriber is still subscribed. No
+    wall-clock ratio is asserted (a busy machine makes one flaky); the publisher's side is the test above."""
+    idle = [subscriber(rx, receive_buffer=1024) for _ in range(100)]
+    try:
+        for _ in range(100):
+            if rx.receiver.events.subscribers == 100:
+                break
+            time.sleep(0.05)
+        assert rx.receiver.events.subscribers == 100
         session = replace(make_frame.session, session_id=new_session_id())
-        frames = [make_frame(seq, session=session) for seq in range(n)]
+        frames = [make_frame(seq, session=session) for seq in range(60)]
         with rx.open(session) as link:
             assert link.opened().accepted
-            started = time.monotonic()
             for frame in frames:
                 link.send(frame)
-            for frame in frames:
-                link.ack(frame.header.frame_id, 30)
-            return time.monotonic() - started
-
-    alone = ack_time()
-    idle = [subscriber(rx) for _ in range(100)]
-    try:
-        time.sleep(0.5)
-        watched = ack_time()
+            acks = [link.ack(frame.header.frame_id, 30) for frame in frames]
+        assert [AckStatus(a.status) for a in acks] == [AckStatus.OK] * 60
+        assert rx.receiver.events.subscribers == 100
     finally:
         for s in idle:
             s.close()
-    assert watched < 2.0 * alone + 0.5, (alone, watched)
