@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from semlink.codecs.base import Codec, Symbols
+from semlink.codecs.priors import FactorizedLogistic
 from semlink.entropy import PRECISION, CdfTables, EntropyDecodeError, decode, encode
 from semlink.packets import PayloadError
 
@@ -121,24 +122,6 @@ class DiagonalInterleave(nn.Module):
 
     def latent(self, wire: torch.Tensor) -> torch.Tensor:
         return self._permute(wire, self.to_latent)
-
-
-class FactorizedLogistic(nn.Module):
-    """Learned per-channel logistic density of the integer latent; ``bits(y)`` is the rate term."""
-
-    def __init__(self, channels: int):
-        super().__init__()
-        self.loc = nn.Parameter(torch.zeros(channels))
-        self.log_scale = nn.Parameter(torch.zeros(channels))
-
-    def bits(self, y: torch.Tensor) -> torch.Tensor:
-        """``y (B, c, h, w)`` (noisy or rounded) → estimated bits per frame ``(B,)``."""
-        loc = self.loc[None, :, None, None]
-        scale = self.log_scale.exp()[None, :, None, None]
-        upper = torch.sigmoid((y + 0.5 - loc) / scale)
-        lower = torch.sigmoid((y - 0.5 - loc) / scale)
-        likelihood = (upper - lower).clamp(min=1e-9)
-        return -torch.log2(likelihood).sum(dim=(1, 2, 3))
 
 
 class EntropyPayloadCoder:

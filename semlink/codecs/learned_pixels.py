@@ -33,7 +33,8 @@ from torch import nn
 
 from semlink.codecs.base import Codec, CodecError
 from semlink.codecs.checkpoint import FingerprintMismatch, read_metadata
-from semlink.codecs.learned import TABLE_SOURCES, DiagonalInterleave, FactorizedLogistic, LearnedCodec
+from semlink.codecs.learned import TABLE_SOURCES, DiagonalInterleave, LearnedCodec
+from semlink.codecs.priors import FactorizedLogistic
 
 CODEC_ID = "learned-pixels"
 STRIDES = {4: 2, 8: 3, 16: 4}  # stride → stride-2 stages
