@@ -62,6 +62,9 @@ class CodecSection:
     rows_per_packet: int = 1
     interleave: bool = False  # diagonal wire order: a lost packet erases a scattered diagonal, not a band
     init: str = ""  # a codec checkpoint to start from (its architecture; rows_per_packet still comes from here); empty = fresh
+    # The entropy model training prices the latent with: "logistic" or "mixture" (semlink.codecs.priors);
+    # empty = logistic for a fresh codec, the init's own otherwise (a logistic init goes on as a mixture if asked).
+    prior: str = ""
     normalization_images: int = 256  # training images whose features set the input normalisation
 
     def __post_init__(self):
@@ -71,7 +74,7 @@ class CodecSection:
 
     def learned_config(self) -> LearnedConfig:
         return LearnedConfig(self.latent_channels, self.stride, self.bits, self.hidden, self.quantizer,
-                             self.rows_per_packet, self.interleave)
+                             self.rows_per_packet, self.interleave, prior=self.prior or "logistic")
 
 
 @dataclass(frozen=True)

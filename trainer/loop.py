@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from semlink.codecs import LearnedCodec, build_codec, load_codec, save_codec
 from semlink.codecs.fit_tables import with_logistic_tables
+from semlink.codecs.learned import with_prior
 from semlink.codecs.registry import repacketized
 from semlink.florence import FlorenceBundle, LanguageHalf, VisionHalf
 from semlink.runtime import load_model, resolve_device
@@ -177,8 +178,13 @@ def _build_codec(config: TrainConfig, bundle: FlorenceBundle, read: FeatureReade
             log.info("codec.init %s codes with fitted tables; training prices and codes with its logistic "
                      "(refit with `semlink fit-tables` after training)", config.codec.init)
             codec = with_logistic_tables(codec)
-        # The architecture comes from the checkpoint; packetisation is not a weight and follows this run.
+        # The architecture comes from the checkpoint; packetisation is not a weight and follows this run, and
+        # a logistic prior may go on as a mixture.
         codec = repacketized(codec, config.codec.rows_per_packet)
+        if config.codec.prior and config.codec.prior != codec.config.prior:
+            log.info("codec.init %s trained with a %s prior; going on with a %s one", config.codec.init,
+                     codec.config.prior, config.codec.prior)
+            codec = with_prior(codec, config.codec.prior)
     else:
         cfg = config.codec.learned_config()
         codec = build_codec("learned", bundle.feature_shape, bundle.fingerprint, **cfg.__dict__)

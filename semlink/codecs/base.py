@@ -115,7 +115,7 @@ class Codec(nn.Module):
         """The session a stream of this codec's frames opens with."""
         scale, offset = self.static_constants()
         return Session(
-            session_id=session_id, codec=self.codec_id, codec_config=json.dumps(self.config_dict(), sort_keys=True),
+            session_id=session_id, codec=self.codec_id, codec_config=json.dumps(self.session_config(), sort_keys=True),
             fingerprint=self.fingerprint, feature_shape=self.feature_shape, shape=self.latent_shape(),
             dtype=self.wire_dtype, rows_per_packet=self.rows_per_packet, scale=scale, offset=offset,
             side_info=self.per_frame_constants, entropy_coder=self.payload_coder().name,
@@ -224,6 +224,10 @@ class Codec(nn.Module):
 
     def config_dict(self) -> dict:
         return asdict(self.config)
+
+    def session_config(self) -> dict:
+        """The config a session carries (``codec_config``): all of it, unless a codec knows better."""
+        return self.config_dict()
 
 
 def conceal(x_hat: torch.Tensor, lost_rows: torch.Tensor) -> torch.Tensor:

@@ -19,14 +19,14 @@ on average).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from semlink.codecs.base import Codec, Symbols
-from semlink.codecs.priors import FactorizedLogistic
+from semlink.codecs.priors import PRIORS, FactorizedLogistic, MixtureLogistic, build_prior
 from semlink.entropy import PRECISION, CdfTables, EntropyDecodeError, decode, encode
 from semlink.packets import PayloadError
 
@@ -48,6 +48,8 @@ class LearnedConfig:
     # Where the wire's integer tables come from: "logistic" discretises the trained entropy model (update());
     # "histogram" holds tables fitted to the symbols the codec sends (semlink fit-tables), which update() keeps.
     tables: str = "logistic"
+    # The entropy model training prices the latent with (semlink.codecs.priors): "logistic" or "mixture".
+    prior: str = "logistic"
 
     def __post_init__(self):
         if self.latent_channels < 0:
@@ -64,6 +66,8 @@ class LearnedConfig:
             raise ValueError(f"rows_per_packet must be >= 1, got {self.rows_per_packet}")
         if self.tables not in TABLE_SOURCES:
             raise ValueError(f"tables must be one of {', '.join(TABLE_SOURCES)}, got {self.tables!r}")
+        if self.prior not in PRIORS:
+            raise ValueError(f"prior must be one of {', '.join(PRIORS)}, got {self.prior!r}")
 
 
 class CompressionModule(nn.Module):
@@ -159,7 +163,7 @@ class LearnedCodec(Codec):
         self.decompressor = DecompressionModule(
             channels, config.hidden, self.latent_channels, config.stride, (height, width)
         )
-        self.entropy_model = FactorizedLogistic(self.latent_channels)
+        self.entropy_model = build_prior(config.prior, self.latent_channels)
         self.interleave = DiagonalInterleave(*self.latent_shape()[1:]) if config.interleave else None
         self.half_range = 2 ** (config.bits - 1)
         # The entropy model's integer tables as coded on the wire; all zeros until update() fills them.
@@ -176,10 +180,7 @@ class LearnedCodec(Codec):
             if not bool(self.entropy_tables.any()):
                 raise ValueError("this codec codes with fitted tables but holds none; run `semlink fit-tables`")
             return self
-        tables = CdfTables.from_logistic(self.entropy_model.loc.detach().double().cpu().numpy(),
-                                         self.entropy_model.log_scale.detach().double().cpu().numpy(),
-                                         self.config.bits)
-        self.entropy_tables.copy_(torch.from_numpy(tables.to_array()))
+        self.entropy_tables.copy_(torch.from_numpy(self.entropy_model.tables(self.config.bits).to_array()))
         return self
 
     @torch.no_grad()
@@ -206,6 +207,13 @@ class LearnedCodec(Codec):
 
     def entropy_model_id(self) -> str:
         return self.tables().identity()
+
+    def session_config(self) -> dict:
+        """The config without its training prior: the wire needs the tables (named by ``entropy_model``), not the
+        density they were discretised from or trained with, so a session is the same length whatever the prior."""
+        config = self.config_dict()
+        config.pop("prior", None)
+        return config
 
     def static_constants(self):
         c = self.latent_channels
@@ -253,3 +261,25 @@ class LearnedCodec(Codec):
             y_hat, erased = self.interleave.latent(y_hat), self.interleave.latent(erased.contiguous())
         x = self.decompressor(y_hat, erased)
         return x * self.feature_std[None, :, None, None] + self.feature_mean[None, :, None, None]
+
+
+def with_prior(codec: LearnedCodec, prior: str) -> LearnedCodec:
+    """The same codec (same weights and tables) training with the entropy model ``prior``.
+
+    A logistic becomes a mixture where it was (:meth:`MixtureLogistic.from_logistic`), so training goes on
+    from the same rate; a mixture does not become a logistic (which of its components?).
+    """
+    if codec.config.prior == prior:
+        return codec
+    if prior not in PRIORS:
+        raise ValueError(f"prior must be one of {', '.join(PRIORS)}, got {prior!r}")
+    if not (isinstance(codec.entropy_model, FactorizedLogistic) and prior == "mixture"):
+        raise ValueError(f"a codec trained with a {codec.config.prior} prior cannot go on with a {prior} one; "
+                         f"train it from scratch with codec.prior={prior}, or keep its prior")
+    again = type(codec)(replace(codec.config, prior=prior), codec.feature_shape, codec.fingerprint)
+    weights = {k: v for k, v in codec.state_dict().items() if not k.startswith("entropy_model.")}
+    missing = again.load_state_dict(weights, strict=False).missing_keys
+    assert all(k.startswith("entropy_model.") for k in missing), missing
+    again.entropy_model = MixtureLogistic.from_logistic(codec.entropy_model)
+    return again.to(codec.device).train(codec.training)
+

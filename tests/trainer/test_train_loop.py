@@ -130,3 +130,17 @@ def test_live_images_preprocessed_in_loader_workers_train_as_in_the_main_process
     main = train(tiny(tmp_path, "main", optim={"steps": 2}, data=data), bundle=bundle)
     workers = train(tiny(tmp_path, "workers", optim={"steps": 2}, data={**data, "workers": 2}), bundle=bundle)
     assert workers.losses == main.losses
+
+
+def test_a_logistic_codec_goes_on_training_as_a_mixture(tmp_path, bundle):
+    first = train(tiny(tmp_path, "logistic", loss={"rate": 1.0}), bundle=bundle)
+    start = load_codec_for(bundle, str(first.codec_path))
+    assert start.config.prior == "logistic"
+    result = train(tiny(tmp_path, "mixture", codec={"init": str(first.codec_path), "prior": "mixture"},
+                        loss={"rate": 1.0}), bundle=bundle)
+    mixed = load_codec_for(bundle, str(result.codec_path))
+    assert mixed.config.prior == "mixture" and type(mixed.entropy_model).__name__ == "MixtureLogistic"
+    assert not torch.equal(mixed.entropy_model.logits, torch.zeros_like(mixed.entropy_model.logits))  # it trained
+    assert mixed.tables() == mixed.entropy_model.tables(mixed.config.bits)  # and codes with its tables
+    again = train(tiny(tmp_path, "again", codec={"init": str(result.codec_path)}, loss={"rate": 1.0}), bundle=bundle)
+    assert load_codec_for(bundle, str(again.codec_path)).config.prior == "mixture"  # an init keeps its prior
