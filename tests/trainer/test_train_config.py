@@ -1,8 +1,11 @@
 """Run configs: YAML + --set overrides, refusals that name the bad field, and the shipped configs parse."""
 
+import json
+import shlex
 from pathlib import Path
 
 import pytest
+import yaml
 
 from trainer.config import TrainConfig, apply_overrides, load_config
 
@@ -68,3 +71,25 @@ def test_bad_override_syntax():
 def test_replace_changes_one_field():
     config = TrainConfig().replace(optim={"steps": 7})
     assert config.optim.steps == 7 and config.optim.lr == TrainConfig().optim.lr
+
+
+def test_every_semlink_train_example_in_the_help_resolves(capsys):
+    """Each `semlink train` line of --help (continued lines joined) resolves to a config holding what it sets."""
+    from semlink.cli.main import main
+    from semlink.cli.train import HELP
+
+    text = HELP.replace("\\\n", " ")
+    examples = [shlex.split(line.split("#")[0])[2:] for line in text.splitlines()
+                if line.strip().startswith("semlink train ")]
+    assert len(examples) == 5
+    for argv in examples:
+        assert main(["train", *argv, "--print-config"]) == 0
+        config = json.loads(capsys.readouterr().out)
+        for setting in (argv[i + 1] for i, a in enumerate(argv) if a == "--set"):
+            key, value = setting.split("=", 1)
+            section, field = key.split(".")
+            expected = yaml.safe_load(value)
+            if isinstance(expected, str) and expected[:1].isdigit():
+                expected = float(expected)  # YAML 1.1 reads 2e-4 as text; the config reads it as a number
+            assert config[section][field] == expected, setting
+    assert "codec.prior=mixture" in examples[-1]
