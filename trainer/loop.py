@@ -26,16 +26,14 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from semlink.codecs import LearnedCodec, build_codec, load_codec, save_codec
-from semlink.codecs.fit_tables import with_logistic_tables
-from semlink.codecs.learned import with_prior
-from semlink.codecs.registry import repacketized
+from semlink.codecs import LearnedCodec, build_codec, save_codec
 from semlink.florence import FlorenceBundle, LanguageHalf, VisionHalf
 from semlink.runtime import load_model, resolve_device
 
 from trainer import distributed
 from trainer.batches import Batch, BatchOrder, Collate, MicroBatches, TrainExamples
 from trainer.channel_draw import draw_channel
+from trainer.codec_init import codec_from_init
 from trainer.checkpoint import TrainState, latest_checkpoint, read_checkpoint, restore_checkpoint, save_checkpoint
 from trainer.config import TrainConfig
 from trainer.evaluate import Evaluator
@@ -171,20 +169,7 @@ def _caches(config: TrainConfig, bundle: FlorenceBundle, vision: VisionHalf, sou
 
 def _build_codec(config: TrainConfig, bundle: FlorenceBundle, read: FeatureReader, n_train: int) -> LearnedCodec:
     if config.codec.init:
-        codec = load_codec(config.codec.init, fingerprint=bundle.fingerprint)
-        if not isinstance(codec, LearnedCodec):
-            raise ValueError(f"codec.init {config.codec.init} is a {codec.codec_id!r} codec, not a learned one")
-        if codec.config.tables != "logistic":
-            log.info("codec.init %s codes with fitted tables; training prices and codes with its logistic "
-                     "(refit with `semlink fit-tables` after training)", config.codec.init)
-            codec = with_logistic_tables(codec)
-        # The architecture comes from the checkpoint; packetisation is not a weight and follows this run, and
-        # a logistic prior may go on as a mixture.
-        codec = repacketized(codec, config.codec.rows_per_packet)
-        if config.codec.prior and config.codec.prior != codec.config.prior:
-            log.info("codec.init %s trained with a %s prior; going on with a %s one", config.codec.init,
-                     codec.config.prior, config.codec.prior)
-            codec = with_prior(codec, config.codec.prior)
+        codec = codec_from_init(config.codec, bundle)
     else:
         cfg = config.codec.learned_config()
         codec = build_codec("learned", bundle.feature_shape, bundle.fingerprint, **cfg.__dict__)
