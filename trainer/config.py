@@ -61,7 +61,9 @@ class CodecSection:
     quantizer: str = "noise"
     rows_per_packet: int = 1
     interleave: bool = False  # diagonal wire order: a lost packet erases a scattered diagonal, not a band
-    init: str = ""  # a codec checkpoint to start from (its architecture; rows_per_packet still comes from here); empty = fresh
+    # a codec checkpoint to start from (its architecture; rows_per_packet and quantizer still come from here);
+    # empty = fresh
+    init: str = ""
     # The entropy model training prices the latent with: "logistic" or "mixture" (semlink.codecs.priors);
     # empty = logistic for a fresh codec, the init's own otherwise (a logistic init goes on as a mixture if asked).
     prior: str = ""

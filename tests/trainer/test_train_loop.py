@@ -144,3 +144,21 @@ def test_a_logistic_codec_goes_on_training_as_a_mixture(tmp_path, bundle):
     assert mixed.tables() == mixed.entropy_model.tables(mixed.config.bits)  # and codes with its tables
     again = train(tiny(tmp_path, "again", codec={"init": str(result.codec_path)}, loss={"rate": 1.0}), bundle=bundle)
     assert load_codec_for(bundle, str(again.codec_path)).config.prior == "mixture"  # an init keeps its prior
+
+
+def test_an_init_goes_on_with_this_runs_quantiser_and_names_the_architecture_it_keeps(tmp_path, bundle, caplog):
+    first = train(tiny(tmp_path, "first"), bundle=bundle)
+    assert load_codec_for(bundle, str(first.codec_path)).config.quantizer == "noise"
+    with caplog.at_level("INFO", logger="trainer.codec_init"):
+        ste = train(tiny(tmp_path, "ste", codec={"init": str(first.codec_path), "hidden": 16, "quantizer": "ste"}),
+                    bundle=bundle)
+    assert load_codec_for(bundle, str(ste.codec_path)).config.quantizer == "ste"  # the run's, not the init's
+    assert "going on with ste" in caplog.text and "keeps its own architecture" not in caplog.text
+    caplog.clear()
+    with caplog.at_level("INFO", logger="trainer.codec_init"):
+        wider = train(tiny(tmp_path, "wider", codec={"init": str(first.codec_path), "hidden": 32, "stride": 4}),
+                      bundle=bundle)
+    kept = load_codec_for(bundle, str(wider.codec_path)).config
+    assert (kept.hidden, kept.stride) == (16, 2)  # the weights fix the architecture...
+    warning = next(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert "stride=2 (this config: 4)" in warning and "hidden=16 (this config: 32)" in warning  # ...and it is said
