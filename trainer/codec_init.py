@@ -1,5 +1,5 @@
-"""Starting a training run from a saved learned codec (``codec.init``): what comes from the checkpoint, what from
-the run."""
+"""Starting a training run from a saved learned codec (``codec.init``): what comes from the checkpoint (the
+architecture its weights fix), what from the run (packetisation, quantiser, a mixture prior)."""
 
 from __future__ import annotations
 
@@ -28,10 +28,8 @@ def codec_from_init(section: CodecSection, bundle: FlorenceBundle) -> LearnedCod
         log.info("codec.init %s codes with fitted tables; training prices and codes with its logistic "
                  "(refit with `semlink fit-tables` after training)", section.init)
         codec = with_logistic_tables(codec)
-    differences = architecture_differences(section, codec)
-    if differences:
-        log.warning("codec.init %s keeps its own architecture: %s; set the config to match, or leave codec.init "
-                    "empty to train a fresh codec as configured", section.init, ", ".join(differences))
+    say_architecture_kept(section.init, architecture_differences(section.learned_config(), codec.config,
+                                                                 max(1, codec.feature_shape[0] // 8)))
     # The architecture comes from the checkpoint; packetisation and the quantiser are not weights and follow this
     # run, and a logistic prior may go on as a mixture.
     codec = repacketized(codec, section.rows_per_packet)
@@ -46,14 +44,17 @@ def codec_from_init(section: CodecSection, bundle: FlorenceBundle) -> LearnedCod
     return codec
 
 
-def architecture_differences(section: CodecSection, codec: LearnedCodec) -> list[str]:
-    """``name=checkpoint's (this config: asked)`` for each architecture field the two disagree on (0 latent
-    channels meaning ``C // 8`` on both sides)."""
-    asked, has = section.learned_config(), codec.config
-    resolved = {"latent_channels": lambda v: v or max(1, codec.feature_shape[0] // 8)}
-    differences = []
-    for name in ARCHITECTURE:
-        norm = resolved.get(name, lambda v: v)
-        if norm(getattr(asked, name)) != norm(getattr(has, name)):
-            differences.append(f"{name}={getattr(has, name)} (this config: {getattr(asked, name)})")
-    return differences
+def architecture_differences(asked, has, default_latent_channels: int = 0) -> list[str]:
+    """``name=checkpoint's (this config: asked)`` for each architecture field two codec configs disagree on
+    (``latent_channels`` 0 meaning ``default_latent_channels`` on both sides)."""
+    def norm(name, value):
+        return value or default_latent_channels if name == "latent_channels" else value
+
+    return [f"{name}={getattr(has, name)} (this config: {getattr(asked, name)})" for name in ARCHITECTURE
+            if norm(name, getattr(asked, name)) != norm(name, getattr(has, name))]
+
+
+def say_architecture_kept(init: str, differences: list[str]) -> None:
+    if differences:
+        log.warning("codec.init %s keeps its own architecture: %s; set the config to match, or leave codec.init "
+                    "empty to train a fresh codec as configured", init, ", ".join(differences))

@@ -49,6 +49,7 @@ from semlink.runtime import load_model, resolve_device
 
 from trainer.batches import BatchOrder, Collate, MicroBatches, TrainExamples
 from trainer.channel_draw import draw_channel
+from trainer.codec_init import architecture_differences, say_architecture_kept
 from trainer.config import (ChannelSection, DataSection, ModelSection, OptimSection, RunSection, _build, _plain,
                             apply_overrides)
 from trainer.evaluate import EVAL_CHANNEL_SEED
@@ -72,7 +73,7 @@ class PixelCodecSection:
     quantizer: str = "noise"
     rows_per_packet: int = 2
     interleave: bool = True
-    init: str = ""  # a pixel codec checkpoint to start from (its architecture wins); empty = fresh
+    init: str = ""  # a pixel codec checkpoint to start from (its architecture wins, said if it differs); empty = fresh
 
     def __post_init__(self):
         self.pixel_config()  # names a bad field
@@ -200,8 +201,11 @@ def evaluate_peer(bundle: FlorenceBundle, codec: LearnedPixelCodec, source: Imag
 def _build_codec(config: PixelTrainConfig, bundle: FlorenceBundle, device: str) -> LearnedPixelCodec:
     if config.codec.init:
         start = load_pixel_codec(config.codec.init, fingerprint=bundle.fingerprint)
-        # packetisation follows the run; training prices and codes with the logistic (refit its tables after)
-        cfg = {**start.config_dict(), "rows_per_packet": config.codec.rows_per_packet, "tables": "logistic"}
+        say_architecture_kept(config.codec.init, architecture_differences(config.codec.pixel_config(), start.config))
+        # packetisation and the quantiser follow the run; training prices and codes with the logistic (refit its
+        # tables after)
+        cfg = {**start.config_dict(), "rows_per_packet": config.codec.rows_per_packet,
+               "quantizer": config.codec.quantizer, "tables": "logistic"}
         codec = LearnedPixelCodec(LearnedPixelConfig(**cfg), start.feature_shape, start.fingerprint)
         codec.load_state_dict(start.state_dict())
     else:

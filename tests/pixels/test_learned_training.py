@@ -79,3 +79,18 @@ def test_every_example_in_the_help_parses(capsys):
     for argv in examples:
         assert main([*argv, "--print-config"]) == 0
         assert json.loads(capsys.readouterr().out)["model"]["name"] == "shapes-tiny"
+
+
+def test_an_init_goes_on_with_this_runs_quantiser_and_names_the_architecture_it_keeps(bundle, tmp_path, caplog):
+    first = PixelTrainConfig.from_dict({**TINY_RUN, "run": {**TINY_RUN["run"], "eval_loss_rates": [],
+                                                            "out_dir": str(tmp_path / "a")}})
+    train_pixels(first, bundle=bundle)
+    init = tmp_path / "a" / PIXEL_CODEC_FILE
+    again = PixelTrainConfig.from_dict({
+        **TINY_RUN, "codec": {"init": str(init), "hidden": 16, "latent_channels": 4, "quantizer": "ste"},
+        "run": {**TINY_RUN["run"], "eval_loss_rates": [], "out_dir": str(tmp_path / "b")}})
+    with caplog.at_level("WARNING", logger="trainer.codec_init"):
+        train_pixels(again, bundle=bundle)
+    after = load_pixel_codec(tmp_path / "b" / PIXEL_CODEC_FILE, bundle.fingerprint).config
+    assert (after.quantizer, after.hidden) == ("ste", 8)  # the run's quantiser, the checkpoint's width
+    assert "hidden=8 (this config: 16)" in caplog.text and "latent_channels" not in caplog.text
