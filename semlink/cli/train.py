@@ -18,8 +18,8 @@ Examples:
   semlink train configs/first-run.yaml --dry-run
   semlink train configs/tiny.yaml           # the plumbing check: seconds, random weights, scores 0
   semlink train configs/shapes.yaml --set optim.steps=2000 --set run.out_dir=runs/s1
-  semlink train configs/shapes.yaml --set codec.init=semlink/assets/shapes-tiny/codec-learned.safetensors \
-      --set codec.prior=mixture --set loss.rate=15 --set optim.steps=1000 --set optim.lr=2e-4 \
+  semlink train configs/shapes.yaml --set codec.init=semlink/assets/shapes-tiny/codec-learned.safetensors \\
+      --set codec.prior=mixture --set loss.rate=15 --set optim.steps=1000 --set optim.lr=2e-4 \\
       --set run.out_dir=runs/mixture   # go on from the default, priced by a mixture prior; then fit-tables
   torchrun --nproc_per_node 2 -m trainer configs/shapes.yaml
 """

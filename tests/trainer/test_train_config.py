@@ -74,11 +74,17 @@ def test_replace_changes_one_field():
 
 
 def test_every_semlink_train_example_in_the_help_resolves(capsys):
-    """Each `semlink train` line of --help (continued lines joined) resolves to a config holding what it sets."""
+    """Each `semlink train` line of --help, as printed (continued lines joined), resolves to a config holding what
+    it sets, and pastes into a shell as one command."""
     from semlink.cli.main import main
-    from semlink.cli.train import HELP
 
-    text = HELP.replace("\\\n", " ")
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--help"])
+    assert exit_.value.code == 0
+    printed = capsys.readouterr().out
+    assert all(len(line) <= 120 for line in printed.splitlines()), "an example line runs on: continue it with \\"
+    text = printed.split("\npositional arguments:")[0].replace("\\\n", " ")  # the description, lines joined
+    assert not any(line.strip().startswith("--set") for line in text.splitlines())  # no continuation left bare
     examples = [shlex.split(line.split("#")[0])[2:] for line in text.splitlines()
                 if line.strip().startswith("semlink train ")]
     assert len(examples) == 5
