@@ -4,6 +4,7 @@ architecture its weights fix), what from the run (packetisation, quantiser, a mi
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from semlink.codecs import LearnedCodec, load_codec
 from semlink.codecs.fit_tables import with_logistic_tables
@@ -28,8 +29,10 @@ def codec_from_init(section: CodecSection, bundle: FlorenceBundle) -> LearnedCod
         log.info("codec.init %s codes with fitted tables; training prices and codes with its logistic "
                  "(refit with `semlink fit-tables` after training)", section.init)
         codec = with_logistic_tables(codec)
-    say_architecture_kept(section.init, architecture_differences(section.learned_config(), codec.config,
-                                                                 max(1, codec.feature_shape[0] // 8)))
+    # compared with latent_channels resolved on both sides (0 means C // 8)
+    asked = section.learned_config()
+    asked = replace(asked, latent_channels=asked.latent_channels_for(codec.feature_shape[0]))
+    say_architecture_kept(section.init, asked, replace(codec.config, latent_channels=codec.latent_channels))
     # The architecture comes from the checkpoint; packetisation and the quantiser are not weights and follow this
     # run, and a logistic prior may go on as a mixture.
     codec = repacketized(codec, section.rows_per_packet)
@@ -44,17 +47,10 @@ def codec_from_init(section: CodecSection, bundle: FlorenceBundle) -> LearnedCod
     return codec
 
 
-def architecture_differences(asked, has, default_latent_channels: int = 0) -> list[str]:
-    """``name=checkpoint's (this config: asked)`` for each architecture field two codec configs disagree on
-    (``latent_channels`` 0 meaning ``default_latent_channels`` on both sides)."""
-    def norm(name, value):
-        return value or default_latent_channels if name == "latent_channels" else value
-
-    return [f"{name}={getattr(has, name)} (this config: {getattr(asked, name)})" for name in ARCHITECTURE
-            if norm(name, getattr(asked, name)) != norm(name, getattr(has, name))]
-
-
-def say_architecture_kept(init: str, differences: list[str]) -> None:
+def say_architecture_kept(init: str, asked, has) -> None:
+    """Warn, naming each field, when the config ``asked`` for an architecture other than the checkpoint ``has``."""
+    differences = [f"{name}={getattr(has, name)} (this config: {getattr(asked, name)})" for name in ARCHITECTURE
+                   if getattr(asked, name) != getattr(has, name)]
     if differences:
         log.warning("codec.init %s keeps its own architecture: %s; set the config to match, or leave codec.init "
                     "empty to train a fresh codec as configured", init, ", ".join(differences))

@@ -33,8 +33,8 @@ from semlink.runtime import load_model, resolve_device
 from trainer import distributed
 from trainer.batches import Batch, BatchOrder, Collate, MicroBatches, TrainExamples
 from trainer.channel_draw import draw_channel
-from trainer.codec_init import codec_from_init
 from trainer.checkpoint import TrainState, latest_checkpoint, read_checkpoint, restore_checkpoint, save_checkpoint
+from trainer.codec_init import codec_from_init
 from trainer.config import TrainConfig
 from trainer.evaluate import Evaluator
 from trainer.feature_cache import FeatureCache

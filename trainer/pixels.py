@@ -49,7 +49,7 @@ from semlink.runtime import load_model, resolve_device
 
 from trainer.batches import BatchOrder, Collate, MicroBatches, TrainExamples
 from trainer.channel_draw import draw_channel
-from trainer.codec_init import architecture_differences, say_architecture_kept
+from trainer.codec_init import say_architecture_kept
 from trainer.config import (ChannelSection, DataSection, ModelSection, OptimSection, RunSection, _build, _plain,
                             apply_overrides)
 from trainer.evaluate import EVAL_CHANNEL_SEED
@@ -201,7 +201,7 @@ def evaluate_peer(bundle: FlorenceBundle, codec: LearnedPixelCodec, source: Imag
 def _build_codec(config: PixelTrainConfig, bundle: FlorenceBundle, device: str) -> LearnedPixelCodec:
     if config.codec.init:
         start = load_pixel_codec(config.codec.init, fingerprint=bundle.fingerprint)
-        say_architecture_kept(config.codec.init, architecture_differences(config.codec.pixel_config(), start.config))
+        say_architecture_kept(config.codec.init, config.codec.pixel_config(), start.config)
         # packetisation and the quantiser follow the run; training prices and codes with the logistic (refit its
         # tables after)
         cfg = {**start.config_dict(), "rows_per_packet": config.codec.rows_per_packet,

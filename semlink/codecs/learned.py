@@ -69,6 +69,10 @@ class LearnedConfig:
         if self.prior not in PRIORS:
             raise ValueError(f"prior must be one of {', '.join(PRIORS)}, got {self.prior!r}")
 
+    def latent_channels_for(self, channels: int) -> int:
+        """The latent's channel count for features of ``channels`` channels (``latent_channels`` 0: ``C // 8``)."""
+        return self.latent_channels or max(1, channels // 8)
+
 
 class CompressionModule(nn.Module):
     """Transmitter side: ``(B, C, H, W)`` → ``(B, c, H/s, W/s)`` continuous latent."""
@@ -156,7 +160,7 @@ class LearnedCodec(Codec):
     def __init__(self, config: LearnedConfig, feature_shape, fingerprint: str):
         super().__init__(config, feature_shape, fingerprint)
         channels, height, width = self.feature_shape
-        self.latent_channels = config.latent_channels or max(1, channels // 8)
+        self.latent_channels = config.latent_channels_for(channels)
         self.register_buffer("feature_mean", torch.zeros(channels))
         self.register_buffer("feature_std", torch.ones(channels))
         self.compressor = CompressionModule(channels, config.hidden, self.latent_channels, config.stride)
